@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Random identifiers, secrets and digests. OpenSSL stays behind this header.
+#include <string>
+#include <string_view>
+
+namespace idgate::core {
+
+// A random UUID (RFC 9562 version 4), lower-case: server-assigned resource ids (RFC 7643 §3.1 `id`).
+std::string new_uuid();
+
+// A bearer secret: `prefix` + 43 characters of base64url over 32 random bytes (256 bits).
+std::string new_secret(std::string_view prefix);
+
+// Lower-case hex SHA-256. Secrets are stored only as this digest; the secret itself is shown once.
+std::string sha256_hex(std::string_view data);
+
+// Compares without an early exit, so response time does not reveal how much of a secret matched.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace idgate::core

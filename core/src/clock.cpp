@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "core/clock.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace idgate::core {
+
+time_point system_clock::now() const {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+std::string format_timestamp(time_point t) {
+    using namespace std::chrono;
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+    return buf;
+}
+
+namespace {
+bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
+    if (pos + len > s.size()) return false;
+    const char* first = s.data() + pos;
+    auto [ptr, ec] = std::from_chars(first, first + len, out);
+    return ec == std::errc{} && ptr == first + len;
+}
+}  // namespace
+
+std::optional<time_point> parse_timestamp(std::string_view s) {
+    using namespace std::chrono;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return std::nullopt;
+    if (!read_int(s, 0, 4, y) || !read_int(s, 5, 2, mo) || !read_int(s, 8, 2, d) || !read_int(s, 11, 2, h) ||
+        !read_int(s, 14, 2, mi) || !read_int(s, 17, 2, sec))
+        return std::nullopt;
+    std::size_t pos = 19;
+    if (s[pos] == '.') {
+        if (!read_int(s, pos + 1, 3, ms)) return std::nullopt;
+        pos += 4;
+    }
+    if (pos + 1 != s.size() || s[pos] != 'Z') return std::nullopt;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+    return time_point{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{sec} +
+                      milliseconds{ms}};
+}
+
+}  // namespace idgate::core

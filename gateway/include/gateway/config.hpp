@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The gateway's configuration: one YAML file, parsed into these structs in one place. Unknown keys and
+// wrong types are errors naming file, line, column and key, so a typo fails at start-up, never silently.
+// String values may use ${VAR} or ${VAR:-default} to take secrets from the environment.
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "core/log.hpp"
+#include "store/store.hpp"
+
+namespace idgate::gateway {
+
+struct tls_config {
+    std::string certificate_file;  // PEM chain
+    std::string private_key_file;  // PEM key
+    bool enabled() const { return !certificate_file.empty(); }
+};
+
+struct server_config {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8080;
+    int io_threads = 2;
+    int blocking_threads = 8;           // database, XML signatures, outbound HTTP
+    int blocking_queue_limit = 1024;    // queued blocking jobs beyond this get 503
+    int max_connections = 1024;
+    std::size_t header_limit_bytes = 16 * 1024;
+    std::size_t body_limit_bytes = 1024 * 1024;  // default; routes may set their own
+    std::size_t json_max_depth = 32;
+    std::chrono::seconds header_timeout{10};  // whole request head, so a slow-header client is cut off
+    std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+    std::chrono::seconds body_timeout{30};
+    std::chrono::seconds write_timeout{30};
+    std::chrono::seconds shutdown_grace{20};  // in-flight requests get this long after SIGTERM
+    tls_config tls;
+};
+
+struct storage_config {
+    enum class backend { sqlite, postgres };
+    backend type = backend::sqlite;
+    store::sqlite_options sqlite{"idgate.db", 5000, 4};
+    store::postgres_options postgres;
+    store::pool_options pool;
+    int change_retention_hours = 24 * 7;  // change-feed events older than this are pruned
+};
+
+struct log_config {
+    core::log::level level = core::log::level::info;
+    bool access_log = true;
+};
+
+struct config {
+    std::string source;  // the file it came from, for messages
+    server_config server;
+    storage_config storage;
+    log_config log;
+};
+
+// "file:line:column: message". Line and column are 1-based.
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses YAML text; `source` names it in errors. Throws config_error.
+config parse_config(const std::string& yaml_text, const std::string& source);
+// Reads and parses a file. Throws config_error (also when the file cannot be read).
+config load_config(const std::string& path);
+
+}  // namespace idgate::gateway

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Process metrics in the Prometheus text exposition format. Counters are lock-free atomics indexed by
+// route, so recording costs a few relaxed increments per request.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace idgate::gateway {
+
+class metrics {
+public:
+    // `route_names[i]` labels route index i; one extra slot counts requests that matched no route.
+    // Called once, before the server starts.
+    void register_routes(std::vector<std::string> route_names);
+
+    std::size_t unmatched_index() const { return routes_.size() - 1; }
+    void record(std::size_t route_index, int status, std::chrono::nanoseconds duration);
+
+    std::atomic<std::int64_t> in_flight{0};
+    std::atomic<std::int64_t> open_connections{0};
+    std::atomic<std::uint64_t> rejected_connections{0};  // over max_connections
+    std::atomic<std::int64_t> blocking_queue_depth{0};
+    std::atomic<std::uint64_t> blocking_rejected{0};     // queue over its limit: 503
+
+    // Gauges read at scrape time from other modules (database pool), as name -> value lines.
+    using gauge_source = std::function<void(std::string& out)>;
+    void add_gauge_source(gauge_source source) { sources_.push_back(std::move(source)); }
+
+    std::string render() const;
+
+    static constexpr std::array<double, 14> buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1,    0.25,  0.5,    1.0,   2.5,  5.0,  10.0};
+
+private:
+    struct per_route {
+        std::string name;
+        std::array<std::atomic<std::uint64_t>, 500> by_status{};  // index = status - 100
+        std::array<std::atomic<std::uint64_t>, buckets.size() + 1> histogram{};  // last = +Inf
+        std::atomic<std::uint64_t> duration_ns_sum{0};
+    };
+    std::vector<std::unique_ptr<per_route>> routes_;
+    std::vector<gauge_source> sources_;
+};
+
+}  // namespace idgate::gateway

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The route table and the request pipeline. routes.cpp is the only file that knows URLs; handlers are
+// plain functions from core::request to core::response and never re-check what the router enforces
+// (authentication, body limits, where the handler runs).
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/http.hpp"
+
+namespace idgate::gateway {
+
+enum class auth_policy {
+    none,            // public: health, metrics, discovery
+    instance_admin,  // a bearer token of kind instance_admin
+};
+
+enum class error_style {
+    json,  // {"error": {"status", "code", "message"}, "request_id"}
+    scim,  // RFC 7644 §3.12, application/scim+json
+};
+
+enum class execution {
+    io_thread,  // cheap and non-blocking: runs inline on the I/O thread
+    blocking,   // touches the database or other blocking code: runs on the blocking pool
+};
+
+struct route_options {
+    auth_policy auth = auth_policy::none;
+    error_style errors = error_style::json;
+    execution where = execution::blocking;
+    std::size_t body_limit = 0;  // 0: the server's configured default
+};
+
+using handler = std::function<core::response(core::request&)>;
+
+struct route {
+    core::method verb;
+    std::string pattern;  // "/api/v1/organizations/{org}"
+    std::string name;     // "GET /api/v1/organizations/{org}": the metrics label
+    route_options options;
+    handler fn;
+    std::size_t index = 0;  // position in the table, for per-route metrics
+    std::vector<std::string> segments;
+};
+
+// Resolves the caller for a route's auth policy, or throws core::http_error (401).
+using authenticator = std::function<core::principal(const core::request&, auth_policy)>;
+
+class router {
+public:
+    void add(core::method verb, std::string pattern, route_options options, handler fn);
+
+    struct match {
+        const route* found = nullptr;  // null: see `status`
+        int status = 200;              // 404 no such path, 405 path exists with other methods
+        std::string allow;             // for 405: the methods that path accepts
+        std::vector<std::pair<std::string, std::string>> params;
+    };
+    match find(core::method verb, std::string_view path) const;
+
+    const std::vector<std::unique_ptr<route>>& routes() const { return routes_; }
+
+    void set_authenticator(authenticator a) { authenticate_ = std::move(a); }
+
+    // Authenticates, runs the handler and renders any error. Never throws.
+    core::response dispatch(const route& r, core::request& req) const;
+
+private:
+    std::vector<std::unique_ptr<route>> routes_;
+    authenticator authenticate_;
+};
+
+// The single place that turns an error into a response body (RFC 7644 §3.12 for SCIM routes). Logs
+// `internal` detail: at debug for 4xx, at warn for 5xx.
+core::response render_error(const core::http_error& e, error_style style, const std::string& request_id);
+
+// The response for an exception that was not an http_error: a generic 500 (or 503 when storage is
+// unavailable). The exception text is logged, never sent.
+core::response render_unexpected(std::exception_ptr e, error_style style, const std::string& request_id);
+
+}  // namespace idgate::gateway

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "gateway/cli.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "gateway/config.hpp"
+#include "gateway/server.hpp"
+#include "routes.hpp"
+
+namespace idgate::gateway {
+namespace {
+
+constexpr const char* usage = R"(usage:
+  idgate serve [--config FILE]       run the gateway (migrates the database first)
+  idgate check-config FILE           validate a configuration file and exit
+  idgate migrate [--config FILE]     apply database migrations and exit
+  idgate version                     print the version
+
+Without --config, built-in defaults apply: SQLite in ./idgate.db, listening on 127.0.0.1:8080.
+)";
+
+std::unique_ptr<store::store> open_store(const config& c, const core::clock& clock) {
+    if (c.storage.type == storage_config::backend::postgres)
+        return store::open_postgres(c.storage.postgres, clock, c.storage.pool);
+    if (auto dir = std::filesystem::path(c.storage.sqlite.path).parent_path(); !dir.empty())
+        std::filesystem::create_directories(dir);
+    return store::open_sqlite(c.storage.sqlite, clock, c.storage.pool);
+}
+
+// On first start there is no way in: create one instance-admin token and show it once. Only its digest
+// is stored, so it cannot be shown again; revoke and recreate it if it is lost.
+void ensure_bootstrap_token(store::store& db) {
+    if (db.count_active_tokens(schema::token_kind::instance_admin) > 0) return;
+    const std::string secret = core::new_secret("idg_adm_");
+    schema::api_token token;
+    token.kind = schema::token_kind::instance_admin;
+    token.name = "bootstrap";
+    token.secret_hash = core::sha256_hex(secret);
+    auto created = db.create_token(token, schema::actor{"system", "", "idgate bootstrap", "", ""});
+    if (!created) throw std::runtime_error("could not store the bootstrap admin token");
+    std::cout << "Bootstrap admin token (shown once; store it now): " << secret << std::endl;
+    core::log::info("created the bootstrap admin token", {{"token_id", created->id}});
+}
+
+int serve(const config& c) {
+    core::log::set_level(c.log.level);
+    core::system_clock clock;
+    auto db = open_store(c, clock);
+    const auto st = db->migrate();
+    core::log::info("database ready", {{"backend", db->backend_name()}, {"schema_version", st.database_version}});
+    ensure_bootstrap_token(*db);
+
+    metrics stats;
+    services svc{*db, stats, clock};
+    router routes;
+    add_routes(routes, svc);
+    std::vector<std::string> names;
+    for (const auto& r : routes.routes()) names.push_back(r->name);
+    stats.register_routes(std::move(names));
+    stats.add_gauge_source([&db = *db](std::string& out) {
+        const auto p = db.stats();
+        out += "# HELP idgate_db_pool_connections Database connections by state.\n"
+               "# TYPE idgate_db_pool_connections gauge\n";
+        out += "idgate_db_pool_connections{state=\"in_use\"} " + std::to_string(p.in_use) + "\n";
+        out += "idgate_db_pool_connections{state=\"idle\"} " + std::to_string(p.size - p.in_use) + "\n";
+        out += "# HELP idgate_db_pool_waiting Requests waiting for a database connection.\n"
+               "# TYPE idgate_db_pool_waiting gauge\n";
+        out += "idgate_db_pool_waiting " + std::to_string(p.waiting) + "\n";
+    });
+
+    server srv(c.server, routes, stats, c.log.access_log);
+    const auto port = srv.listen();
+    const auto retention = std::chrono::hours(c.storage.change_retention_hours);
+    srv.every(std::chrono::minutes(10), [&db = *db, &clock, retention] {
+        const auto pruned = db.prune_changes(clock.now() - retention);
+        if (pruned > 0) core::log::info("pruned change events", {{"count", pruned}});
+    });
+    std::cout << "idgate listening on " << (c.server.tls.enabled() ? "https" : "http") << "://" << c.server.address
+              << ":" << port << std::endl;
+    core::log::info("listening", {{"address", c.server.address}, {"port", port}, {"tls", c.server.tls.enabled()}});
+    srv.run();
+    return 0;
+}
+
+struct args {
+    std::string command;
+    std::string config_path;
+    bool ok = true;
+};
+
+args parse_args(int argc, char** argv) {
+    args a;
+    std::vector<std::string> v(argv + 1, argv + argc);
+    if (v.empty()) {
+        a.ok = false;
+        return a;
+    }
+    a.command = v[0];
+    for (std::size_t i = 1; i < v.size(); ++i) {
+        if (v[i] == "--config" && i + 1 < v.size())
+            a.config_path = v[++i];
+        else if (a.command == "check-config" && a.config_path.empty())
+            a.config_path = v[i];
+        else
+            a.ok = false;
+    }
+    return a;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    const auto a = parse_args(argc, argv);
+    if (!a.ok || a.command == "help" || a.command == "--help") {
+        std::cerr << usage;
+        return a.ok ? 0 : 2;
+    }
+    try {
+        if (a.command == "version") {
+            std::cout << "idgate " IDGATE_VERSION "\n";
+            return 0;
+        }
+        if (a.command == "check-config") {
+            if (a.config_path.empty()) {
+                std::cerr << usage;
+                return 2;
+            }
+            load_config(a.config_path);
+            std::cout << a.config_path << ": OK\n";
+            return 0;
+        }
+        const config c = a.config_path.empty() ? config{} : load_config(a.config_path);
+        if (a.command == "serve") return serve(c);
+        if (a.command == "migrate") {
+            core::system_clock clock;
+            const auto st = open_store(c, clock)->migrate();
+            std::cout << "database schema at version " << st.database_version << "\n";
+            return 0;
+        }
+        std::cerr << "unknown command '" << a.command << "'\n" << usage;
+        return 2;
+    } catch (const config_error& e) {
+        std::cerr << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        core::log::error("fatal", {{"error", e.what()}});
+        core::log::flush();
+        std::cerr << "idgate: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace idgate::gateway

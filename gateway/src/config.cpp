@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "gateway/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+namespace idgate::gateway {
+namespace {
+
+// Reads typed values out of YAML nodes, failing with file:line:column and the dotted key path.
+class reader {
+public:
+    explicit reader(std::string source) : source_(std::move(source)) {}
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& path, const std::string& message) const {
+        const auto mark = node.Mark();
+        std::ostringstream out;
+        out << source_;
+        if (mark.line >= 0) out << ':' << (mark.line + 1) << ':' << (mark.column + 1);
+        out << ": " << (path.empty() ? "" : "'" + path + "': ") << message;
+        throw config_error(out.str());
+    }
+
+    // Requires a mapping whose keys are all in `allowed`; calls `visit(key, value, path)` for each.
+    template <typename Visit>
+    void map(const YAML::Node& node, const std::string& path, std::initializer_list<std::string_view> allowed,
+             Visit&& visit) const {
+        if (node.IsNull()) return;  // an empty section keeps the defaults
+        if (!node.IsMap()) fail(node, path, "expected a mapping of keys to values");
+        for (const auto& entry : node) {
+            const std::string key = entry.first.as<std::string>();
+            const std::string child = path.empty() ? key : path + "." + key;
+            bool known = false;
+            for (auto a : allowed) known = known || a == key;
+            if (!known) {
+                std::string list;
+                for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+                fail(entry.first, child, "unknown key (expected one of: " + list + ")");
+            }
+            visit(key, entry.second, child);
+        }
+    }
+
+    std::string string(const YAML::Node& node, const std::string& path) const {
+        if (!node.IsScalar()) fail(node, path, "expected a string");
+        return expand_env(node, path, node.Scalar());
+    }
+
+    long long integer(const YAML::Node& node, const std::string& path, long long min, long long max) const {
+        if (!node.IsScalar()) fail(node, path, "expected an integer");
+        const std::string& text = node.Scalar();
+        long long value = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || ptr != text.data() + text.size())
+            fail(node, path, "expected an integer, got '" + text + "'");
+        if (value < min || value > max)
+            fail(node, path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+        return value;
+    }
+
+    bool boolean(const YAML::Node& node, const std::string& path) const {
+        if (node.IsScalar()) {
+            if (node.Scalar() == "true") return true;
+            if (node.Scalar() == "false") return false;
+        }
+        fail(node, path, "expected true or false");
+    }
+
+private:
+    // ${VAR} and ${VAR:-default}. An unset variable without a default is an error: a secret that
+    // silently became "" would be worse.
+    std::string expand_env(const YAML::Node& node, const std::string& path, const std::string& text) const {
+        std::string out;
+        for (std::size_t i = 0; i < text.size();) {
+            if (text.compare(i, 2, "${") != 0) {
+                out += text[i++];
+                continue;
+            }
+            const auto close = text.find('}', i);
+            if (close == std::string::npos) fail(node, path, "unterminated ${...} in value");
+            std::string name = text.substr(i + 2, close - i - 2), fallback;
+            bool has_default = false;
+            if (auto sep = name.find(":-"); sep != std::string::npos) {
+                fallback = name.substr(sep + 2);
+                name.resize(sep);
+                has_default = true;
+            }
+            if (name.empty()) fail(node, path, "empty variable name in ${...}");
+            if (const char* value = std::getenv(name.c_str()); value && *value)
+                out += value;
+            else if (has_default)
+                out += fallback;
+            else
+                fail(node, path, "environment variable " + name + " is not set");
+            i = close + 1;
+        }
+        return out;
+    }
+
+    std::string source_;
+};
+
+std::chrono::seconds seconds(const reader& r, const YAML::Node& n, const std::string& path) {
+    return std::chrono::seconds(r.integer(n, path, 1, 24 * 3600));
+}
+
+void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
+    r.map(node, path,
+          {"address", "port", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
+           "timeouts", "tls"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "address") s.address = r.string(v, p);
+              else if (key == "port") s.port = static_cast<std::uint16_t>(r.integer(v, p, 0, 65535));
+              else if (key == "io_threads") s.io_threads = static_cast<int>(r.integer(v, p, 1, 256));
+              else if (key == "blocking_threads") s.blocking_threads = static_cast<int>(r.integer(v, p, 1, 1024));
+              else if (key == "blocking_queue_limit")
+                  s.blocking_queue_limit = static_cast<int>(r.integer(v, p, 1, 1'000'000));
+              else if (key == "max_connections") s.max_connections = static_cast<int>(r.integer(v, p, 1, 1'000'000));
+              else if (key == "limits")
+                  r.map(v, p, {"header_bytes", "body_bytes", "json_max_depth"},
+                        [&](const std::string& k, const YAML::Node& lv, const std::string& lp) {
+                            if (k == "header_bytes")
+                                s.header_limit_bytes = static_cast<std::size_t>(r.integer(lv, lp, 1024, 1 << 20));
+                            else if (k == "body_bytes")
+                                s.body_limit_bytes = static_cast<std::size_t>(r.integer(lv, lp, 1024, 1LL << 30));
+                            else
+                                s.json_max_depth = static_cast<std::size_t>(r.integer(lv, lp, 2, 1000));
+                        });
+              else if (key == "timeouts")
+                  r.map(v, p,
+                        {"header_seconds", "idle_seconds", "body_seconds", "write_seconds", "shutdown_grace_seconds"},
+                        [&](const std::string& k, const YAML::Node& tv, const std::string& tp) {
+                            if (k == "header_seconds") s.header_timeout = seconds(r, tv, tp);
+                            else if (k == "idle_seconds") s.idle_timeout = seconds(r, tv, tp);
+                            else if (k == "body_seconds") s.body_timeout = seconds(r, tv, tp);
+                            else if (k == "write_seconds") s.write_timeout = seconds(r, tv, tp);
+                            else s.shutdown_grace = seconds(r, tv, tp);
+                        });
+              else
+                  r.map(v, p, {"certificate_file", "private_key_file"},
+                        [&](const std::string& k, const YAML::Node& tv, const std::string& tp) {
+                            (k == "certificate_file" ? s.tls.certificate_file : s.tls.private_key_file) =
+                                r.string(tv, tp);
+                        });
+          });
+    if (!s.tls.certificate_file.empty() != !s.tls.private_key_file.empty())
+        r.fail(node["tls"], path + ".tls", "certificate_file and private_key_file must be given together");
+}
+
+void parse_storage(const reader& r, const YAML::Node& node, const std::string& path, storage_config& s) {
+    bool postgres_given = false;
+    r.map(node, path, {"type", "sqlite", "postgres", "acquire_timeout_ms", "change_retention_hours"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "type") {
+                  const auto t = r.string(v, p);
+                  if (t == "sqlite") s.type = storage_config::backend::sqlite;
+                  else if (t == "postgres") s.type = storage_config::backend::postgres;
+                  else r.fail(v, p, "unknown storage type '" + t + "' (expected sqlite or postgres)");
+              } else if (key == "sqlite") {
+                  r.map(v, p, {"path", "busy_timeout_ms", "pool_size"},
+                        [&](const std::string& k, const YAML::Node& sv, const std::string& sp) {
+                            if (k == "path") s.sqlite.path = r.string(sv, sp);
+                            else if (k == "busy_timeout_ms")
+                                s.sqlite.busy_timeout_ms = static_cast<int>(r.integer(sv, sp, 0, 600'000));
+                            else s.sqlite.pool_size = static_cast<int>(r.integer(sv, sp, 1, 64));
+                        });
+              } else if (key == "postgres") {
+                  postgres_given = true;
+                  r.map(v, p, {"connection", "pool_size"},
+                        [&](const std::string& k, const YAML::Node& pv, const std::string& pp) {
+                            if (k == "connection") s.postgres.connection = r.string(pv, pp);
+                            else s.postgres.pool_size = static_cast<int>(r.integer(pv, pp, 1, 512));
+                        });
+              } else if (key == "acquire_timeout_ms") {
+                  s.pool.acquire_timeout_ms = static_cast<int>(r.integer(v, p, 1, 600'000));
+              } else {
+                  s.change_retention_hours = static_cast<int>(r.integer(v, p, 1, 24 * 3650));
+              }
+          });
+    if (s.type == storage_config::backend::postgres && s.postgres.connection.empty())
+        r.fail(postgres_given ? node["postgres"] : node, path + ".postgres.connection",
+               "storage type is postgres but no connection string is given");
+    if (s.type == storage_config::backend::sqlite && s.sqlite.path.empty())
+        r.fail(node, path + ".sqlite.path", "storage type is sqlite but the path is empty");
+}
+
+void parse_log(const reader& r, const YAML::Node& node, const std::string& path, log_config& l) {
+    r.map(node, path, {"level", "access_log"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        if (key == "level") {
+            if (!core::log::parse_level(r.string(v, p), l.level))
+                r.fail(v, p, "unknown level (expected debug, info, warn or error)");
+        } else {
+            l.access_log = r.boolean(v, p);
+        }
+    });
+}
+
+}  // namespace
+
+config parse_config(const std::string& yaml_text, const std::string& source) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::ParserException& e) {
+        throw config_error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                           ": not valid YAML: " + e.msg);
+    }
+    config c;
+    c.source = source;
+    reader r(source);
+    if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
+    r.map(root, "", {"server", "storage", "log"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        if (key == "server") parse_server(r, v, p, c.server);
+        else if (key == "storage") parse_storage(r, v, p, c.storage);
+        else parse_log(r, v, p, c.log);
+    });
+    return c;
+}
+
+config load_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error(path + ": cannot read the configuration file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path);
+}
+
+}  // namespace idgate::gateway

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Handler functions. Each takes the request (already authenticated and size-checked by the router)
+// and returns a response or throws core::http_error.
+#include "core/http.hpp"
+#include "gateway/router.hpp"
+#include "services.hpp"
+
+namespace idgate::gateway::handlers {
+
+// Operations
+core::response healthz(const core::request&);
+core::response readyz(services& s, const core::request&);
+core::response metrics_text(services& s, const core::request&);
+core::response version(const core::request&);
+
+// Instance administration (organisations, audit trail, change feed)
+core::response list_organizations(services& s, const core::request&);
+core::response create_organization(services& s, const core::request&);
+core::response get_organization(services& s, const core::request&);
+core::response list_audit(services& s, const core::request&);
+core::response list_changes(services& s, const core::request&);
+
+// Authentication of bearer tokens for the router.
+core::principal authenticate(services& s, const core::request& req, auth_policy policy);
+
+}  // namespace idgate::gateway::handlers

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Instance administration: organisations (tenants), their audit trail and change feed.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "core/crypto.hpp"
+#include "core/json_body.hpp"
+#include "handlers.hpp"
+#include "routes.hpp"
+
+namespace idgate::gateway::handlers {
+namespace {
+
+schema::actor actor_of(const core::request& req) {
+    const char* kind = req.caller.type == core::principal::kind::instance_admin ? "instance_admin" : "anonymous";
+    return {kind, req.caller.id, req.caller.display, req.client_address, req.request_id};
+}
+
+boost::json::object organization_json(const schema::organization& o) {
+    return {{"id", o.id},
+            {"slug", o.slug},
+            {"name", o.name},
+            {"sso", schema::to_string(o.sso)},
+            {"created", core::format_timestamp(o.created)},
+            {"updated", core::format_timestamp(o.updated)},
+            {"version", o.version}};
+}
+
+core::http_error invalid_field(std::string_view field, std::string message) {
+    return core::http_error(400, "invalid_field", "'" + std::string(field) + "': " + message);
+}
+
+// A query parameter as a bounded integer, or `fallback` when absent.
+std::int64_t int_param(const core::request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) {
+    const auto text = req.query_param(name);
+    if (!text) return fallback;
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
+        throw core::http_error(400, "invalid_parameter",
+                               "query parameter '" + std::string(name) + "' must be an integer from " +
+                                   std::to_string(min) + " to " + std::to_string(max));
+    return v;
+}
+
+// {org} may be the id or the slug.
+schema::organization resolve_organization(services& s, std::string_view key) {
+    auto org = s.db.find_organization_by_slug(key);
+    if (!org) org = s.db.get_organization(key);
+    if (!org) throw core::http_error(404, "not_found", "no organization '" + std::string(key) + "'");
+    return *org;
+}
+
+}  // namespace
+
+core::principal authenticate(services& s, const core::request& req, auth_policy policy) {
+    const auto challenge = [](std::string error, std::string detail) {
+        // RFC 6750 §3: a 401 carries WWW-Authenticate naming the scheme (and the error, when a token
+        // was presented).
+        std::string value = "Bearer realm=\"idgate\"";
+        if (!error.empty()) value += ", error=\"" + error + "\"";
+        return core::http_error(401, "unauthorized", std::move(detail)).with_header("WWW-Authenticate", value);
+    };
+    const auto header = req.header("authorization");
+    if (!header) throw challenge("", "this endpoint requires a bearer token in the Authorization header");
+    constexpr std::string_view scheme = "bearer ";
+    if (header->size() <= scheme.size() ||
+        schema::case_fold(header->substr(0, scheme.size())) != scheme)
+        throw challenge("invalid_request", "the Authorization header must use the Bearer scheme");
+    const auto secret = header->substr(scheme.size());
+    // Tokens are looked up by the SHA-256 of the presented secret, so the comparison the database does
+    // is on digests; a wrong token reveals nothing about a right one.
+    const auto token = s.db.find_token_by_hash(core::sha256_hex(secret));
+    if (!token) throw challenge("invalid_token", "the bearer token is not valid");
+    if (token->expires && *token->expires <= s.clock.now())
+        throw challenge("invalid_token", "the bearer token has expired");
+    if (policy == auth_policy::instance_admin && token->kind != schema::token_kind::instance_admin)
+        throw core::http_error(403, "forbidden", "this endpoint requires an instance administrator token");
+    core::principal p;
+    p.type = core::principal::kind::instance_admin;
+    p.id = token->id;
+    p.organization_id = token->organization_id;
+    p.display = token->name;
+    return p;
+}
+
+core::response list_organizations(services& s, const core::request&) {
+    boost::json::array items;
+    for (const auto& o : s.db.list_organizations()) items.push_back(organization_json(o));
+    return core::response::json(200, boost::json::serialize(boost::json::object{{"organizations", items}}));
+}
+
+core::response create_organization(services& s, const core::request& req) {
+    const auto body = core::parse_json_object_body(req);
+    schema::organization org;
+    for (const auto& [key, value] : body) {
+        if (key == "slug") {
+            if (!value.is_string()) throw invalid_field(key, "must be a string");
+            org.slug = value.as_string();
+        } else if (key == "name") {
+            if (!value.is_string()) throw invalid_field(key, "must be a string");
+            org.name = value.as_string();
+        } else {
+            throw invalid_field(key, "unknown field (accepted: slug, name)");
+        }
+    }
+    if (!schema::is_valid_slug(org.slug))
+        throw invalid_field("slug", "required; 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'");
+    if (org.name.empty() || org.name.size() > 200) throw invalid_field("name", "required; 1-200 characters");
+
+    auto created = s.db.create_organization(org, actor_of(req));
+    if (created.has_error()) {
+        if (created.error() == store::errc::already_exists)
+            throw core::http_error(409, "conflict", "an organization with slug '" + org.slug + "' already exists");
+        throw core::http_error(500, "internal_error", "could not create the organization",
+                               created.error().message());
+    }
+    auto res = core::response::json(201, boost::json::serialize(organization_json(*created)));
+    res.headers.emplace_back("Location", urls::organization(created->id));
+    return res;
+}
+
+core::response get_organization(services& s, const core::request& req) {
+    return core::response::json(200,
+                                boost::json::serialize(organization_json(resolve_organization(s, req.param("org")))));
+}
+
+core::response list_audit(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    const auto after = int_param(req, "after", 0, 0, INT64_MAX);
+    const auto limit = int_param(req, "limit", 100, 1, 1000);
+    boost::json::array items;
+    for (const auto& r : s.db.list_audit(org.id, after, limit)) {
+        items.push_back(boost::json::object{
+            {"id", r.id},
+            {"at", core::format_timestamp(r.at)},
+            {"actor", boost::json::object{{"kind", r.actor.kind},
+                                          {"id", r.actor.id},
+                                          {"display", r.actor.display},
+                                          {"client_address", r.actor.client_address},
+                                          {"request_id", r.actor.request_id}}},
+            {"action", r.action},
+            {"target", boost::json::object{{"type", r.target_type}, {"id", r.target_id}, {"display", r.target_display}}},
+            {"details", boost::json::parse(r.details_json)}});
+    }
+    return core::response::json(200, boost::json::serialize(boost::json::object{{"records", items}}));
+}
+
+core::response list_changes(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    const auto after = int_param(req, "after", 0, 0, INT64_MAX);
+    const auto limit = int_param(req, "limit", 100, 1, 1000);
+    boost::json::array items;
+    std::int64_t last = after;
+    for (const auto& e : s.db.list_changes(org.id, after, limit)) {
+        last = e.sequence;
+        items.push_back(boost::json::object{{"sequence", e.sequence},
+                                            {"at", core::format_timestamp(e.at)},
+                                            {"type", e.type},
+                                            {"resource_type", e.resource_type},
+                                            {"resource_id", e.resource_id},
+                                            {"payload", boost::json::parse(e.payload_json)}});
+    }
+    // `next` is what the reader passes as `after` on its next poll.
+    return core::response::json(200,
+                                boost::json::serialize(boost::json::object{{"events", items}, {"next", last}}));
+}
+
+}  // namespace idgate::gateway::handlers

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "gateway/router.hpp"
+
+#include "core/log.hpp"
+
+namespace idgate::gateway {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        const auto end = path.find('/', i);
+        out.emplace_back(path.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+        i = end == std::string_view::npos ? path.size() : end;
+    }
+    return out;
+}
+
+bool is_param(const std::string& segment) {
+    return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+}  // namespace
+
+void router::add(core::method verb, std::string pattern, route_options options, handler fn) {
+    auto r = std::make_unique<route>();
+    r->verb = verb;
+    r->name = std::string(core::to_string(verb)) + " " + pattern;
+    r->segments = split_path(pattern);
+    r->pattern = std::move(pattern);
+    r->options = options;
+    r->fn = std::move(fn);
+    r->index = routes_.size();
+    routes_.push_back(std::move(r));
+}
+
+router::match router::find(core::method verb, std::string_view path) const {
+    const auto segments = split_path(path);
+    match result;
+    result.status = 404;
+    for (const auto& r : routes_) {
+        if (r->segments.size() != segments.size()) continue;
+        std::vector<std::pair<std::string, std::string>> params;
+        bool ok = true;
+        for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+            if (is_param(r->segments[i]))
+                params.emplace_back(r->segments[i].substr(1, r->segments[i].size() - 2), segments[i]);
+            else
+                ok = r->segments[i] == segments[i];
+        }
+        if (!ok) continue;
+        if (r->verb == verb || (verb == core::method::head && r->verb == core::method::get)) {
+            result.found = r.get();
+            result.status = 200;
+            result.params = std::move(params);
+            result.allow.clear();
+            return result;
+        }
+        result.status = 405;
+        if (!result.allow.empty()) result.allow += ", ";
+        result.allow += core::to_string(r->verb);
+    }
+    return result;
+}
+
+core::response router::dispatch(const route& r, core::request& req) const {
+    try {
+        if (r.options.auth != auth_policy::none) {
+            if (!authenticate_) throw core::http_error(500, "internal_error", "no authenticator is configured");
+            req.caller = authenticate_(req, r.options.auth);
+        }
+        return r.fn(req);
+    } catch (const core::http_error& e) {
+        return render_error(e, r.options.errors, req.request_id);
+    } catch (...) {
+        return render_unexpected(std::current_exception(), r.options.errors, req.request_id);
+    }
+}
+
+}  // namespace idgate::gateway

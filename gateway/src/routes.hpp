@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "gateway/router.hpp"
+#include "services.hpp"
+
+namespace idgate::gateway {
+
+// Registers every endpoint of the gateway. routes.cpp is the one file that knows URLs.
+void add_routes(router& r, services& s);
+
+// Canonical URLs of resources, for Location headers and links. Defined next to the route table.
+namespace urls {
+std::string organization(std::string_view id);
+}
+
+}  // namespace idgate::gateway

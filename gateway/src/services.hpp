@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// What handlers are given: the long-lived parts of the process. Handlers hold no state of their own.
+#include "core/clock.hpp"
+#include "gateway/metrics.hpp"
+#include "store/store.hpp"
+
+namespace idgate::gateway {
+
+struct services {
+    store::store& db;
+    metrics& stats;
+    const core::clock& clock;
+};
+
+}  // namespace idgate::gateway

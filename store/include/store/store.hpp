@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The storage interface. One implementation (SOCI) serves SQLite and PostgreSQL; the conformance
+// suite in tests/store runs the same tests against both.
+//
+// Contract, for every method:
+// - Thread-safe: each call borrows its own connection from the pool.
+// - Blocking: call it from the gateway's blocking pool, never from an I/O thread.
+// - Every write is one transaction that also writes its audit record and its change event, so a change
+//   is never visible without them and a failed call leaves nothing behind.
+// - Uniqueness is decided by unique indexes, not by check-then-insert: errc::already_exists.
+// - Updates are compare-and-swap on `version`: errc::version_mismatch when it moved.
+// - Infrastructure failures throw store::unavailable; SOCI's exceptions never escape.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "schema/model.hpp"
+#include "store/errc.hpp"
+
+namespace idgate::store {
+
+struct pool_stats {
+    std::size_t size = 0;
+    std::size_t in_use = 0;
+    std::size_t waiting = 0;
+};
+
+struct schema_status {
+    int database_version = 0;  // highest migration applied to the database
+    int binary_version = 0;    // highest migration this binary knows
+    bool current() const { return database_version == binary_version; }
+};
+
+struct user_page {
+    std::vector<schema::user> users;
+    std::int64_t total = 0;
+};
+
+class store {
+public:
+    virtual ~store() = default;
+
+    // Applies every pending migration, each in its own transaction, and records it. Safe to run from
+    // several processes at once. Throws schema_too_new when the database is ahead of this binary.
+    virtual schema_status migrate() = 0;
+    virtual schema_status status() = 0;
+    // One round trip to the database; throws unavailable when it does not answer.
+    virtual void ping() = 0;
+    virtual pool_stats stats() const = 0;
+    virtual std::string_view backend_name() const = 0;
+
+    // Organisations (tenants).
+    virtual result<schema::organization> create_organization(schema::organization org, const schema::actor& by) = 0;
+    virtual result<schema::organization> get_organization(std::string_view id) = 0;
+    virtual result<schema::organization> find_organization_by_slug(std::string_view slug) = 0;
+    virtual std::vector<schema::organization> list_organizations() = 0;
+
+    // Users. `id`, `created`, `updated` and `version` are assigned by the store.
+    virtual result<schema::user> create_user(schema::user user, const schema::actor& by) = 0;
+    virtual result<schema::user> get_user(std::string_view organization_id, std::string_view id) = 0;
+    virtual result<schema::user> find_user_by_user_name(std::string_view organization_id,
+                                                        std::string_view user_name) = 0;
+    // Replaces every mutable field of the stored user with `user`'s, if its version is still
+    // `expected_version`.
+    virtual result<schema::user> update_user(const schema::user& user, std::int64_t expected_version,
+                                             const schema::actor& by) = 0;
+    virtual result<void> delete_user(std::string_view organization_id, std::string_view id,
+                                     const schema::actor& by) = 0;
+    // Stable order (by creation, then id), `offset` rows skipped.
+    virtual user_page list_users(std::string_view organization_id, std::int64_t offset, std::int64_t limit) = 0;
+
+    // Bearer tokens, stored as SHA-256 digests.
+    virtual result<schema::api_token> create_token(schema::api_token token, const schema::actor& by) = 0;
+    // Active (not revoked) token by digest; expiry is the caller's check, against its clock.
+    virtual std::optional<schema::api_token> find_token_by_hash(std::string_view secret_hash) = 0;
+    virtual std::int64_t count_active_tokens(schema::token_kind kind) = 0;
+    virtual result<void> revoke_token(std::string_view id, const schema::actor& by) = 0;
+
+    // Audit trail and change feed. `organization_id` empty = instance-level records.
+    virtual std::vector<schema::audit_record> list_audit(std::string_view organization_id, std::int64_t after_id,
+                                                         std::int64_t limit) = 0;
+    virtual std::vector<schema::change_event> list_changes(std::string_view organization_id,
+                                                           std::int64_t after_sequence, std::int64_t limit) = 0;
+    // Deletes change events older than `cutoff`; returns how many. The sequence counters are kept, so
+    // sequences never restart.
+    virtual std::int64_t prune_changes(core::time_point cutoff) = 0;
+};
+
+struct sqlite_options {
+    std::string path;  // a file; ":memory:" only for single-connection tests
+    int busy_timeout_ms = 5000;
+    int pool_size = 4;
+};
+
+struct postgres_options {
+    std::string connection;  // libpq connection string
+    int pool_size = 8;
+};
+
+struct pool_options {
+    int acquire_timeout_ms = 5000;  // waiting longer than this for a connection is `unavailable`
+};
+
+// Opens the pool. Does not migrate: call migrate() (the server does at start-up). Throws unavailable
+// when the database cannot be reached.
+std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::clock& clock,
+                                   pool_options pool = {});
+std::unique_ptr<store> open_postgres(const postgres_options& options, const core::clock& clock,
+                                     pool_options pool = {});
+
+}  // namespace idgate::store

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The database schema, as an ordered list of migrations. Conventions, on both backends:
+// - timestamps are TEXT in the fixed-width UTC form of core::format_timestamp (sortable as text);
+// - booleans are INTEGER 0/1 with a CHECK;
+// - "absent" text is '' rather than NULL where the column is not optional by nature, which keeps the
+//   unique indexes simple; genuinely optional instants (expires_at, last_login_at...) are NULL;
+// - case-insensitive keys are stored folded (schema::case_fold) in a *_folded column that carries the
+//   unique index, so uniqueness is decided by the database, identically on both backends;
+// - audit_records and change_events carry no foreign keys: they must outlive what they describe.
+#include "migrations.hpp"
+
+#include "dialect.hpp"
+
+namespace idgate::store::detail {
+
+std::string render_ddl(std::string_view ddl, const dialect& d) {
+    std::string out;
+    out.reserve(ddl.size());
+    for (std::size_t i = 0; i < ddl.size();) {
+        if (ddl.substr(i, 9) == "{auto_id}") {
+            out += d.auto_id_primary_key;
+            i += 9;
+        } else if (ddl.substr(i, 8) == "{bigint}") {
+            out += d.bigint;
+            i += 8;
+        } else {
+            out += ddl[i++];
+        }
+    }
+    return out;
+}
+
+const std::vector<migration>& migrations() {
+    static const std::vector<migration> all{
+        {1,
+         "initial data model",
+         {
+             R"(CREATE TABLE organizations (
+                  id TEXT PRIMARY KEY,
+                  slug TEXT NOT NULL UNIQUE,
+                  name TEXT NOT NULL,
+                  sso_mode TEXT NOT NULL DEFAULT 'off' CHECK (sso_mode IN ('off', 'optional', 'enforced')),
+                  settings TEXT NOT NULL DEFAULT '{}',
+                  created_at TEXT NOT NULL,
+                  updated_at TEXT NOT NULL,
+                  version {bigint} NOT NULL DEFAULT 1))",
+
+             R"(CREATE TABLE users (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  user_name TEXT NOT NULL,
+                  user_name_folded TEXT NOT NULL,
+                  external_id TEXT NOT NULL DEFAULT '',
+                  formatted_name TEXT NOT NULL DEFAULT '',
+                  family_name TEXT NOT NULL DEFAULT '',
+                  given_name TEXT NOT NULL DEFAULT '',
+                  middle_name TEXT NOT NULL DEFAULT '',
+                  honorific_prefix TEXT NOT NULL DEFAULT '',
+                  honorific_suffix TEXT NOT NULL DEFAULT '',
+                  display_name TEXT NOT NULL DEFAULT '',
+                  nick_name TEXT NOT NULL DEFAULT '',
+                  profile_url TEXT NOT NULL DEFAULT '',
+                  title TEXT NOT NULL DEFAULT '',
+                  department TEXT NOT NULL DEFAULT '',
+                  user_type TEXT NOT NULL DEFAULT '',
+                  preferred_language TEXT NOT NULL DEFAULT '',
+                  locale TEXT NOT NULL DEFAULT '',
+                  timezone TEXT NOT NULL DEFAULT '',
+                  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+                  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('pending', 'active', 'disabled')),
+                  password_hash TEXT,
+                  extensions TEXT NOT NULL DEFAULT '{}',
+                  created_at TEXT NOT NULL,
+                  updated_at TEXT NOT NULL,
+                  last_login_at TEXT,
+                  version {bigint} NOT NULL DEFAULT 1))",
+             "CREATE UNIQUE INDEX users_user_name ON users (organization_id, user_name_folded)",
+             "CREATE INDEX users_external_id ON users (organization_id, external_id)",
+             "CREATE INDEX users_created ON users (organization_id, created_at, id)",
+
+             R"(CREATE TABLE user_emails (
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  value TEXT NOT NULL,
+                  value_folded TEXT NOT NULL,
+                  type TEXT NOT NULL DEFAULT '',
+                  display TEXT NOT NULL DEFAULT '',
+                  is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+                  PRIMARY KEY (user_id, position)))",
+             // Emails are searchable (Entra and Okta match on them) but never unique (RFC 7643 §4.1.2).
+             "CREATE INDEX user_emails_value ON user_emails (organization_id, value_folded)",
+
+             R"(CREATE TABLE user_phone_numbers (
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  value TEXT NOT NULL,
+                  type TEXT NOT NULL DEFAULT '',
+                  display TEXT NOT NULL DEFAULT '',
+                  is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+                  PRIMARY KEY (user_id, position)))",
+
+             // Memberships are rows, never a list in a column: one member of a 100,000-member group is
+             // added or removed with one indexed statement.
+             R"(CREATE TABLE directory_groups (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  display_name TEXT NOT NULL,
+                  display_name_folded TEXT NOT NULL,
+                  external_id TEXT NOT NULL DEFAULT '',
+                  created_at TEXT NOT NULL,
+                  updated_at TEXT NOT NULL,
+                  version {bigint} NOT NULL DEFAULT 1))",
+             // Entra matches groups by displayName, so it is unique per organisation.
+             "CREATE UNIQUE INDEX directory_groups_name ON directory_groups (organization_id, display_name_folded)",
+             "CREATE INDEX directory_groups_created ON directory_groups (organization_id, created_at, id)",
+             R"(CREATE TABLE group_members (
+                  group_id TEXT NOT NULL REFERENCES directory_groups (id) ON DELETE CASCADE,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  added_at TEXT NOT NULL,
+                  PRIMARY KEY (group_id, user_id)))",
+             "CREATE INDEX group_members_user ON group_members (user_id)",
+
+             // Roles and permissions. organization_id '' marks the built-in ones.
+             R"(CREATE TABLE permissions (
+                  organization_id TEXT NOT NULL DEFAULT '',
+                  name TEXT NOT NULL,
+                  description TEXT NOT NULL DEFAULT '',
+                  requires_mfa INTEGER NOT NULL DEFAULT 0 CHECK (requires_mfa IN (0, 1)),
+                  PRIMARY KEY (organization_id, name)))",
+             R"(CREATE TABLE roles (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL DEFAULT '',
+                  name TEXT NOT NULL,
+                  kind TEXT NOT NULL CHECK (kind IN ('system', 'custom', 'scoped')),
+                  description TEXT NOT NULL DEFAULT '',
+                  created_at TEXT NOT NULL,
+                  UNIQUE (organization_id, name)))",
+             R"(CREATE TABLE role_permissions (
+                  role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+                  permission TEXT NOT NULL,
+                  PRIMARY KEY (role_id, permission)))",
+             // Workspaces and projects that scoped roles ("Workspace: Role") refer to.
+             R"(CREATE TABLE resource_scopes (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  kind TEXT NOT NULL CHECK (kind IN ('workspace', 'project')),
+                  name TEXT NOT NULL,
+                  created_at TEXT NOT NULL,
+                  UNIQUE (organization_id, kind, name)))",
+             // source: 'local' or the IdP connection id whose mapping rules granted it (reconciliation
+             // removes only what its own source granted).
+             R"(CREATE TABLE role_assignments (
+                  id {auto_id},
+                  organization_id TEXT NOT NULL,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+                  scope_id TEXT NOT NULL DEFAULT '',
+                  is_system INTEGER NOT NULL DEFAULT 0 CHECK (is_system IN (0, 1)),
+                  source TEXT NOT NULL DEFAULT 'local',
+                  created_at TEXT NOT NULL,
+                  UNIQUE (user_id, role_id, scope_id)))",
+             // Exactly one system role per user, decided by the database.
+             "CREATE UNIQUE INDEX role_assignments_one_system_role ON role_assignments (user_id) WHERE is_system = 1",
+             R"(CREATE TABLE user_permissions (
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  permission TEXT NOT NULL,
+                  source TEXT NOT NULL DEFAULT 'local',
+                  created_at TEXT NOT NULL,
+                  PRIMARY KEY (user_id, permission)))",
+
+             // Identity providers and the immutable ids they give our users (Okta user id, Entra
+             // objectId, SAML persistent NameID, OIDC iss+sub): users are bound by these, never by email.
+             R"(CREATE TABLE idp_connections (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  name TEXT NOT NULL,
+                  protocol TEXT NOT NULL CHECK (protocol IN ('scim', 'saml', 'oidc')),
+                  config TEXT NOT NULL DEFAULT '{}',
+                  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+                  created_at TEXT NOT NULL,
+                  updated_at TEXT NOT NULL,
+                  version {bigint} NOT NULL DEFAULT 1,
+                  UNIQUE (organization_id, name)))",
+             R"(CREATE TABLE identity_bindings (
+                  connection_id TEXT NOT NULL REFERENCES idp_connections (id) ON DELETE CASCADE,
+                  subject TEXT NOT NULL,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  created_at TEXT NOT NULL,
+                  last_seen_at TEXT NOT NULL,
+                  PRIMARY KEY (connection_id, subject)))",
+             "CREATE INDEX identity_bindings_user ON identity_bindings (user_id)",
+
+             // Secrets are stored as SHA-256 digests only.
+             R"(CREATE TABLE api_tokens (
+                  id TEXT PRIMARY KEY,
+                  kind TEXT NOT NULL CHECK (kind IN ('instance_admin', 'scim')),
+                  organization_id TEXT NOT NULL DEFAULT '',
+                  connection_id TEXT NOT NULL DEFAULT '',
+                  name TEXT NOT NULL DEFAULT '',
+                  secret_hash TEXT NOT NULL UNIQUE,
+                  created_at TEXT NOT NULL,
+                  expires_at TEXT,
+                  revoked_at TEXT,
+                  last_used_at TEXT))",
+             R"(CREATE TABLE sessions (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  secret_hash TEXT NOT NULL UNIQUE,
+                  connection_id TEXT NOT NULL DEFAULT '',
+                  created_at TEXT NOT NULL,
+                  expires_at TEXT NOT NULL,
+                  last_seen_at TEXT NOT NULL,
+                  client_address TEXT NOT NULL DEFAULT '',
+                  user_agent TEXT NOT NULL DEFAULT ''))",
+             "CREATE INDEX sessions_user ON sessions (user_id)",
+
+             R"(CREATE TABLE audit_records (
+                  id {auto_id},
+                  organization_id TEXT NOT NULL DEFAULT '',
+                  at TEXT NOT NULL,
+                  actor_kind TEXT NOT NULL,
+                  actor_id TEXT NOT NULL DEFAULT '',
+                  actor_display TEXT NOT NULL DEFAULT '',
+                  client_address TEXT NOT NULL DEFAULT '',
+                  request_id TEXT NOT NULL DEFAULT '',
+                  action TEXT NOT NULL,
+                  target_type TEXT NOT NULL DEFAULT '',
+                  target_id TEXT NOT NULL DEFAULT '',
+                  target_display TEXT NOT NULL DEFAULT '',
+                  details TEXT NOT NULL DEFAULT '{}'))",
+             "CREATE INDEX audit_records_org ON audit_records (organization_id, id)",
+             "CREATE INDEX audit_records_target ON audit_records (organization_id, target_id)",
+
+             // The change feed (outbox). The per-organisation counter row is taken in the writing
+             // transaction, so sequences are gap-free and in commit order: a reader that remembers the
+             // last sequence it saw never misses an event.
+             R"(CREATE TABLE change_sequences (
+                  organization_id TEXT PRIMARY KEY,
+                  last_sequence {bigint} NOT NULL))",
+             R"(CREATE TABLE change_events (
+                  organization_id TEXT NOT NULL,
+                  sequence {bigint} NOT NULL,
+                  at TEXT NOT NULL,
+                  type TEXT NOT NULL,
+                  resource_type TEXT NOT NULL,
+                  resource_id TEXT NOT NULL,
+                  payload TEXT NOT NULL DEFAULT '{}',
+                  PRIMARY KEY (organization_id, sequence)))",
+             "CREATE INDEX change_events_at ON change_events (at)",
+         }},
+    };
+    return all;
+}
+
+int latest_migration_version() { return migrations().back().version; }
+
+}  // namespace idgate::store::detail

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "soci_store.hpp"
+
+namespace idgate::store {
+
+using detail::session_pool;
+
+std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::clock& clock, pool_options pool) {
+    const bool memory = options.path == ":memory:";
+    // Every connection to ":memory:" is a different database, so an in-memory store has one connection.
+    const std::size_t size = memory ? 1 : static_cast<std::size_t>(std::max(1, options.pool_size));
+    auto connect = [options]() -> std::unique_ptr<soci::session> {
+        try {
+            auto s = std::make_unique<soci::session>(*soci::factory_sqlite3(), "db=" + options.path);
+            *s << "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms);
+            *s << "PRAGMA foreign_keys = ON";
+            // WAL lets readers proceed during a write; synchronous=FULL makes each commit durable
+            // before we acknowledge it (NORMAL could lose the last commits on power failure).
+            *s << "PRAGMA journal_mode = WAL";
+            *s << "PRAGMA synchronous = FULL";
+            return s;
+        } catch (const soci::soci_error& e) {
+            throw unavailable("cannot open SQLite database '" + options.path + "': " + e.get_error_message());
+        }
+    };
+    return detail::make_soci_store(
+        detail::sqlite_dialect,
+        std::make_unique<session_pool>(size, connect, std::chrono::milliseconds(pool.acquire_timeout_ms)), clock);
+}
+
+std::unique_ptr<store> open_postgres(const postgres_options& options, const core::clock& clock,
+                                     pool_options pool) {
+    auto connect = [options]() -> std::unique_ptr<soci::session> {
+        try {
+            return std::make_unique<soci::session>(*soci::factory_postgresql(), options.connection);
+        } catch (const soci::soci_error& e) {
+            // The message may echo connection parameters; libpq does not print passwords.
+            throw unavailable("cannot connect to PostgreSQL: " + e.get_error_message());
+        }
+    };
+    return detail::make_soci_store(detail::postgres_dialect,
+                                   std::make_unique<session_pool>(static_cast<std::size_t>(std::max(1, options.pool_size)),
+                                                                  connect,
+                                                                  std::chrono::milliseconds(pool.acquire_timeout_ms)),
+                                   clock);
+}
+
+}  // namespace idgate::store

@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The SOCI implementation of store::store, shared by SQLite and PostgreSQL. All SQL of idgate is in
+// this file and in migrations.cpp.
+#include "soci_store.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "migrations.hpp"
+
+namespace idgate::store::detail {
+namespace {
+
+using schema::actor;
+using soci::into;
+using soci::use;
+
+// ---------------------------------------------------------------------------------------------------
+// Error classification: what a SOCI exception means for the caller.
+
+enum class failure { unique_violation, foreign_key_violation, retryable, connection, other };
+
+failure classify(const soci::soci_error& e) {
+    if (std::getenv("IDGATE_DEBUG_SQL")) std::fprintf(stderr, "soci error: %s\n", e.what());
+    if (const auto* s = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+        const int primary = s->result() & 0xff;
+        const std::string message = e.get_error_message();
+        if (primary == 19 /* SQLITE_CONSTRAINT */) {
+            if (message.find("UNIQUE") != std::string::npos || message.find("PRIMARY KEY") != std::string::npos)
+                return failure::unique_violation;
+            if (message.find("FOREIGN KEY") != std::string::npos) return failure::foreign_key_violation;
+            return failure::other;
+        }
+        if (primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */) return failure::retryable;
+        return failure::other;
+    }
+    if (const auto* p = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+        const std::string state = p->sqlstate();
+        if (state == "23505") return failure::unique_violation;
+        if (state == "23503") return failure::foreign_key_violation;
+        // serialization_failure, deadlock_detected: the transaction can simply run again.
+        if (state == "40001" || state == "40P01") return failure::retryable;
+        // connection_exception class, admin_shutdown, crash_shutdown, cannot_connect_now.
+        if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+            return failure::connection;
+    }
+    if (e.get_error_category() == soci::soci_error::connection_error) return failure::connection;
+    return failure::other;
+}
+
+[[noreturn]] void throw_infrastructure(const soci::soci_error& e, failure f) {
+    if (f == failure::connection || f == failure::retryable)
+        throw unavailable("database unavailable: " + e.get_error_message());
+    // A failure we did not expect is a bug or a schema drift: a 500, with the database's words logged.
+    throw std::runtime_error("database error: " + e.get_error_message());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small binding helpers. soci::use binds by reference: every bound variable must outlive execute().
+
+std::string ts(core::time_point t) { return core::format_timestamp(t); }
+
+core::time_point parse_ts(const std::string& text) {
+    auto t = core::parse_timestamp(text);
+    if (!t) throw std::runtime_error("database holds a malformed timestamp: '" + text + "'");
+    return *t;
+}
+
+std::optional<core::time_point> parse_optional_ts(const std::string& text, soci::indicator ind) {
+    if (ind == soci::i_null) return std::nullopt;
+    return parse_ts(text);
+}
+
+// A prepared-on-the-spot statement built from exchanges, so long column lists can be bound by
+// helpers instead of one enormous comma expression.
+class bound_statement {
+public:
+    explicit bound_statement(soci::session& sql) : st_(sql) {}
+    template <typename T>
+    bound_statement& in(T& value, const char* name) {
+        st_.exchange(use(value, name));
+        return *this;
+    }
+    template <typename T>
+    bound_statement& out(T& value) {
+        st_.exchange(into(value));
+        return *this;
+    }
+    template <typename T>
+    bound_statement& out(T& value, soci::indicator& ind) {
+        st_.exchange(into(value, ind));
+        return *this;
+    }
+    // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
+    // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
+    bool run(const std::string& query) {
+        st_.alloc();
+        st_.prepare(query);
+        st_.define_and_bind();
+        return st_.execute(true);
+    }
+    bool next() { return st_.fetch(); }
+    long long affected_rows() { return st_.get_affected_rows(); }
+
+private:
+    soci::statement st_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Users: the column list once, with the row type that binds to it.
+
+constexpr const char* user_columns =
+    "id, organization_id, user_name, external_id, formatted_name, family_name, given_name, middle_name, "
+    "honorific_prefix, honorific_suffix, display_name, nick_name, profile_url, title, department, user_type, "
+    "preferred_language, locale, timezone, status, extensions, created_at, updated_at, last_login_at, active, "
+    "version";
+
+struct user_row {
+    std::string id, organization_id, user_name, external_id, formatted, family, given, middle, prefix, suffix,
+        display, nick, profile_url, title, department, user_type, preferred_language, locale, timezone, status,
+        extensions, created, updated, last_login;
+    soci::indicator last_login_ind = soci::i_ok;
+    int active = 1;
+    long long version = 1;
+
+    void bind(bound_statement& st) {
+        st.out(id).out(organization_id).out(user_name).out(external_id).out(formatted).out(family).out(given);
+        st.out(middle).out(prefix).out(suffix).out(display).out(nick).out(profile_url).out(title);
+        st.out(department).out(user_type).out(preferred_language).out(locale).out(timezone).out(status);
+        st.out(extensions).out(created).out(updated).out(last_login, last_login_ind).out(active).out(version);
+    }
+
+    schema::user to_user() const {
+        schema::user u;
+        u.id = id;
+        u.organization_id = organization_id;
+        u.user_name = user_name;
+        u.external_id = external_id;
+        u.name = {formatted, family, given, middle, prefix, suffix};
+        u.display_name = display;
+        u.nick_name = nick;
+        u.profile_url = profile_url;
+        u.title = title;
+        u.department = department;
+        u.user_type = user_type;
+        u.preferred_language = preferred_language;
+        u.locale = locale;
+        u.timezone = timezone;
+        u.status = schema::parse_user_status(status).value_or(schema::user_status::active);
+        u.extensions_json = extensions;
+        u.created = parse_ts(created);
+        u.updated = parse_ts(updated);
+        u.last_login = parse_optional_ts(last_login, last_login_ind);
+        u.active = active != 0;
+        u.version = version;
+        return u;
+    }
+};
+
+// The writable columns of a user, as bind variables.
+struct user_params {
+    std::string id, organization_id, user_name, user_name_folded, external_id, formatted, family, given, middle,
+        prefix, suffix, display, nick, profile_url, title, department, user_type, preferred_language, locale,
+        timezone, status, extensions, now;
+    int active;
+
+    user_params(const schema::user& u, core::time_point at)
+        : id(u.id),
+          organization_id(u.organization_id),
+          user_name(u.user_name),
+          user_name_folded(schema::case_fold(u.user_name)),
+          external_id(u.external_id),
+          formatted(u.name.formatted),
+          family(u.name.family_name),
+          given(u.name.given_name),
+          middle(u.name.middle_name),
+          prefix(u.name.honorific_prefix),
+          suffix(u.name.honorific_suffix),
+          display(u.display_name),
+          nick(u.nick_name),
+          profile_url(u.profile_url),
+          title(u.title),
+          department(u.department),
+          user_type(u.user_type),
+          preferred_language(u.preferred_language),
+          locale(u.locale),
+          timezone(u.timezone),
+          status(schema::to_string(u.status)),
+          extensions(u.extensions_json),
+          now(ts(at)),
+          active(u.active ? 1 : 0) {}
+
+    void bind(bound_statement& st) {
+        st.in(id, "id").in(organization_id, "org").in(user_name, "user_name").in(user_name_folded, "folded");
+        st.in(external_id, "external_id").in(formatted, "formatted").in(family, "family").in(given, "given");
+        st.in(middle, "middle").in(prefix, "prefix").in(suffix, "suffix").in(display, "display");
+        st.in(nick, "nick").in(profile_url, "profile_url").in(title, "title").in(department, "department");
+        st.in(user_type, "user_type").in(preferred_language, "preferred_language").in(locale, "locale");
+        st.in(timezone, "timezone").in(status, "status").in(extensions, "extensions").in(now, "now");
+        st.in(active, "active");
+    }
+};
+
+constexpr const char* user_set_clause =
+    "user_name = :user_name, user_name_folded = :folded, external_id = :external_id, formatted_name = :formatted, "
+    "family_name = :family, given_name = :given, middle_name = :middle, honorific_prefix = :prefix, "
+    "honorific_suffix = :suffix, display_name = :display, nick_name = :nick, profile_url = :profile_url, "
+    "title = :title, department = :department, user_type = :user_type, preferred_language = :preferred_language, "
+    "locale = :locale, timezone = :timezone, status = :status, extensions = :extensions, active = :active, "
+    "updated_at = :now";
+
+// emails / phone numbers of a set of users, attached to the users in `by_id` order.
+void load_multi_values(soci::session& sql, const std::string& table, const std::string& user_filter_sql,
+                       const std::function<void(bound_statement&)>& bind_filter,
+                       const std::function<void(const std::string& user_id, schema::multi_value)>& sink) {
+    bound_statement st(sql);
+    std::string user_id, value, type, display;
+    int primary = 0;
+    st.out(user_id).out(value).out(type).out(display).out(primary);
+    bind_filter(st);
+    const bool any = st.run("SELECT user_id, value, type, display, is_primary FROM " + table + " WHERE user_id IN (" +
+                                user_filter_sql + ") ORDER BY user_id, position");
+    if (!any) return;
+    do {
+        sink(user_id, schema::multi_value{value, type, display, primary != 0});
+    } while (st.next());
+}
+
+void write_multi_values(soci::session& sql, const schema::user& u, bool replace) {
+    if (replace) {
+        std::string id = u.id;
+        sql << "DELETE FROM user_emails WHERE user_id = :id", use(id, "id");
+        sql << "DELETE FROM user_phone_numbers WHERE user_id = :id", use(id, "id");
+    }
+    // Emails carry a folded copy for case-insensitive search; phone numbers do not need one.
+    int position = 0;
+    for (const auto& mv : u.emails) {
+        std::string user_id = u.id, org = u.organization_id, value = mv.value, folded = schema::case_fold(mv.value),
+                    type = mv.type, display = mv.display;
+        int primary = mv.primary ? 1 : 0;
+        sql << "INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)",
+            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(folded, "f"), use(type, "t"),
+            use(display, "d"), use(primary, "pr");
+        ++position;
+    }
+    position = 0;
+    for (const auto& mv : u.phone_numbers) {
+        std::string user_id = u.id, org = u.organization_id, value = mv.value, type = mv.type, display = mv.display;
+        int primary = mv.primary ? 1 : 0;
+        sql << "INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)",
+            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(type, "t"),
+            use(display, "d"), use(primary, "pr");
+        ++position;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+class soci_store final : public store {
+public:
+    soci_store(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
+        : d_(d), pool_(std::move(pool)), clock_(clock) {}
+
+    std::string_view backend_name() const override { return d_.name; }
+    pool_stats stats() const override { return pool_->stats(); }
+
+    // -- schema ------------------------------------------------------------------------------------
+
+    schema_status migrate() override {
+        return read_only([&](soci::session& sql) {
+            ensure_migrations_table(sql);
+            for (const auto& m : migrations()) {
+                // Each migration in its own transaction, re-checking under the lock whether another
+                // process applied it meanwhile.
+                sql << d_.begin_write;
+                try {
+                    if (d_.id == dialect::kind::postgres)
+                        sql << "SELECT pg_advisory_xact_lock(7461636769)";  // one migrator at a time
+                    const int current = database_version(sql);
+                    if (current > latest_migration_version()) {
+                        sql << "ROLLBACK";
+                        throw schema_too_new(too_new_message(current));
+                    }
+                    if (m.version <= current) {
+                        sql << "ROLLBACK";
+                        continue;
+                    }
+                    for (auto statement : m.statements) sql << render_ddl(statement, d_);
+                    int version = m.version;
+                    std::string name{m.name}, now = ts(clock_.now());
+                    sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :a)",
+                        use(version, "v"), use(name, "n"), use(now, "a");
+                    sql << "COMMIT";
+                } catch (const schema_too_new&) {
+                    throw;
+                } catch (...) {
+                    try {
+                        sql << "ROLLBACK";
+                    } catch (...) {
+                    }
+                    throw;
+                }
+            }
+            return schema_status{database_version(sql), latest_migration_version()};
+        });
+    }
+
+    schema_status status() override {
+        return read_only([&](soci::session& sql) {
+            ensure_migrations_table(sql);
+            return schema_status{database_version(sql), latest_migration_version()};
+        });
+    }
+
+    void ping() override {
+        read_only([](soci::session& sql) {
+            int one = 0;
+            sql << "SELECT 1", into(one);
+            return one;
+        });
+    }
+
+    // -- organisations -----------------------------------------------------------------------------
+
+    result<schema::organization> create_organization(schema::organization org, const actor& by) override {
+        org.id = core::new_uuid();
+        org.created = org.updated = clock_.now();
+        org.version = 1;
+        return write<schema::organization>([&](soci::session& sql) -> result<schema::organization> {
+            std::string id = org.id, slug = org.slug, name = org.name, mode{schema::to_string(org.sso)},
+                        created = ts(org.created);
+            sql << "INSERT INTO organizations (id, slug, name, sso_mode, created_at, updated_at, version) "
+                   "VALUES (:id, :slug, :name, :mode, :c, :c, 1)",
+                use(id, "id"), use(slug, "slug"), use(name, "name"), use(mode, "mode"), use(created, "c");
+            const std::string summary =
+                boost::json::serialize(boost::json::object{{"id", org.id}, {"slug", org.slug}, {"name", org.name}});
+            record(sql, org.id, by, "organization.create", "organization", org.id, org.slug, summary,
+                   "organization.created", summary);
+            return org;
+        });
+    }
+
+    result<schema::organization> get_organization(std::string_view id) override {
+        return find_organization("id", id);
+    }
+
+    result<schema::organization> find_organization_by_slug(std::string_view slug) override {
+        return find_organization("slug", slug);
+    }
+
+    std::vector<schema::organization> list_organizations() override {
+        return read_only([&](soci::session& sql) {
+            std::vector<schema::organization> out;
+            bound_statement st(sql);
+            org_row row;
+            row.bind(st);
+            if (st.run(std::string("SELECT ") + org_columns + " FROM organizations ORDER BY created_at, id")) {
+                do out.push_back(row.to_organization());
+                while (st.next());
+            }
+            return out;
+        });
+    }
+
+    // -- users -------------------------------------------------------------------------------------
+
+    result<schema::user> create_user(schema::user u, const actor& by) override {
+        u.id = core::new_uuid();
+        u.created = u.updated = clock_.now();
+        u.version = 1;
+        return write<schema::user>([&](soci::session& sql) -> result<schema::user> {
+            user_params p(u, u.created);
+            bound_statement st(sql);
+            p.bind(st);
+            st.run(
+                "INSERT INTO users (id, organization_id, user_name, user_name_folded, external_id, formatted_name, "
+                "family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, "
+                "profile_url, title, department, user_type, preferred_language, locale, timezone, status, "
+                "extensions, active, created_at, updated_at, version) VALUES (:id, :org, :user_name, :folded, "
+                ":external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
+                ":profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, :status, "
+                ":extensions, :active, :now, :now, 1)");
+            write_multi_values(sql, u, false);
+            const std::string summary = schema::summarize_user(u);
+            record(sql, u.organization_id, by, "user.create", "user", u.id, u.user_name, summary, "user.created",
+                   summary);
+            return u;
+        });
+    }
+
+    result<schema::user> get_user(std::string_view organization_id, std::string_view id) override {
+        return read_snapshot([&](soci::session& sql) { return load_user(sql, organization_id, "id", id); });
+    }
+
+    result<schema::user> find_user_by_user_name(std::string_view organization_id,
+                                                std::string_view user_name) override {
+        return read_snapshot([&](soci::session& sql) {
+            return load_user(sql, organization_id, "user_name_folded", schema::case_fold(user_name));
+        });
+    }
+
+    result<schema::user> update_user(const schema::user& u, std::int64_t expected_version,
+                                     const actor& by) override {
+        return write<schema::user>([&](soci::session& sql) -> result<schema::user> {
+            auto before = load_user(sql, u.organization_id, "id", u.id);
+            if (!before) return before.error();
+            if (before->version != expected_version) return errc::version_mismatch;
+            schema::user after = u;
+            after.created = before->created;
+            after.last_login = before->last_login;
+            after.updated = clock_.now();
+            after.version = before->version + 1;
+            user_params p(after, after.updated);
+            long long expected = expected_version;
+            bound_statement st(sql);
+            p.bind(st);
+            st.in(expected, "expected");
+            st.run(std::string("UPDATE users SET ") + user_set_clause +
+                   ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected");
+            // The row was read in this transaction, but under PostgreSQL's read committed a concurrent
+            // writer may have committed since: the version predicate is the real compare-and-swap.
+            if (st.affected_rows() != 1) return errc::version_mismatch;
+            write_multi_values(sql, after, true);
+            record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
+                   schema::describe_user_changes(*before, after), "user.updated", schema::summarize_user(after));
+            return after;
+        });
+    }
+
+    result<void> delete_user(std::string_view organization_id, std::string_view id, const actor& by) override {
+        return write<void>([&](soci::session& sql) -> result<void> {
+            auto before = load_user(sql, organization_id, "id", id);
+            if (!before) return before.error();
+            std::string org{organization_id}, user_id{id};
+            sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(user_id, "id");
+            // Audit records keep the deleted user's id and name: history stays attributable.
+            const std::string summary = schema::summarize_user(*before);
+            record(sql, org, by, "user.delete", "user", user_id, before->user_name, summary, "user.deleted", summary);
+            return {};
+        });
+    }
+
+    user_page list_users(std::string_view organization_id, std::int64_t offset, std::int64_t limit) override {
+        return read_snapshot([&](soci::session& sql) {
+            user_page page;
+            std::string org{organization_id};
+            long long total = 0, off = std::max<std::int64_t>(0, offset), lim = std::max<std::int64_t>(0, limit);
+            sql << "SELECT COUNT(*) FROM users WHERE organization_id = :org", use(org, "org"), into(total);
+            page.total = total;
+            if (lim == 0) return page;
+            const std::string page_ids =
+                "SELECT id FROM users WHERE organization_id = :org ORDER BY created_at, id LIMIT :lim OFFSET :off";
+            {
+                bound_statement st(sql);
+                user_row row;
+                row.bind(st);
+                st.in(org, "org").in(lim, "lim").in(off, "off");
+                if (st.run(std::string("SELECT ") + user_columns +
+                               " FROM users WHERE organization_id = :org ORDER BY created_at, id LIMIT :lim OFFSET :off")) {
+                    do page.users.push_back(row.to_user());
+                    while (st.next());
+                }
+            }
+            attach_multi_values(sql, page.users, page_ids, [&](bound_statement& st) {
+                st.in(org, "org").in(lim, "lim").in(off, "off");
+            });
+            return page;
+        });
+    }
+
+    // -- tokens ------------------------------------------------------------------------------------
+
+    result<schema::api_token> create_token(schema::api_token t, const actor& by) override {
+        t.id = core::new_uuid();
+        t.created = clock_.now();
+        t.revoked.reset();
+        return write<schema::api_token>([&](soci::session& sql) -> result<schema::api_token> {
+            std::string id = t.id, kind{schema::to_string(t.kind)}, org = t.organization_id, conn = t.connection_id,
+                        name = t.name, hash = t.secret_hash, created = ts(t.created),
+                        expires = t.expires ? ts(*t.expires) : std::string();
+            soci::indicator expires_ind = t.expires ? soci::i_ok : soci::i_null;
+            sql << "INSERT INTO api_tokens (id, kind, organization_id, connection_id, name, secret_hash, created_at, "
+                   "expires_at) VALUES (:id, :kind, :org, :conn, :name, :hash, :created, :expires)",
+                use(id, "id"), use(kind, "kind"), use(org, "org"), use(conn, "conn"), use(name, "name"),
+                use(hash, "hash"), use(created, "created"), use(expires, expires_ind, "expires");
+            // The audit record names the token, never its secret or digest.
+            const std::string details = boost::json::serialize(
+                boost::json::object{{"kind", kind}, {"name", t.name}, {"connection_id", t.connection_id}});
+            record(sql, t.organization_id, by, "token.create", "token", t.id, t.name, details, "token.created",
+                   details);
+            return t;
+        });
+    }
+
+    std::optional<schema::api_token> find_token_by_hash(std::string_view secret_hash) override {
+        return read_only([&](soci::session& sql) -> std::optional<schema::api_token> {
+            std::string hash{secret_hash};
+            token_row row;
+            bound_statement st(sql);
+            row.bind(st);
+            st.in(hash, "hash");
+            if (!st.run(std::string("SELECT ") + token_columns +
+                            " FROM api_tokens WHERE secret_hash = :hash AND revoked_at IS NULL"))
+                return std::nullopt;
+            return row.to_token();
+        });
+    }
+
+    std::int64_t count_active_tokens(schema::token_kind kind) override {
+        return read_only([&](soci::session& sql) {
+            std::string k{schema::to_string(kind)};
+            long long n = 0;
+            sql << "SELECT COUNT(*) FROM api_tokens WHERE kind = :k AND revoked_at IS NULL", use(k, "k"), into(n);
+            return static_cast<std::int64_t>(n);
+        });
+    }
+
+    result<void> revoke_token(std::string_view id, const actor& by) override {
+        return write<void>([&](soci::session& sql) -> result<void> {
+            std::string token_id{id}, now = ts(clock_.now()), org, name;
+            soci::indicator org_ind = soci::i_ok;
+            sql << "SELECT organization_id, name FROM api_tokens WHERE id = :id AND revoked_at IS NULL",
+                use(token_id, "id"), into(org, org_ind), into(name);
+            if (!sql.got_data()) return errc::not_found;
+            sql << "UPDATE api_tokens SET revoked_at = :now WHERE id = :id", use(now, "now"), use(token_id, "id");
+            const std::string details = boost::json::serialize(boost::json::object{{"name", name}});
+            record(sql, org, by, "token.revoke", "token", token_id, name, details, "token.revoked", details);
+            return {};
+        });
+    }
+
+    // -- audit and change feed ---------------------------------------------------------------------
+
+    std::vector<schema::audit_record> list_audit(std::string_view organization_id, std::int64_t after_id,
+                                                 std::int64_t limit) override {
+        return read_only([&](soci::session& sql) {
+            std::vector<schema::audit_record> out;
+            std::string org{organization_id}, at;
+            long long after = after_id, lim = limit, id = 0;
+            schema::audit_record r;
+            bound_statement st(sql);
+            st.out(id).out(r.organization_id).out(at).out(r.actor.kind).out(r.actor.id).out(r.actor.display);
+            st.out(r.actor.client_address).out(r.actor.request_id).out(r.action).out(r.target_type);
+            st.out(r.target_id).out(r.target_display).out(r.details_json);
+            st.in(org, "org").in(after, "after").in(lim, "lim");
+            if (st.run("SELECT id, organization_id, at, actor_kind, actor_id, actor_display, client_address, "
+                       "request_id, action, target_type, target_id, target_display, details FROM audit_records "
+                       "WHERE organization_id = :org AND id > :after ORDER BY id LIMIT :lim")) {
+                do {
+                    r.id = id;
+                    r.at = parse_ts(at);
+                    out.push_back(r);
+                } while (st.next());
+            }
+            return out;
+        });
+    }
+
+    std::vector<schema::change_event> list_changes(std::string_view organization_id, std::int64_t after_sequence,
+                                                   std::int64_t limit) override {
+        return read_only([&](soci::session& sql) {
+            std::vector<schema::change_event> out;
+            std::string org{organization_id}, at;
+            long long after = after_sequence, lim = limit, seq = 0;
+            schema::change_event e;
+            bound_statement st(sql);
+            st.out(e.organization_id).out(seq).out(at).out(e.type).out(e.resource_type).out(e.resource_id);
+            st.out(e.payload_json);
+            st.in(org, "org").in(after, "after").in(lim, "lim");
+            if (st.run("SELECT organization_id, sequence, at, type, resource_type, resource_id, payload FROM "
+                       "change_events WHERE organization_id = :org AND sequence > :after ORDER BY sequence "
+                       "LIMIT :lim")) {
+                do {
+                    e.sequence = seq;
+                    e.at = parse_ts(at);
+                    out.push_back(e);
+                } while (st.next());
+            }
+            return out;
+        });
+    }
+
+    std::int64_t prune_changes(core::time_point cutoff) override {
+        auto r = write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
+            std::string before = ts(cutoff);
+            bound_statement st(sql);
+            st.in(before, "before");
+            st.run("DELETE FROM change_events WHERE at < :before");
+            return static_cast<std::int64_t>(st.affected_rows());
+        });
+        return r.value();
+    }
+
+private:
+    // -- organisations row -------------------------------------------------------------------------
+
+    static constexpr const char* org_columns = "id, slug, name, sso_mode, created_at, updated_at, version";
+
+    struct org_row {
+        std::string id, slug, name, mode, created, updated;
+        long long version = 1;
+        void bind(bound_statement& st) {
+            st.out(id).out(slug).out(name).out(mode).out(created).out(updated).out(version);
+        }
+        schema::organization to_organization() const {
+            return {id, slug, name, schema::parse_sso_mode(mode).value_or(schema::sso_mode::off), parse_ts(created),
+                    parse_ts(updated), version};
+        }
+    };
+
+    result<schema::organization> find_organization(const char* column, std::string_view key) {
+        return read_only([&](soci::session& sql) -> result<schema::organization> {
+            std::string k{key};
+            org_row row;
+            bound_statement st(sql);
+            row.bind(st);
+            st.in(k, "k");
+            if (!st.run(std::string("SELECT ") + org_columns + " FROM organizations WHERE " + column + " = :k"))
+                return errc::not_found;
+            return row.to_organization();
+        });
+    }
+
+    // -- tokens row --------------------------------------------------------------------------------
+
+    static constexpr const char* token_columns =
+        "id, kind, organization_id, connection_id, name, secret_hash, created_at, expires_at";
+
+    struct token_row {
+        std::string id, kind, org, conn, name, hash, created, expires;
+        soci::indicator expires_ind = soci::i_ok;
+        void bind(bound_statement& st) {
+            st.out(id).out(kind).out(org).out(conn).out(name).out(hash).out(created).out(expires, expires_ind);
+        }
+        schema::api_token to_token() const {
+            schema::api_token t;
+            t.id = id;
+            t.kind = schema::parse_token_kind(kind).value_or(schema::token_kind::scim);
+            t.organization_id = org;
+            t.connection_id = conn;
+            t.name = name;
+            t.secret_hash = hash;
+            t.created = parse_ts(created);
+            t.expires = parse_optional_ts(expires, expires_ind);
+            return t;
+        }
+    };
+
+    // -- users, inside a caller's transaction ------------------------------------------------------
+
+    result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
+                                   std::string_view key) {
+        std::string org{organization_id}, k{key};
+        std::vector<schema::user> users;
+        {
+            user_row row;
+            bound_statement st(sql);
+            row.bind(st);
+            st.in(org, "org").in(k, "k");
+            if (!st.run(std::string("SELECT ") + user_columns + " FROM users WHERE organization_id = :org AND " +
+                            column + " = :k"))
+                return errc::not_found;
+            users.push_back(row.to_user());
+        }
+        std::string id = users.front().id;
+        attach_multi_values(sql, users, "SELECT :id", [&](bound_statement& st) { st.in(id, "id"); });
+        return std::move(users.front());
+    }
+
+    void attach_multi_values(soci::session& sql, std::vector<schema::user>& users, const std::string& ids_sql,
+                             const std::function<void(bound_statement&)>& bind_ids) {
+        if (users.empty()) return;
+        auto find = [&users](const std::string& id) -> schema::user* {
+            for (auto& u : users)
+                if (u.id == id) return &u;
+            return nullptr;
+        };
+        load_multi_values(sql, "user_emails", ids_sql, bind_ids, [&](const std::string& id, schema::multi_value v) {
+            if (auto* u = find(id)) u->emails.push_back(std::move(v));
+        });
+        load_multi_values(sql, "user_phone_numbers", ids_sql, bind_ids,
+                          [&](const std::string& id, schema::multi_value v) {
+                              if (auto* u = find(id)) u->phone_numbers.push_back(std::move(v));
+                          });
+    }
+
+    // -- audit + change feed, inside the writer's transaction --------------------------------------
+
+    void record(soci::session& sql, const std::string& organization_id, const actor& by, std::string_view action,
+                std::string_view target_type, const std::string& target_id, const std::string& target_display,
+                const std::string& details_json, std::string_view event_type, const std::string& payload_json) {
+        std::string org = organization_id, at = ts(clock_.now()), act{action}, ttype{target_type}, tid = target_id,
+                    tdisplay = target_display, details = details_json, akind = by.kind, aid = by.id,
+                    adisplay = by.display, addr = by.client_address, rid = by.request_id;
+        sql << "INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
+               "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, "
+               ":aid, :adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)",
+            use(org, "org"), use(at, "at"), use(akind, "akind"), use(aid, "aid"), use(adisplay, "adisplay"),
+            use(addr, "addr"), use(rid, "rid"), use(act, "act"), use(ttype, "ttype"), use(tid, "tid"),
+            use(tdisplay, "tdisplay"), use(details, "details");
+
+        // Taking the counter row serialises this organisation's writers from here to commit, which is
+        // what makes the sequence gap-free and commit-ordered.
+        long long sequence = 0;
+        sql << "INSERT INTO change_sequences (organization_id, last_sequence) VALUES (:org, 1) "
+               "ON CONFLICT (organization_id) DO UPDATE SET last_sequence = change_sequences.last_sequence + 1 "
+               "RETURNING last_sequence",
+            use(org, "org"), into(sequence);
+        std::string etype{event_type}, payload = payload_json;
+        sql << "INSERT INTO change_events (organization_id, sequence, at, type, resource_type, resource_id, payload) "
+               "VALUES (:org, :seq, :at, :type, :rtype, :rid, :payload)",
+            use(org, "org"), use(sequence, "seq"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"),
+            use(tid, "rid"), use(payload, "payload");
+    }
+
+    // -- connection and transaction plumbing -------------------------------------------------------
+
+    static int database_version(soci::session& sql) {
+        int version = 0;
+        soci::indicator ind = soci::i_ok;
+        sql << "SELECT MAX(version) FROM schema_migrations", into(version, ind);
+        return ind == soci::i_null ? 0 : version;
+    }
+
+    static void ensure_migrations_table(soci::session& sql) {
+        sql << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+               "applied_at TEXT NOT NULL)";
+    }
+
+    static std::string too_new_message(int database) {
+        return "the database schema is at version " + std::to_string(database) +
+               ", newer than this idgate binary knows (" + std::to_string(latest_migration_version()) +
+               "): it was migrated by a newer release. Run that release, or restore a backup taken before "
+               "the upgrade.";
+    }
+
+    // Runs `body` on a leased connection without an explicit transaction.
+    template <typename F>
+    auto read_only(F&& body) -> decltype(body(std::declval<soci::session&>())) {
+        auto lease = pool_->acquire();
+        try {
+            return body(*lease);
+        } catch (const soci::soci_error& e) {
+            const failure f = classify(e);
+            if (f == failure::connection) lease.mark_broken();
+            throw_infrastructure(e, f);
+        }
+    }
+
+    // Runs a multi-statement read in one snapshot, so a user and its emails are read consistently.
+    template <typename F>
+    auto read_snapshot(F&& body) -> decltype(body(std::declval<soci::session&>())) {
+        return read_only([&](soci::session& sql) {
+            sql << (d_.id == dialect::kind::postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+            try {
+                auto r = body(sql);
+                sql << "COMMIT";
+                return r;
+            } catch (...) {
+                try {
+                    sql << "ROLLBACK";
+                } catch (...) {
+                }
+                throw;
+            }
+        });
+    }
+
+    // Runs `body` in a write transaction. A unique violation becomes errc::already_exists and a foreign
+    // key violation errc::not_found; busy/serialization failures are retried a few times with backoff.
+    // An error result rolls the transaction back, so a failed call never leaves a partial write.
+    template <typename T, typename F>
+    result<T> write(F&& body) {
+        for (int attempt = 0;; ++attempt) {
+            auto lease = pool_->acquire();
+            soci::session& sql = *lease;
+            bool open = false;
+            try {
+                sql << d_.begin_write;
+                open = true;
+                result<T> r = body(sql);
+                open = false;
+                sql << (r.has_value() ? "COMMIT" : "ROLLBACK");
+                return r;
+            } catch (const soci::soci_error& e) {
+                const failure f = classify(e);
+                if (open) {
+                    try {
+                        sql << "ROLLBACK";
+                    } catch (...) {
+                        lease.mark_broken();
+                    }
+                }
+                if (f == failure::unique_violation) return errc::already_exists;
+                if (f == failure::foreign_key_violation) return errc::not_found;
+                if (f == failure::retryable && attempt < 5) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+                    continue;
+                }
+                if (f == failure::connection) lease.mark_broken();
+                throw_infrastructure(e, f);
+            } catch (...) {
+                if (open) {
+                    try {
+                        sql << "ROLLBACK";
+                    } catch (...) {
+                        lease.mark_broken();
+                    }
+                }
+                throw;
+            }
+        }
+    }
+
+    const dialect& d_;
+    std::unique_ptr<session_pool> pool_;
+    const core::clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<store> make_soci_store(const dialect& d, std::unique_ptr<session_pool> pool,
+                                       const core::clock& clock) {
+    return std::make_unique<soci_store>(d, std::move(pool), clock);
+}
+
+}  // namespace idgate::store::detail

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "gateway_process.hpp"
+#include "http_client.hpp"
+
+using namespace idgate::test;
+
+namespace {
+
+struct command_result {
+    int status;
+    std::string output;
+};
+
+command_result run(const std::string& args) {
+    const std::string command = std::string(IDGATE_BINARY) + " " + args + " 2>&1";
+    FILE* p = ::popen(command.c_str(), "r");
+    BOOST_REQUIRE(p);
+    std::string out;
+    char buf[512];
+    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(command_line)
+
+BOOST_AUTO_TEST_CASE(check_config_accepts_the_examples) {
+    ::setenv("IDGATE_PG_CONNECTION", "host=127.0.0.1", 1);
+    for (const char* name : {"idgate.sqlite.yaml", "idgate.postgres.yaml"}) {
+        const auto r = run(std::string("check-config ") + IDGATE_SOURCE_DIR "/examples/config/" + name);
+        BOOST_TEST(r.status == 0, r.output);
+        BOOST_TEST(r.output.find(": OK") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(check_config_names_file_line_and_key) {
+    const auto dir = make_temp_dir("cli");
+    const auto path = (dir / "bad.yaml").string();
+    std::ofstream(path) << "server:\n  port: 8080\n  prot: 8081\n";
+    const auto r = run("check-config " + path);
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.output.find(path + ":3:3: 'server.prot': unknown key") != std::string::npos, r.output);
+    std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_version_prints) {
+    BOOST_TEST(run("frobnicate").status == 2);
+    BOOST_TEST(run("").status == 2);
+    const auto v = run("version");
+    BOOST_TEST(v.status == 0);
+    BOOST_TEST(v.output.rfind("idgate ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_token_is_shown_once_and_keeps_working) {
+    gateway_process gw;
+    const std::string token = gw.admin_token();
+    BOOST_TEST_REQUIRE(token.rfind("idg_adm_", 0) == 0u);
+    gw.signal(SIGTERM);
+    BOOST_TEST(gw.wait_exit(std::chrono::seconds(15)) == 0);
+    gw.restart();
+    BOOST_TEST(gw.admin_token().empty());  // not printed a second time
+    BOOST_TEST(call(gw.port(), http::verb::get, "/api/v1/organizations", "", {{"Authorization", "Bearer " + token}})
+                   .status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(serve_fails_clearly_when_the_port_is_taken) {
+    gateway_process first;
+    const auto dir = make_temp_dir("port");
+    const auto path = (dir / "idgate.yaml").string();
+    std::ofstream(path) << "server: {port: " << first.port() << "}\nstorage:\n  sqlite: {path: " << (dir / "x.db").string()
+                        << "}\n";
+    const auto r = run("serve --config " + path);
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())) != std::string::npos,
+               r.output);
+    std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

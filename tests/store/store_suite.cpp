@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The storage conformance suite: the same tests against every backend (see backend_context.hpp).
+#include <atomic>
+#include <set>
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+#include "../support/manual_clock.hpp"
+#include "backend_context.hpp"
+
+namespace idgate::store {
+// So that failed assertions print the error's name.
+inline std::ostream& operator<<(std::ostream& out, errc e) { return out << make_error_code(e).message(); }
+}  // namespace idgate::store
+
+using namespace idgate;
+using idgate::test::context;
+using store::errc;
+
+namespace {
+
+const schema::actor admin{"instance_admin", "tok-1", "ops", "127.0.0.1", "req-1"};
+
+struct fresh_store {
+    test::manual_clock clock;
+    std::unique_ptr<store::store> db;
+    schema::organization org;
+
+    fresh_store() : db(context().open_fresh(clock)) {
+        db->migrate();
+        org = make_org("acme");
+    }
+
+    schema::organization make_org(const std::string& slug) {
+        schema::organization o;
+        o.slug = slug;
+        o.name = slug + " Inc.";
+        return db->create_organization(o, admin).value();
+    }
+
+    schema::user make_user(const std::string& user_name, const std::string& org_id = {}) {
+        schema::user u;
+        u.organization_id = org_id.empty() ? org.id : org_id;
+        u.user_name = user_name;
+        u.name.given_name = "Given";
+        u.name.family_name = "Family";
+        u.display_name = user_name;
+        u.emails = {{user_name + "@example.com", "work", "", true}, {user_name + "@home.example", "home", "", false}};
+        u.phone_numbers = {{"+1 555 0100", "work", "", true}};
+        return u;
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(migrations)
+
+BOOST_AUTO_TEST_CASE(migrate_from_empty_then_rerun_is_a_no_op) {
+    test::manual_clock clock;
+    auto db = context().open_fresh(clock);
+    BOOST_TEST(db->status().database_version == 0);
+    const auto first = db->migrate();
+    BOOST_TEST(first.current());
+    BOOST_TEST(first.database_version >= 1);
+    const auto again = db->migrate();
+    BOOST_TEST(again.database_version == first.database_version);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM schema_migrations") == first.database_version);
+    // The whole data model exists.
+    for (const char* table : {"organizations", "users", "user_emails", "user_phone_numbers", "directory_groups",
+                              "group_members", "permissions", "roles", "role_permissions", "resource_scopes",
+                              "role_assignments", "user_permissions", "idp_connections", "identity_bindings",
+                              "api_tokens", "sessions", "audit_records", "change_sequences", "change_events"})
+        BOOST_TEST(context().count(std::string("SELECT COUNT(*) FROM ") + table) == 0, table);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_migrators_apply_each_migration_once) {
+    test::manual_clock clock;
+    auto a = context().open_fresh(clock);
+    auto b = context().open_again(clock);
+    std::thread t([&] { a->migrate(); });
+    b->migrate();
+    t.join();
+    BOOST_TEST(a->status().current());
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM schema_migrations") == a->status().binary_version);
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_database_is_refused_with_a_clear_message) {
+    fresh_store f;
+    context().execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')");
+    BOOST_TEST(!f.db->status().current());
+    try {
+        f.db->migrate();
+        BOOST_FAIL("expected schema_too_new");
+    } catch (const store::schema_too_new& e) {
+        BOOST_TEST(std::string(e.what()).find("version 999") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("newer") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(organizations)
+
+BOOST_AUTO_TEST_CASE(create_get_find_list_and_unique_slug) {
+    fresh_store f;
+    BOOST_TEST(f.org.id.size() == 36u);
+    BOOST_TEST(f.db->get_organization(f.org.id)->slug == "acme");
+    BOOST_TEST(f.db->find_organization_by_slug("acme")->id == f.org.id);
+    BOOST_TEST(f.db->find_organization_by_slug("nope").error() == errc::not_found);
+    schema::organization dup;
+    dup.slug = "acme";
+    dup.name = "Other";
+    BOOST_TEST(f.db->create_organization(dup, admin).error() == errc::already_exists);
+    f.make_org("globex");
+    BOOST_TEST(f.db->list_organizations().size() == 2u);
+    // The failed create left no trace: one audit record and one event per successful create.
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records WHERE action = 'organization.create'") == 2);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM change_events") == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(users)
+
+BOOST_AUTO_TEST_CASE(create_and_read_back_every_field) {
+    fresh_store f;
+    auto u = f.make_user("alice");
+    u.external_id = "00ujl29u0le5T6Aj10h7";
+    u.title = "Engineer";
+    u.department = "R&D";
+    u.locale = "en-US";
+    u.extensions_json = R"({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"42"}})";
+    const auto created = f.db->create_user(u, admin).value();
+    BOOST_TEST(created.id.size() == 36u);
+    BOOST_TEST(created.version == 1);
+    const auto got = f.db->get_user(f.org.id, created.id).value();
+    BOOST_TEST(got.user_name == "alice");
+    BOOST_TEST(got.external_id == "00ujl29u0le5T6Aj10h7");
+    BOOST_TEST(got.name.given_name == "Given");
+    BOOST_TEST(got.title == "Engineer");
+    BOOST_TEST(got.department == "R&D");
+    BOOST_TEST(got.extensions_json == u.extensions_json);
+    BOOST_TEST((got.created == f.clock.now()));
+    BOOST_REQUIRE(got.emails.size() == 2u);
+    BOOST_TEST(got.emails[0].value == "alice@example.com");
+    BOOST_TEST(got.emails[0].primary);
+    BOOST_TEST(got.emails[1].type == "home");
+    BOOST_REQUIRE(got.phone_numbers.size() == 1u);
+    BOOST_TEST(got.phone_numbers[0].value == "+1 555 0100");
+}
+
+BOOST_AUTO_TEST_CASE(user_name_is_unique_case_insensitively_per_organization) {
+    fresh_store f;
+    f.db->create_user(f.make_user("Alice"), admin).value();
+    BOOST_TEST(f.db->create_user(f.make_user("alice"), admin).error() == errc::already_exists);
+    BOOST_TEST(f.db->create_user(f.make_user("ALICE"), admin).error() == errc::already_exists);
+    BOOST_TEST(f.db->find_user_by_user_name(f.org.id, "aLiCe")->user_name == "Alice");
+    // Another organisation may have its own alice.
+    const auto other = f.make_org("globex");
+    BOOST_TEST(f.db->create_user(f.make_user("alice", other.id), admin).has_value());
+    // And is invisible from the first one.
+    BOOST_TEST(f.db->get_user(f.org.id, f.db->find_user_by_user_name(other.id, "alice")->id).error() ==
+               errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(emails_are_never_unique) {
+    fresh_store f;
+    auto a = f.make_user("a");
+    auto b = f.make_user("b");
+    b.emails = a.emails;
+    BOOST_TEST(f.db->create_user(a, admin).has_value());
+    BOOST_TEST(f.db->create_user(b, admin).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(update_is_compare_and_swap_on_version) {
+    fresh_store f;
+    auto u = f.db->create_user(f.make_user("bob"), admin).value();
+    f.clock.advance(std::chrono::seconds(5));
+    u.title = "Manager";
+    u.emails = {{"bob@corp.example", "work", "", true}};
+    const auto v2 = f.db->update_user(u, 1, admin).value();
+    BOOST_TEST(v2.version == 2);
+    BOOST_TEST((v2.updated == f.clock.now()));
+    BOOST_TEST((v2.created == u.created));
+    const auto read = f.db->get_user(f.org.id, u.id).value();
+    BOOST_TEST(read.title == "Manager");
+    BOOST_REQUIRE(read.emails.size() == 1u);
+    BOOST_TEST(read.emails[0].value == "bob@corp.example");
+    // A writer still holding version 1 loses, and changes nothing.
+    u.title = "Stale";
+    BOOST_TEST(f.db->update_user(u, 1, admin).error() == errc::version_mismatch);
+    BOOST_TEST(f.db->get_user(f.org.id, u.id)->title == "Manager");
+    u.id = "00000000-0000-4000-8000-000000000000";
+    BOOST_TEST(f.db->update_user(u, 2, admin).error() == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(failed_update_rolls_back_completely) {
+    fresh_store f;
+    f.db->create_user(f.make_user("carol"), admin).value();
+    auto dave = f.db->create_user(f.make_user("dave"), admin).value();
+    const auto audits = context().count("SELECT COUNT(*) FROM audit_records");
+    const auto events = context().count("SELECT COUNT(*) FROM change_events");
+    dave.user_name = "CAROL";  // taken
+    dave.emails.clear();       // would be written after the failing statement... or before
+    BOOST_TEST(f.db->update_user(dave, 1, admin).error() == errc::already_exists);
+    const auto after = f.db->get_user(f.org.id, dave.id).value();
+    BOOST_TEST(after.user_name == "dave");
+    BOOST_TEST(after.emails.size() == 2u);
+    BOOST_TEST(after.version == 1);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records") == audits);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM change_events") == events);
+}
+
+BOOST_AUTO_TEST_CASE(create_in_a_missing_organization_writes_nothing) {
+    fresh_store f;
+    const auto audits = context().count("SELECT COUNT(*) FROM audit_records");
+    auto u = f.make_user("ghost", "00000000-0000-4000-8000-000000000000");
+    BOOST_TEST(f.db->create_user(u, admin).error() == errc::not_found);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM users") == 0);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM user_emails") == 0);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records") == audits);
+}
+
+BOOST_AUTO_TEST_CASE(delete_removes_the_user_but_keeps_its_audit_history) {
+    fresh_store f;
+    const auto u = f.db->create_user(f.make_user("erin"), admin).value();
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, admin).has_value());
+    BOOST_TEST(f.db->get_user(f.org.id, u.id).error() == errc::not_found);
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, admin).error() == errc::not_found);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM user_emails") == 0);
+    const auto audit = f.db->list_audit(f.org.id, 0, 100);
+    BOOST_REQUIRE(audit.size() >= 2u);
+    BOOST_TEST(audit.back().action == "user.delete");
+    BOOST_TEST(audit.back().target_id == u.id);
+    BOOST_TEST(audit.back().target_display == "erin");
+    BOOST_TEST(audit.back().actor.display == "ops");
+    BOOST_TEST(audit.back().actor.request_id == "req-1");
+}
+
+BOOST_AUTO_TEST_CASE(list_pages_in_a_stable_order_with_total) {
+    fresh_store f;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 25; ++i) {
+        ids.push_back(f.db->create_user(f.make_user("user" + std::to_string(i)), admin)->id);
+        if (i % 3 == 0) f.clock.advance(std::chrono::milliseconds(1));  // some share a timestamp
+    }
+    std::vector<std::string> walked;
+    for (std::int64_t offset = 0;; offset += 10) {
+        const auto page = f.db->list_users(f.org.id, offset, 10);
+        BOOST_TEST(page.total == 25);
+        for (const auto& u : page.users) {
+            walked.push_back(u.id);
+            BOOST_TEST(u.emails.size() == 2u);
+        }
+        if (page.users.size() < 10) break;
+    }
+    BOOST_TEST(walked.size() == 25u);
+    std::set<std::string> unique(walked.begin(), walked.end());
+    BOOST_TEST(unique.size() == 25u);
+    BOOST_TEST(f.db->list_users(f.org.id, 0, 0).users.empty());
+    BOOST_TEST(f.db->list_users(f.org.id, 0, 0).total == 25);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(concurrency)
+
+BOOST_AUTO_TEST_CASE(concurrent_inserts_of_the_same_user_name_admit_exactly_one) {
+    fresh_store f;
+    constexpr int threads = 6, names = 20;
+    std::atomic<int> created{0}, conflicts{0}, other{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int n = 0; n < names; ++n) {
+                // Vary the case: uniqueness is case-insensitive.
+                std::string name = "racer" + std::to_string(n);
+                if (t % 2) name[0] = 'R';
+                auto r = f.db->create_user(f.make_user(name), admin);
+                if (r) ++created;
+                else if (r.error() == errc::already_exists) ++conflicts;
+                else ++other;
+            }
+        });
+    }
+    for (auto& t : pool) t.join();
+    BOOST_TEST(created.load() == names);
+    BOOST_TEST(conflicts.load() == names * (threads - 1));
+    BOOST_TEST(other.load() == 0);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM users") == names);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_read_modify_write_loses_no_update) {
+    fresh_store f;
+    const auto u = f.db->create_user(f.make_user("counter"), admin).value();
+    constexpr int threads = 4, increments = 15;
+    std::atomic<int> conflicts{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            for (int i = 0; i < increments; ++i) {
+                for (;;) {
+                    auto current = f.db->get_user(f.org.id, u.id).value();
+                    current.nick_name = std::to_string(current.nick_name.empty() ? 1 : std::stoi(current.nick_name) + 1);
+                    auto r = f.db->update_user(current, current.version, admin);
+                    if (r) break;
+                    BOOST_TEST_REQUIRE((r.error() == errc::version_mismatch));
+                    ++conflicts;
+                }
+            }
+        });
+    }
+    for (auto& t : pool) t.join();
+    const auto final_user = f.db->get_user(f.org.id, u.id).value();
+    BOOST_TEST(final_user.nick_name == std::to_string(threads * increments));
+    BOOST_TEST(final_user.version == 1 + threads * increments);
+}
+
+BOOST_AUTO_TEST_CASE(change_sequence_is_gap_free_under_concurrent_writers) {
+    fresh_store f;
+    constexpr int threads = 4, each = 10;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < each; ++i)
+                f.db->create_user(f.make_user("w" + std::to_string(t) + "_" + std::to_string(i)), admin).value();
+        });
+    for (auto& t : pool) t.join();
+    const auto events = f.db->list_changes(f.org.id, 0, 1000);
+    BOOST_REQUIRE(events.size() == 1u + threads * each);  // + organization.created
+    for (std::size_t i = 0; i < events.size(); ++i) BOOST_TEST(events[i].sequence == static_cast<std::int64_t>(i + 1));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(change_feed_and_tokens)
+
+BOOST_AUTO_TEST_CASE(each_organization_has_its_own_sequence_and_pruning_keeps_counting) {
+    fresh_store f;
+    const auto other = f.make_org("globex");
+    f.db->create_user(f.make_user("a"), admin).value();
+    f.db->create_user(f.make_user("b", other.id), admin).value();
+    auto mine = f.db->list_changes(f.org.id, 0, 100);
+    BOOST_REQUIRE(mine.size() == 2u);
+    BOOST_TEST(mine[0].type == "organization.created");
+    BOOST_TEST(mine[1].type == "user.created");
+    BOOST_TEST(mine[1].sequence == 2);
+    BOOST_TEST(f.db->list_changes(other.id, 0, 100).size() == 2u);
+    BOOST_TEST(f.db->list_changes(f.org.id, 1, 100).size() == 1u);
+
+    f.clock.advance(std::chrono::hours(48));
+    BOOST_TEST(f.db->prune_changes(f.clock.now() - std::chrono::hours(24)) == 4);
+    BOOST_TEST(f.db->list_changes(f.org.id, 0, 100).empty());
+    f.db->create_user(f.make_user("c"), admin).value();
+    const auto after = f.db->list_changes(f.org.id, 0, 100);
+    BOOST_REQUIRE(after.size() == 1u);
+    BOOST_TEST(after[0].sequence == 3);  // sequences never restart
+}
+
+BOOST_AUTO_TEST_CASE(tokens_are_found_by_digest_until_revoked) {
+    fresh_store f;
+    schema::api_token t;
+    t.kind = schema::token_kind::instance_admin;
+    t.name = "ops";
+    t.secret_hash = std::string(64, 'a');
+    t.expires = f.clock.now() + std::chrono::hours(1);
+    const auto created = f.db->create_token(t, admin).value();
+    BOOST_TEST(f.db->count_active_tokens(schema::token_kind::instance_admin) == 1);
+    BOOST_TEST(f.db->count_active_tokens(schema::token_kind::scim) == 0);
+    const auto found = f.db->find_token_by_hash(std::string(64, 'a'));
+    BOOST_REQUIRE(found.has_value());
+    BOOST_TEST(found->id == created.id);
+    BOOST_TEST((found->expires == t.expires));
+    BOOST_TEST(!f.db->find_token_by_hash(std::string(64, 'b')).has_value());
+    auto same_digest = t;
+    BOOST_TEST(f.db->create_token(same_digest, admin).error() == errc::already_exists);
+    BOOST_TEST(f.db->revoke_token(created.id, admin).has_value());
+    BOOST_TEST(!f.db->find_token_by_hash(std::string(64, 'a')).has_value());
+    BOOST_TEST(f.db->revoke_token(created.id, admin).error() == errc::not_found);
+    BOOST_TEST(f.db->count_active_tokens(schema::token_kind::instance_admin) == 0);
+    // The digest is never written into the audit trail.
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records WHERE details LIKE '%aaaaaaaa%'") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ping_and_pool_stats) {
+    fresh_store f;
+    BOOST_CHECK_NO_THROW(f.db->ping());
+    const auto s = f.db->stats();
+    BOOST_TEST(s.size >= 1u);
+    BOOST_TEST(s.in_use == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

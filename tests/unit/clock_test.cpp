@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include <boost/test/unit_test.hpp>
+
+#include "core/clock.hpp"
+
+using namespace idgate::core;
+using std::chrono::hours, std::chrono::minutes, std::chrono::seconds, std::chrono::milliseconds, std::chrono::sys_days;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(clock_format)
+
+BOOST_AUTO_TEST_CASE(formats_fixed_width_utc_with_milliseconds) {
+    const idgate::core::time_point t{sys_days{std::chrono::year{2026} / 11 / 22}.time_since_epoch() + hours{8} + minutes{5} + seconds{9} +
+                       milliseconds{7}};
+    BOOST_TEST(format_timestamp(t) == "2026-11-22T08:05:09.007Z");
+}
+
+BOOST_AUTO_TEST_CASE(parse_round_trips_and_accepts_whole_seconds) {
+    const auto t = idgate::core::system_clock{}.now();
+    BOOST_TEST((parse_timestamp(format_timestamp(t)) == t));
+    const auto whole = parse_timestamp("2020-02-29T23:59:59Z");
+    BOOST_REQUIRE(whole.has_value());
+    BOOST_TEST(format_timestamp(*whole) == "2020-02-29T23:59:59.000Z");
+}
+
+BOOST_AUTO_TEST_CASE(parse_rejects_malformed_text) {
+    for (const char* bad : {"", "2020-02-30T00:00:00Z", "2020-01-01 00:00:00Z", "2020-01-01T00:00:00",
+                            "2020-01-01T24:00:00Z", "2020-01-01T00:00:00.5Z", "2020-01-01T00:00:00.000Zjunk"})
+        BOOST_TEST(!parse_timestamp(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(text_order_is_time_order) {
+    const auto a = *parse_timestamp("2026-01-02T03:04:05.006Z");
+    const auto b = a + milliseconds{1};
+    BOOST_TEST(format_timestamp(a) < format_timestamp(b));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

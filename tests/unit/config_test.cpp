@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "gateway/config.hpp"
+
+using namespace idgate::gateway;
+
+namespace {
+std::string error_of(const std::string& yaml) {
+    try {
+        parse_config(yaml, "idgate.yaml");
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config_parsing)
+
+BOOST_AUTO_TEST_CASE(empty_file_gives_defaults) {
+    const auto c = parse_config("", "idgate.yaml");
+    BOOST_TEST(c.server.address == "127.0.0.1");
+    BOOST_TEST(c.server.port == 8080);
+    BOOST_TEST((c.storage.type == storage_config::backend::sqlite));
+}
+
+BOOST_AUTO_TEST_CASE(reads_every_section) {
+    const auto c = parse_config(R"(
+server:
+  address: 0.0.0.0
+  port: 9443
+  io_threads: 3
+  blocking_threads: 4
+  max_connections: 10
+  limits: {header_bytes: 4096, body_bytes: 2048, json_max_depth: 8}
+  timeouts: {header_seconds: 2, idle_seconds: 5, shutdown_grace_seconds: 7}
+  tls: {certificate_file: /etc/idgate/cert.pem, private_key_file: /etc/idgate/key.pem}
+storage:
+  type: postgres
+  postgres: {connection: "host=127.0.0.1 dbname=idgate", pool_size: 12}
+  change_retention_hours: 48
+log: {level: debug, access_log: false}
+)",
+                                "idgate.yaml");
+    BOOST_TEST(c.server.address == "0.0.0.0");
+    BOOST_TEST(c.server.port == 9443);
+    BOOST_TEST(c.server.io_threads == 3);
+    BOOST_TEST(c.server.header_limit_bytes == 4096u);
+    BOOST_TEST(c.server.body_limit_bytes == 2048u);
+    BOOST_TEST(c.server.json_max_depth == 8u);
+    BOOST_TEST(c.server.header_timeout.count() == 2);
+    BOOST_TEST(c.server.shutdown_grace.count() == 7);
+    BOOST_TEST(c.server.tls.enabled());
+    BOOST_TEST((c.storage.type == storage_config::backend::postgres));
+    BOOST_TEST(c.storage.postgres.pool_size == 12);
+    BOOST_TEST(c.storage.change_retention_hours == 48);
+    BOOST_TEST(!c.log.access_log);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_names_file_line_column_and_alternatives) {
+    const auto e = error_of("server:\n  port: 8080\n  listen_port: 9\n");
+    BOOST_TEST(e.find("idgate.yaml:3:3:") == 0u, e);
+    BOOST_TEST(e.find("'server.listen_port'") != std::string::npos, e);
+    BOOST_TEST(e.find("expected one of: address, port") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_are_errors_with_position) {
+    BOOST_TEST(error_of("server:\n  port: eighty\n").find("idgate.yaml:2:9: 'server.port': expected an integer") == 0u);
+    BOOST_TEST(error_of("server:\n  port: 70000\n").find("must be between 0 and 65535") != std::string::npos);
+    BOOST_TEST(error_of("log:\n  access_log: yes please\n").find("expected true or false") != std::string::npos);
+    BOOST_TEST(error_of("server: [1, 2]\n").find("expected a mapping") != std::string::npos);
+    BOOST_TEST(error_of("storage:\n  type: mysql\n").find("unknown storage type 'mysql'") != std::string::npos);
+    BOOST_TEST(error_of("server: {port: [}\n").find("not valid YAML") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(postgres_requires_a_connection_and_tls_requires_both_files) {
+    BOOST_TEST(error_of("storage: {type: postgres}\n").find("no connection string") != std::string::npos);
+    BOOST_TEST(error_of("server:\n  tls: {certificate_file: a.pem}\n").find("must be given together") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(environment_variables_expand_in_strings) {
+    ::setenv("IDGATE_TEST_DB_PASSWORD", "s3cret", 1);
+    ::unsetenv("IDGATE_TEST_UNSET");
+    const auto c = parse_config(
+        "storage:\n  type: postgres\n  postgres: {connection: \"password=${IDGATE_TEST_DB_PASSWORD} "
+        "host=${IDGATE_TEST_UNSET:-localhost}\"}\n",
+        "idgate.yaml");
+    BOOST_TEST(c.storage.postgres.connection == "password=s3cret host=localhost");
+    const auto e = error_of("storage:\n  sqlite: {path: \"${IDGATE_TEST_UNSET}/db\"}\n");
+    BOOST_TEST(e.find("environment variable IDGATE_TEST_UNSET is not set") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_a_clear_error) {
+    try {
+        load_config("/nonexistent/idgate.yaml");
+        BOOST_FAIL("expected an error");
+    } catch (const config_error& e) {
+        BOOST_TEST(std::string(e.what()) == "/nonexistent/idgate.yaml: cannot read the configuration file");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_example_config_is_valid) {
+    // Examples that rot are worse than none: each one under examples/config must load.
+    int seen = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(IDGATE_SOURCE_DIR "/examples/config")) {
+        if (entry.path().extension() != ".yaml") continue;
+        ::setenv("IDGATE_DATA_DIR", "/tmp", 0);
+        ::setenv("IDGATE_PG_CONNECTION", "host=127.0.0.1", 0);
+        BOOST_CHECK_NO_THROW(load_config(entry.path().string()));
+        ++seen;
+    }
+    BOOST_TEST(seen >= 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

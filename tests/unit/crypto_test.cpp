@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include <boost/test/unit_test.hpp>
+#include <set>
+
+#include "core/crypto.hpp"
+
+using namespace idgate::core;
+
+BOOST_AUTO_TEST_SUITE(crypto)
+
+BOOST_AUTO_TEST_CASE(uuid_is_version_4_and_unique) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const auto id = new_uuid();
+        BOOST_TEST_REQUIRE(id.size() == 36u);
+        BOOST_TEST(id[14] == '4');
+        BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
+        seen.insert(id);
+    }
+    BOOST_TEST(seen.size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(secret_has_prefix_and_256_bits_of_base64url) {
+    const auto s = new_secret("idg_adm_");
+    BOOST_TEST(s.rfind("idg_adm_", 0) == 0u);
+    BOOST_TEST(s.size() == 8u + 43u);
+    BOOST_TEST(s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 8) ==
+               std::string::npos);
+    BOOST_TEST(new_secret("x") != new_secret("x"));
+}
+
+BOOST_AUTO_TEST_CASE(sha256_matches_known_vectors) {
+    BOOST_TEST(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    BOOST_TEST(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(constant_time_equal_compares_content_and_length) {
+    BOOST_TEST(constant_time_equal("abc", "abc"));
+    BOOST_TEST(!constant_time_equal("abc", "abd"));
+    BOOST_TEST(!constant_time_equal("abc", "abcd"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
