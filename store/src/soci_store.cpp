@@ -276,47 +276,38 @@ public:
 
     schema_status migrate() override {
         return read_only([&](soci::session& sql) {
-            ensure_migrations_table(sql);
+            // Each migration in its own transaction, under a lock (PostgreSQL: an advisory lock; SQLite:
+            // BEGIN IMMEDIATE), re-reading the version inside it: several processes may start at once.
+            locked(sql, [&] {
+                if (!migrations_table_exists(sql))
+                    sql << "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                           "applied_at TEXT NOT NULL)";
+                return true;
+            });
             for (const auto& m : migrations()) {
-                // Each migration in its own transaction, re-checking under the lock whether another
-                // process applied it meanwhile.
-                sql << d_.begin_write;
-                try {
-                    if (d_.id == dialect::kind::postgres)
-                        sql << "SELECT pg_advisory_xact_lock(7461636769)";  // one migrator at a time
+                const bool applied = locked(sql, [&] {
                     const int current = database_version(sql);
-                    if (current > latest_migration_version()) {
-                        sql << "ROLLBACK";
-                        throw schema_too_new(too_new_message(current));
-                    }
-                    if (m.version <= current) {
-                        sql << "ROLLBACK";
-                        continue;
-                    }
+                    if (current > latest_migration_version()) throw schema_too_new(too_new_message(current));
+                    if (m.version <= current) return false;
                     for (auto statement : m.statements) sql << render_ddl(statement, d_);
                     int version = m.version;
                     std::string name{m.name}, now = ts(clock_.now());
                     sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :a)",
                         use(version, "v"), use(name, "n"), use(now, "a");
-                    sql << "COMMIT";
-                } catch (const schema_too_new&) {
-                    throw;
-                } catch (...) {
-                    try {
-                        sql << "ROLLBACK";
-                    } catch (...) {
-                    }
-                    throw;
-                }
+                    return true;
+                });
+                (void)applied;
             }
-            return schema_status{database_version(sql), latest_migration_version()};
+            // Also refuses a newer database when this binary has no migration left to try.
+            const int current = database_version(sql);
+            if (current > latest_migration_version()) throw schema_too_new(too_new_message(current));
+            return schema_status{current, latest_migration_version()};
         });
     }
 
     schema_status status() override {
         return read_only([&](soci::session& sql) {
-            ensure_migrations_table(sql);
-            return schema_status{database_version(sql), latest_migration_version()};
+            return schema_status{migrations_table_exists(sql) ? database_version(sql) : 0, latest_migration_version()};
         });
     }
 
@@ -730,9 +721,33 @@ private:
         return ind == soci::i_null ? 0 : version;
     }
 
-    static void ensure_migrations_table(soci::session& sql) {
-        sql << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-               "applied_at TEXT NOT NULL)";
+    bool migrations_table_exists(soci::session& sql) const {
+        long long n = 0;
+        if (d_.id == dialect::kind::postgres)
+            sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                   "AND table_name = 'schema_migrations'",
+                into(n);
+        else
+            sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", into(n);
+        return n > 0;
+    }
+
+    // Runs `body` in a write transaction holding the migration lock; commits if it returns true.
+    template <typename F>
+    bool locked(soci::session& sql, F&& body) {
+        sql << d_.begin_write;
+        try {
+            if (d_.id == dialect::kind::postgres) sql << "SELECT pg_advisory_xact_lock(7461636769)";
+            const bool changed = body();
+            sql << (changed ? "COMMIT" : "ROLLBACK");
+            return changed;
+        } catch (...) {
+            try {
+                sql << "ROLLBACK";
+            } catch (...) {
+            }
+            throw;
+        }
     }
 
     static std::string too_new_message(int database) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages idgate needs to build, run and test. Idempotent; quick when
+# everything is already there. Run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  # Boost 1.81 (Debian's default 1.74 has no Boost.JSON)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev libboost-system1.81-dev
+  # persistence: SOCI with its SQLite and PostgreSQL backends (their headers need libpq-dev)
+  libsoci-dev libsqlite3-dev libpq-dev
+  # SAML signatures, OIDC, configuration files
+  libxmlsec1-dev libxml2-dev libssl-dev liboauth2-dev libyaml-cpp-dev
+  # a real PostgreSQL for the test suite, wrk for the benchmarks, curl for the quickstart
+  postgresql wrk curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
