@@ -17,27 +17,10 @@ build() {  # build <dir> <cmake args...>
   cmake --build "$dir" -j "$jobs"
 }
 
-# -- a throwaway PostgreSQL, as the postgres user (it refuses to run as root) ----------------------
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pg_dir=$(mktemp -d /tmp/idgate-pg.XXXXXX)
-chown postgres: "$pg_dir"
-pg_port=
-for p in $(seq 55432 55532); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then pg_port=$p; break; fi
-done
-[ -n "$pg_port" ] || { echo "no free port for PostgreSQL"; exit 1; }
-stop_pg() {
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$pg_dir"
-}
-trap stop_pg EXIT
-runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync >/dev/null
-# Loopback only. fsync off: this cluster is thrown away, and the tests measure correctness, not speed.
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$pg_dir -c fsync=off -c max_connections=300" \
-  start >/dev/null
-echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
-export IDGATE_TEST_PG="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
+# -- a throwaway PostgreSQL. fsync off: it is thrown away, and the tests check correctness, not speed.
+source tools/lib/postgres.sh
+start_throwaway_postgres fsync=off
+export IDGATE_TEST_PG="$PG_CONNINFO"
 export IDGATE_REQUIRE_PG=1
 
 # -- the suite, then the suite under sanitizers ----------------------------------------------------

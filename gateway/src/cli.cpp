@@ -20,6 +20,8 @@ constexpr const char* usage = R"(usage:
   idgate serve [--config FILE]       run the gateway (migrates the database first)
   idgate check-config FILE           validate a configuration file and exit
   idgate migrate [--config FILE]     apply database migrations and exit
+  idgate admin-token create [--name NAME] [--config FILE]
+                                     create an instance admin token and print it once
   idgate version                     print the version
 
 Without --config, built-in defaults apply: SQLite in ./idgate.db, listening on 127.0.0.1:8080.
@@ -33,19 +35,25 @@ std::unique_ptr<store::store> open_store(const config& c, const core::clock& clo
     return store::open_sqlite(c.storage.sqlite, clock, c.storage.pool);
 }
 
-// On first start there is no way in: create one instance-admin token and show it once. Only its digest
-// is stored, so it cannot be shown again; revoke and recreate it if it is lost.
-void ensure_bootstrap_token(store::store& db) {
-    if (db.count_active_tokens(schema::token_kind::instance_admin) > 0) return;
+// Creates an instance-admin token and returns its secret. Only the digest is stored, so the secret is
+// shown once, by the caller.
+std::string create_admin_token(store::store& db, const std::string& name, const std::string& actor_display) {
     const std::string secret = core::new_secret("idg_adm_");
     schema::api_token token;
     token.kind = schema::token_kind::instance_admin;
-    token.name = "bootstrap";
+    token.name = name;
     token.secret_hash = core::sha256_hex(secret);
-    auto created = db.create_token(token, schema::actor{"system", "", "idgate bootstrap", "", ""});
-    if (!created) throw std::runtime_error("could not store the bootstrap admin token");
+    auto created = db.create_token(token, schema::actor{"system", "", actor_display, "", ""});
+    if (!created) throw std::runtime_error("could not store the admin token (" + created.error().message() + ")");
+    core::log::info("created an instance admin token", {{"token_id", created->id}, {"name", name}});
+    return secret;
+}
+
+// On first start there is no way in: create one instance-admin token and show it once.
+void ensure_bootstrap_token(store::store& db) {
+    if (db.count_active_tokens(schema::token_kind::instance_admin) > 0) return;
+    const auto secret = create_admin_token(db, "bootstrap", "idgate bootstrap");
     std::cout << "Bootstrap admin token (shown once; store it now): " << secret << std::endl;
-    core::log::info("created the bootstrap admin token", {{"token_id", created->id}});
 }
 
 int serve(const config& c) {
@@ -90,7 +98,9 @@ int serve(const config& c) {
 
 struct args {
     std::string command;
+    std::string subcommand;
     std::string config_path;
+    std::string name;
     bool ok = true;
 };
 
@@ -102,9 +112,18 @@ args parse_args(int argc, char** argv) {
         return a;
     }
     a.command = v[0];
-    for (std::size_t i = 1; i < v.size(); ++i) {
+    std::size_t i = 1;
+    if (a.command == "admin-token") {
+        if (v.size() < 2 || v[1] != "create") a.ok = false;
+        a.subcommand = "create";
+        a.name = "cli";
+        i = 2;
+    }
+    for (; i < v.size(); ++i) {
         if (v[i] == "--config" && i + 1 < v.size())
             a.config_path = v[++i];
+        else if (v[i] == "--name" && i + 1 < v.size() && a.command == "admin-token")
+            a.name = v[++i];
         else if (a.command == "check-config" && a.config_path.empty())
             a.config_path = v[i];
         else
@@ -141,6 +160,14 @@ int run_cli(int argc, char** argv) {
             core::system_clock clock;
             const auto st = open_store(c, clock)->migrate();
             std::cout << "database schema at version " << st.database_version << "\n";
+            return 0;
+        }
+        if (a.command == "admin-token") {
+            // Works while the server runs: it is just another client of the same database.
+            core::system_clock clock;
+            auto db = open_store(c, clock);
+            db->migrate();
+            std::cout << create_admin_token(*db, a.name, "idgate admin-token create") << std::endl;
             return 0;
         }
         std::cerr << "unknown command '" << a.command << "'\n" << usage;

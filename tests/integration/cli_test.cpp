@@ -69,6 +69,19 @@ BOOST_AUTO_TEST_CASE(bootstrap_token_is_shown_once_and_keeps_working) {
                    .status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(admin_token_create_gives_a_working_token_while_the_server_runs) {
+    gateway_process gw;
+    const auto r = run("admin-token create --name recovery --config " + gw.config_path());
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    const auto at = r.output.find("idg_adm_");
+    BOOST_TEST_REQUIRE(at != std::string::npos, r.output);
+    const auto token = r.output.substr(at, r.output.find('\n', at) - at);
+    BOOST_TEST(token.size() == 8u + 43u, r.output);
+    BOOST_TEST(call(gw.port(), http::verb::get, "/api/v1/organizations", "", {{"Authorization", "Bearer " + token}})
+                   .status == 200);
+    BOOST_TEST(run("admin-token delete").status == 2);
+}
+
 BOOST_AUTO_TEST_CASE(serve_fails_clearly_when_the_port_is_taken) {
     gateway_process first;
     const auto dir = make_temp_dir("port");

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Reruns every figure in docs/benchmarks.md. As root on Debian 12 (installs what it needs):
+#   bench/run.sh                 # 10 s per measurement
+#   DURATION=30 bench/run.sh
+# Each result is a ratio to a ceiling measured in the same run on the same machine:
+#   HTTP:   idgate (router, request ids, metrics, access log) vs a minimal Beast server returning the
+#           same bytes; wrk -t2 -c50, both servers on one I/O thread.
+#   writes: users created through idgate's storage layer (user + emails + audit record + change event,
+#           one transaction) vs pgbench doing raw single-row INSERTs, 16 clients, on a durable
+#           PostgreSQL (fsync and synchronous_commit on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools/install-deps.sh
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-50}
+WRITERS=${WRITERS:-16}
+
+cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DIDGATE_BUILD_TESTS=OFF >/dev/null
+cmake --build build/bench >/dev/null
+bin=$root/build/bench
+
+source tools/lib/postgres.sh
+start_throwaway_postgres   # durable defaults
+work=$(mktemp -d /tmp/idgate-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+  stop_throwaway_postgres
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(seq "$1" $(($1 + 100))); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+# wrk_run URL -> "requests_per_second p99_ms"
+wrk_run() {
+  local out
+  wrk -t2 -c1 -d1s "$1" >/dev/null  # warm-up
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1")
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
+  echo "$rps $p99"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+
+# -- HTTP: idgate vs the baseline ------------------------------------------------------------------
+idgate_port=$(free_port 18080)
+cat >"$work/idgate.yaml" <<YAML
+server: {address: 127.0.0.1, port: $idgate_port, io_threads: 1}
+storage: {type: sqlite, sqlite: {path: $work/idgate.db}}
+log: {level: info, access_log: true}
+YAML
+"$bin/gateway/idgate" serve --config "$work/idgate.yaml" >"$work/idgate.out" 2>"$work/idgate.log" &
+pids+=($!)
+base_port=$(free_port 19080)
+"$bin/bench/baseline_server" "$base_port" >/dev/null &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q "listening" "$work/idgate.out" 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$base_port") 2>/dev/null && break
+  sleep 0.1
+done
+
+rows=()
+for path in /healthz /api/v1/version; do
+  read -r base_rps base_p99 < <(wrk_run "http://127.0.0.1:$base_port$path")
+  read -r idg_rps idg_p99 < <(wrk_run "http://127.0.0.1:$idgate_port$path")
+  rows+=("| \`GET $path\`, $CONNECTIONS connections | $(printf '%.0f' "$base_rps")/s (p99 ${base_p99} ms) | $(printf '%.0f' "$idg_rps")/s (p99 ${idg_p99} ms) | **$(ratio "$idg_rps" "$base_rps")** | 80% |")
+done
+
+# -- writes: storage layer vs raw INSERT -----------------------------------------------------------
+psql_() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" "$@"; }
+psql_ -c "CREATE DATABASE raw_bench" -c "CREATE DATABASE store_bench"
+raw_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=raw_bench"
+# The same columns and unique index a user row has, written by one statement per transaction.
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$raw_conninfo" <<'SQL'
+CREATE TABLE raw_users (id TEXT PRIMARY KEY DEFAULT gen_random_uuid()::text, organization_id TEXT NOT NULL,
+  user_name TEXT NOT NULL, user_name_folded TEXT NOT NULL, given_name TEXT NOT NULL, family_name TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version BIGINT NOT NULL DEFAULT 1);
+CREATE UNIQUE INDEX raw_users_name ON raw_users (organization_id, user_name_folded);
+SQL
+cat >"$work/insert.sql" <<'SQL'
+\set n random(1, 1000000000000)
+INSERT INTO raw_users (organization_id, user_name, user_name_folded, given_name, family_name, created_at, updated_at)
+VALUES ('org', 'u' || :client_id || '-' || :n, 'u' || :client_id || '-' || :n, 'Given', 'Family',
+        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z') RETURNING id;
+SQL
+pg_out=$("$PG_BIN/pgbench" -n -c "$WRITERS" -j 2 -T "$DURATION" -r -f "$work/insert.sql" "$raw_conninfo" 2>&1)
+raw_tps=$(awk '/^tps = / {print $3}' <<<"$pg_out")
+raw_lat=$(awk '/^latency average = / {print $4}' <<<"$pg_out")
+store_out=$("$bin/bench/store_write_bench" "host=127.0.0.1 port=$PG_PORT user=postgres dbname=store_bench" "$WRITERS" "$DURATION")
+store_rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$store_out")
+store_p50=$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
+store_p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
+rows+=("| create a user, $WRITERS writers, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT (avg ${raw_lat} ms) | $(printf '%.0f' "$store_rate")/s (p50 ${store_p50} ms, p99 ${store_p99} ms) | **$(ratio "$store_rate" "$raw_tps")** | - |")
+
+echo
+echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/^model name/ {sub(/^[^:]*: /,""); print; exit}' /proc/cpuinfo), DURATION=${DURATION}s"
+echo
+echo "| measurement | ceiling (same run) | idgate | ratio | target |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
