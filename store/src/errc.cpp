@@ -16,6 +16,7 @@ public:
             case errc::not_found: return "not found";
             case errc::already_exists: return "already exists";
             case errc::version_mismatch: return "version mismatch";
+            case errc::not_supported: return "not supported";
         }
         return "unknown storage error";
     }

@@ -18,6 +18,9 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
             auto s = std::make_unique<soci::session>(*soci::factory_sqlite3(), "db=" + options.path);
             *s << "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms);
             *s << "PRAGMA foreign_keys = ON";
+            // LIKE is case-sensitive on PostgreSQL; make SQLite agree, so that SCIM co/sw/ew mean the
+            // same on both (case-insensitive attributes are compared on folded values instead).
+            *s << "PRAGMA case_sensitive_like = ON";
             // WAL lets readers proceed during a write; synchronous=FULL makes each commit durable
             // before we acknowledge it (NORMAL could lose the last commits on power failure).
             *s << "PRAGMA journal_mode = WAL";

@@ -13,6 +13,7 @@
 
 #include "core/crypto.hpp"
 #include "migrations.hpp"
+#include "user_query.hpp"
 
 namespace idgate::store::detail {
 namespace {
@@ -462,6 +463,56 @@ public:
             }
             attach_multi_values(sql, page.users, page_ids, [&](bound_statement& st) {
                 st.in(org, "org").in(lim, "lim").in(off, "off");
+            });
+            return page;
+        });
+    }
+
+    result<user_page> find_users(const user_query& q) override {
+        user_sql t;
+        try {
+            t = translate(q);
+        } catch (const query_error&) {
+            return errc::not_supported;
+        }
+        return read_snapshot([&](soci::session& sql) -> result<user_page> {
+            user_page page;
+            std::string org = q.organization_id;
+            std::vector<std::string> params = t.params;  // bound by reference: kept alive here
+            const auto bind_filter = [&](bound_statement& st) {
+                st.in(org, "org");
+                for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
+            };
+            long long total = 0;
+            {
+                bound_statement st(sql);
+                st.out(total);
+                bind_filter(st);
+                st.run("SELECT COUNT(*) FROM users u WHERE " + t.where);
+            }
+            page.total = total;
+            if (q.limit <= 0) return page;
+            long long lim = q.limit, off = std::max<std::int64_t>(0, q.offset);
+            {
+                bound_statement st(sql);
+                user_row row;
+                row.bind(st);
+                bind_filter(st);
+                st.in(lim, "lim").in(off, "off");
+                if (st.run(std::string("SELECT ") + user_columns + " FROM users u WHERE " + t.where + " ORDER BY " +
+                           t.order_by + " LIMIT :lim OFFSET :off")) {
+                    do page.users.push_back(row.to_user());
+                    while (st.next());
+                }
+            }
+            std::vector<std::string> ids;
+            std::string placeholders;
+            for (const auto& u : page.users) {
+                placeholders += (ids.empty() ? ":i" : ", :i") + std::to_string(ids.size());
+                ids.push_back(u.id);
+            }
+            attach_multi_values(sql, page.users, placeholders, [&](bound_statement& st) {
+                for (std::size_t i = 0; i < ids.size(); ++i) st.in(ids[i], ("i" + std::to_string(i)).c_str());
             });
             return page;
         });

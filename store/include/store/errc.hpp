@@ -13,6 +13,7 @@ enum class errc {
     not_found = 1,     // no such row in this organisation
     already_exists,    // a unique key (userName, slug, token hash...) is taken
     version_mismatch,  // optimistic concurrency: the row changed since the caller read it
+    not_supported,     // a query the storage cannot run as asked (see validate())
 };
 
 const boost::system::error_category& store_category() noexcept;

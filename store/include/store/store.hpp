@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "schema/filter.hpp"
 #include "schema/model.hpp"
 #include "store/errc.hpp"
 
@@ -40,6 +41,22 @@ struct user_page {
     std::vector<schema::user> users;
     std::int64_t total = 0;
 };
+
+// A SCIM-style query over one organisation's users (RFC 7644 §3.4.2). Filters run in the database:
+// every attribute the filter names must map to a column, or the query is refused -- a clause is never
+// dropped (dropping one would widen the result).
+struct user_query {
+    std::string organization_id;
+    schema::filter_ptr filter;   // null: all users
+    std::string sort_by;         // a SCIM attribute path; empty: creation order
+    bool descending = false;
+    std::int64_t offset = 0;     // rows to skip (SCIM startIndex - 1)
+    std::int64_t limit = 100;    // 0: count only
+};
+
+// Why `q` cannot run (an unknown or unfilterable attribute, an operator its type does not support, a
+// malformed dateTime...), in words for the client; nullopt when it can.
+std::optional<std::string> validate(const user_query& q);
 
 class store {
 public:
@@ -73,6 +90,9 @@ public:
                                      const schema::actor& by) = 0;
     // Stable order (by creation, then id), `offset` rows skipped.
     virtual user_page list_users(std::string_view organization_id, std::int64_t offset, std::int64_t limit) = 0;
+    // Filtered, sorted, paged; order is stable across pages (ties broken by id). errc::not_supported
+    // when validate(q) would refuse it.
+    virtual result<user_page> find_users(const user_query& q) = 0;
 
     // Bearer tokens, stored as SHA-256 digests.
     virtual result<schema::api_token> create_token(schema::api_token token, const schema::actor& by) = 0;

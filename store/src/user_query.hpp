@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace idgate::store::detail {
+
+struct query_error {
+    std::string reason;
+};
+
+// The WHERE and ORDER BY of a user query, against `users u`, with parameters :org and :p0, :p1, ...
+struct user_sql {
+    std::string where;
+    std::string order_by;
+    std::vector<std::string> params;  // values of :p0, :p1, ... in order
+};
+
+// Throws query_error when the query cannot be translated.
+user_sql translate(const user_query& q);
+
+}  // namespace idgate::store::detail
