@@ -4,6 +4,7 @@
 // and returns a response or throws core::http_error.
 #include "core/http.hpp"
 #include "gateway/router.hpp"
+#include "scim/service.hpp"
 #include "services.hpp"
 
 namespace idgate::gateway::handlers {
@@ -19,6 +20,13 @@ core::response list_organizations(services& s, const core::request&);
 core::response create_organization(services& s, const core::request&);
 core::response get_organization(services& s, const core::request&);
 core::response list_audit(services& s, const core::request&);
+core::response create_scim_token(services& s, const core::request&);
+core::response list_scim_tokens(services& s, const core::request&);
+core::response revoke_scim_token(services& s, const core::request&);
+
+// SCIM: resolves the organisation the token may act on and calls a SCIM handler with its context.
+using scim_handler = core::response (*)(const scim::context&, const core::request&);
+core::response scim(services& s, const core::request& req, scim_handler fn);
 core::response list_changes(services& s, const core::request&);
 
 // Authentication of bearer tokens for the router.

@@ -80,8 +80,11 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
         throw challenge("invalid_token", "the bearer token has expired");
     if (policy == auth_policy::instance_admin && token->kind != schema::token_kind::instance_admin)
         throw core::http_error(403, "forbidden", "this endpoint requires an instance administrator token");
+    if (policy == auth_policy::scim_client && token->kind != schema::token_kind::scim)
+        throw challenge("invalid_token", "this endpoint requires a SCIM token issued for an organization");
     core::principal p;
-    p.type = core::principal::kind::instance_admin;
+    p.type = token->kind == schema::token_kind::scim ? core::principal::kind::scim_client
+                                                     : core::principal::kind::instance_admin;
     p.id = token->id;
     p.organization_id = token->organization_id;
     p.display = token->name;
@@ -127,6 +130,62 @@ core::response create_organization(services& s, const core::request& req) {
 core::response get_organization(services& s, const core::request& req) {
     return core::response::json(200,
                                 boost::json::serialize(organization_json(resolve_organization(s, req.param("org")))));
+}
+
+boost::json::object token_json(const schema::api_token& t) {
+    boost::json::object o{{"id", t.id}, {"name", t.name}, {"created", core::format_timestamp(t.created)}};
+    o["expires"] = t.expires ? boost::json::value(core::format_timestamp(*t.expires)) : boost::json::value(nullptr);
+    return o;
+}
+
+core::response create_scim_token(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    const auto body = core::parse_json_object_body(req);
+    schema::api_token token;
+    token.kind = schema::token_kind::scim;
+    token.organization_id = org.id;
+    for (const auto& [key, value] : body) {
+        if (key == "name") {
+            if (!value.is_string() || value.as_string().empty() || value.as_string().size() > 200)
+                throw invalid_field(key, "must be a string of 1-200 characters");
+            token.name = value.as_string();
+        } else if (key == "expires_in_days") {
+            if (!value.is_int64() || value.as_int64() < 1 || value.as_int64() > 3650)
+                throw invalid_field(key, "must be an integer from 1 to 3650");
+            token.expires = s.clock.now() + std::chrono::hours(24 * value.as_int64());
+        } else {
+            throw invalid_field(key, "unknown field (accepted: name, expires_in_days)");
+        }
+    }
+    if (token.name.empty()) throw invalid_field("name", "required (e.g. the identity provider: \"okta\")");
+    // The secret is shown in this response only; the database keeps its SHA-256.
+    const std::string secret = core::new_secret("idg_scim_");
+    token.secret_hash = core::sha256_hex(secret);
+    auto created = s.db.create_token(token, actor_of(req));
+    if (!created) throw core::http_error(500, "internal_error", "could not create the token", created.error().message());
+    auto json = token_json(*created);
+    json["token"] = secret;
+    json["scim_base_url"] = urls::scim_base(org.slug);
+    return core::response::json(201, boost::json::serialize(json));
+}
+
+core::response list_scim_tokens(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    boost::json::array items;
+    for (const auto& t : s.db.list_tokens(org.id))
+        if (t.kind == schema::token_kind::scim) items.push_back(token_json(t));
+    return core::response::json(200, boost::json::serialize(boost::json::object{{"tokens", items}}));
+}
+
+core::response revoke_scim_token(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    const std::string id{req.param("id")};
+    bool mine = false;
+    for (const auto& t : s.db.list_tokens(org.id)) mine = mine || t.id == id;
+    if (!mine) throw core::http_error(404, "not_found", "no active token '" + id + "' in this organization");
+    auto r = s.db.revoke_token(id, actor_of(req));
+    if (!r) throw core::http_error(404, "not_found", "no active token '" + id + "' in this organization");
+    return core::response::no_content();
 }
 
 core::response list_audit(services& s, const core::request& req) {

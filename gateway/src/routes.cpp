@@ -8,6 +8,7 @@ namespace idgate::gateway {
 
 namespace urls {
 std::string organization(std::string_view id) { return "/api/v1/organizations/" + std::string(id); }
+std::string scim_base(std::string_view organization_slug) { return "/scim/v2/" + std::string(organization_slug); }
 }  // namespace urls
 
 void add_routes(router& r, services& s) {
@@ -35,6 +36,28 @@ void add_routes(router& r, services& s) {
           [&s](core::request& q) { return h::list_audit(s, q); });
     r.add(method::get, "/api/v1/organizations/{org}/changes", admin,
           [&s](core::request& q) { return h::list_changes(s, q); });
+    r.add(method::post, "/api/v1/organizations/{org}/scim-tokens", admin,
+          [&s](core::request& q) { return h::create_scim_token(s, q); });
+    r.add(method::get, "/api/v1/organizations/{org}/scim-tokens", admin,
+          [&s](core::request& q) { return h::list_scim_tokens(s, q); });
+    r.add(method::del, "/api/v1/organizations/{org}/scim-tokens/{id}", admin,
+          [&s](core::request& q) { return h::revoke_scim_token(s, q); });
+
+    // SCIM 2.0 (RFC 7644), one base URL per organisation. Bodies up to 1 MiB: a large group's members.
+    const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking, 1024 * 1024};
+    const auto add_scim = [&](method m, const std::string& path, h::scim_handler fn) {
+        r.add(m, "/scim/v2/{org}" + path, scim, [&s, fn](core::request& q) { return h::scim(s, q, fn); });
+    };
+    namespace users = idgate::scim::users;
+    add_scim(method::get, "/Users", users::list);
+    add_scim(method::post, "/Users", users::create);
+    add_scim(method::post, "/Users/.search", users::search);
+    add_scim(method::get, "/Users/{id}", users::get);
+    add_scim(method::put, "/Users/{id}", users::replace);
+    add_scim(method::patch, "/Users/{id}", users::patch);
+    add_scim(method::del, "/Users/{id}", users::remove);
+    add_scim(method::get, "/ServiceProviderConfig", idgate::scim::service_provider_config);
+    add_scim(method::get, "/ResourceTypes", idgate::scim::resource_types);
 }
 
 }  // namespace idgate::gateway

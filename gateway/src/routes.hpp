@@ -14,6 +14,7 @@ void add_routes(router& r, services& s);
 // Canonical URLs of resources, for Location headers and links. Defined next to the route table.
 namespace urls {
 std::string organization(std::string_view id);
+std::string scim_base(std::string_view organization_slug);
 }
 
 }  // namespace idgate::gateway

@@ -421,6 +421,12 @@ public:
             // writer may have committed since: the version predicate is the real compare-and-swap.
             if (st.affected_rows() != 1) return errc::version_mismatch;
             write_multi_values(sql, after, true);
+            if (before->active && !after.active) {
+                // Deprovisioning must end access now, not when a session expires: the IdP's next
+                // sync may be 40 minutes away (INTEROP §2.7).
+                std::string id = after.id;
+                sql << "DELETE FROM sessions WHERE user_id = :id", use(id, "id");
+            }
             record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
                    schema::describe_user_changes(*before, after), "user.updated", schema::summarize_user(after));
             return after;
@@ -562,6 +568,23 @@ public:
             long long n = 0;
             sql << "SELECT COUNT(*) FROM api_tokens WHERE kind = :k AND revoked_at IS NULL", use(k, "k"), into(n);
             return static_cast<std::int64_t>(n);
+        });
+    }
+
+    std::vector<schema::api_token> list_tokens(std::string_view organization_id) override {
+        return read_only([&](soci::session& sql) {
+            std::vector<schema::api_token> out;
+            std::string org{organization_id};
+            token_row row;
+            bound_statement st(sql);
+            row.bind(st);
+            st.in(org, "org");
+            if (st.run(std::string("SELECT ") + token_columns +
+                       " FROM api_tokens WHERE organization_id = :org AND revoked_at IS NULL ORDER BY created_at, id")) {
+                do out.push_back(row.to_token());
+                while (st.next());
+            }
+            return out;
         });
     }
 

@@ -194,6 +194,24 @@ BOOST_AUTO_TEST_CASE(update_is_compare_and_swap_on_version) {
     BOOST_TEST(f.db->update_user(u, 2, admin).error() == errc::not_found);
 }
 
+BOOST_AUTO_TEST_CASE(deactivation_ends_every_session_of_that_user_only) {
+    fresh_store f;
+    auto u = f.db->create_user(f.make_user("sam"), admin).value();
+    const auto other = f.db->create_user(f.make_user("kim"), admin).value();
+    for (const schema::user* who : {static_cast<const schema::user*>(&u), &other})
+        for (int i = 0; i < 2; ++i)
+            context().execute("INSERT INTO sessions (id, organization_id, user_id, secret_hash, created_at, expires_at, "
+                              "last_seen_at) VALUES ('" + who->user_name + std::to_string(i) + "', '" + f.org.id +
+                              "', '" + who->id + "', 'h" + who->user_name + std::to_string(i) + "', 'x', 'x', 'x')");
+    u.title = "still active";
+    u = f.db->update_user(u, u.version, admin).value();
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM sessions") == 4);
+    u.active = false;
+    f.db->update_user(u, u.version, admin).value();
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM sessions WHERE user_id = '" + u.id + "'") == 0);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM sessions WHERE user_id = '" + other.id + "'") == 2);
+}
+
 BOOST_AUTO_TEST_CASE(failed_update_rolls_back_completely) {
     fresh_store f;
     f.db->create_user(f.make_user("carol"), admin).value();

@@ -16,6 +16,7 @@ namespace idgate::gateway {
 enum class auth_policy {
     none,            // public: health, metrics, discovery
     instance_admin,  // a bearer token of kind instance_admin
+    scim_client,     // a SCIM bearer token; it names the one organisation it may act on
 };
 
 enum class error_style {

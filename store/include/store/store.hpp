@@ -83,7 +83,8 @@ public:
     virtual result<schema::user> find_user_by_user_name(std::string_view organization_id,
                                                         std::string_view user_name) = 0;
     // Replaces every mutable field of the stored user with `user`'s, if its version is still
-    // `expected_version`.
+    // `expected_version`. Deactivating a user (active true -> false) ends all of their sessions in the
+    // same transaction.
     virtual result<schema::user> update_user(const schema::user& user, std::int64_t expected_version,
                                              const schema::actor& by) = 0;
     virtual result<void> delete_user(std::string_view organization_id, std::string_view id,
@@ -99,6 +100,8 @@ public:
     // Active (not revoked) token by digest; expiry is the caller's check, against its clock.
     virtual std::optional<schema::api_token> find_token_by_hash(std::string_view secret_hash) = 0;
     virtual std::int64_t count_active_tokens(schema::token_kind kind) = 0;
+    // Active tokens of an organisation (digests included; callers must not show them).
+    virtual std::vector<schema::api_token> list_tokens(std::string_view organization_id) = 0;
     virtual result<void> revoke_token(std::string_view id, const schema::actor& by) = 0;
 
     // Audit trail and change feed. `organization_id` empty = instance-level records.

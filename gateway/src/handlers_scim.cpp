@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The bridge from routes to the SCIM module: which organisation, and who is writing.
+#include "handlers.hpp"
+#include "routes.hpp"
+
+namespace idgate::gateway::handlers {
+
+core::response scim(services& s, const core::request& req, scim_handler fn) {
+    // The token decides the organisation. A token of organisation A asking for B's URL gets the same
+    // 404 as an unknown organisation, so nothing about B (not even its existence) leaks.
+    const std::string slug{req.param("org")};
+    auto org = s.db.find_organization_by_slug(slug);
+    if (!org || org->id != req.caller.organization_id)
+        throw core::http_error(404, "not_found", "no SCIM endpoint at this URL for this token");
+    idgate::scim::context c{s.db,
+                            s.clock,
+                            *org,
+                            urls::scim_base(org->slug),
+                            {"scim_client", req.caller.id, req.caller.display, req.client_address, req.request_id}};
+    return fn(c, req);
+}
+
+}  // namespace idgate::gateway::handlers

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The SCIM 2.0 endpoints (RFC 7644 §3) as plain handler functions. The gateway authenticates the
+// client, resolves the organisation the token belongs to, and passes it in a context; handlers run on
+// the blocking pool (they call the store) and throw core::http_error with a scimType for the client.
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/http.hpp"
+#include "schema/model.hpp"
+#include "store/store.hpp"
+
+namespace idgate::scim {
+
+struct context {
+    store::store& db;
+    const core::clock& clock;
+    schema::organization organization;
+    std::string base_url;  // the organisation's SCIM base, e.g. "/scim/v2/acme": resource URLs hang off it
+    schema::actor actor;   // who is writing, for the audit trail
+};
+
+// Paging limits advertised in /ServiceProviderConfig and enforced on every list (RFC 7644 §3.4.2.4).
+inline constexpr std::int64_t default_page_size = 100;
+inline constexpr std::int64_t max_page_size = 1000;
+
+namespace users {
+core::response list(const context& c, const core::request& req);    // GET /Users
+core::response search(const context& c, const core::request& req);  // POST /Users/.search
+core::response create(const context& c, const core::request& req);  // POST /Users
+core::response get(const context& c, const core::request& req);     // GET /Users/{id}
+core::response replace(const context& c, const core::request& req); // PUT /Users/{id}
+core::response patch(const context& c, const core::request& req);   // PATCH /Users/{id}
+core::response remove(const context& c, const core::request& req);  // DELETE /Users/{id}
+}  // namespace users
+
+// Discovery (RFC 7644 §4): what this server supports, so that clients never have to guess.
+core::response service_provider_config(const context& c, const core::request& req);
+core::response resource_types(const context& c, const core::request& req);
+
+}  // namespace idgate::scim

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Discovery endpoints (RFC 7644 §4, RFC 7643 §5-§6). They state exactly what this build supports.
+#include <boost/json/serialize.hpp>
+
+#include "scim/service.hpp"
+#include "scim/user_codec.hpp"
+
+namespace idgate::scim {
+namespace json = boost::json;
+
+namespace {
+core::response scim_json(const json::value& body) {
+    core::response r;
+    r.content_type = "application/scim+json";
+    r.body = json::serialize(body);
+    return r;
+}
+}  // namespace
+
+core::response service_provider_config(const context& c, const core::request&) {
+    const auto feature = [](bool supported) { return json::object{{"supported", supported}}; };
+    json::object filter{{"supported", true}, {"maxResults", max_page_size}};
+    json::object bearer{{"type", "oauthbearertoken"},
+                        {"name", "OAuth Bearer Token"},
+                        {"description", "A long-lived bearer token issued by idgate for one organization"},
+                        {"primary", true}};
+    return scim_json(json::object{
+        {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
+        {"patch", feature(true)},
+        {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+        {"filter", std::move(filter)},
+        {"changePassword", feature(false)},
+        {"sort", feature(true)},
+        {"etag", feature(true)},
+        {"authenticationSchemes", json::array{std::move(bearer)}},
+        {"meta", json::object{{"resourceType", "ServiceProviderConfig"},
+                              {"location", c.base_url + "/ServiceProviderConfig"}}}});
+}
+
+core::response resource_types(const context& c, const core::request&) {
+    json::object user{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
+                      {"id", "User"},
+                      {"name", "User"},
+                      {"endpoint", "/Users"},
+                      {"description", "User Account"},
+                      {"schema", user_schema_urn},
+                      {"schemaExtensions", json::array{json::object{{"schema", enterprise_user_urn}, {"required", false}}}},
+                      {"meta", json::object{{"resourceType", "ResourceType"}, {"location", c.base_url + "/ResourceTypes/User"}}}};
+    json::array resources{std::move(user)};
+    return scim_json(json::object{{"schemas", json::array{list_response_urn}},
+                                  {"totalResults", resources.size()},
+                                  {"startIndex", 1},
+                                  {"itemsPerPage", resources.size()},
+                                  {"Resources", std::move(resources)}});
+}
+
+}  // namespace idgate::scim

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// /Users: create, read, list and search, replace, patch, delete (RFC 7644 §3.3-§3.6).
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "core/json_body.hpp"
+#include "scim/filter_parser.hpp"
+#include "scim/patch.hpp"
+#include "scim/service.hpp"
+#include "scim/user_codec.hpp"
+
+namespace idgate::scim {
+namespace json = boost::json;
+
+namespace {
+
+std::string location(const context& c, const std::string& id) { return c.base_url + "/Users/" + id; }
+
+core::response scim_json(int status, const json::object& body) {
+    core::response r;
+    r.status = status;
+    r.content_type = "application/scim+json";
+    r.body = json::serialize(body);
+    return r;
+}
+
+core::response user_response(const context& c, int status, const schema::user& u, const projection& p) {
+    auto body = user_to_json(u, location(c, u.id));
+    apply_projection(body, p);
+    auto r = scim_json(status, body);
+    r.headers.emplace_back("ETag", etag(u.version));
+    if (status == 201) r.headers.emplace_back("Location", location(c, u.id));
+    return r;
+}
+
+core::http_error not_found(const std::string& id) {
+    return core::http_error(404, "not_found", "no User with id '" + id + "' in this organization");
+}
+
+core::http_error user_name_taken(const std::string& user_name) {
+    // RFC 7644 §3.3: 409 with scimType uniqueness. The detail is for the IdP admin reading the log.
+    return core::http_error(409, "uniqueness",
+                            "userName '" + user_name +
+                                "' is already taken in this organization (userName is unique, case-insensitively)")
+        .with_scim_type("uniqueness");
+}
+
+// Deactivation through SCIM (active=false) disables the account; reactivation enables it. Invited
+// (pending) users stay pending until they activate.
+void sync_status(schema::user& u) {
+    if (!u.active) u.status = schema::user_status::disabled;
+    else if (u.status == schema::user_status::disabled) u.status = schema::user_status::active;
+}
+
+// If-Match: the version the client saw (RFC 7644 §3.14); nullopt when absent or "*".
+std::optional<std::int64_t> if_match(const core::request& req) {
+    const auto h = req.header("if-match");
+    if (!h) return std::nullopt;
+    const auto v = parse_etag(*h);
+    if (!v) throw bad_request("invalidValue", "If-Match must be an entity tag such as W/\"3\"");
+    if (*v < 0) return std::nullopt;
+    return v;
+}
+
+core::http_error precondition_failed(std::int64_t current) {
+    return core::http_error(412, "precondition_failed",
+                            "the resource changed: its version is now " + etag(current) + "; read it again");
+}
+
+schema::user load(const context& c, const std::string& id) {
+    auto u = c.db.get_user(c.organization.id, id);
+    if (!u) throw not_found(id);
+    return *u;
+}
+
+// Writes `next` over the stored user whose version the caller read. Maps storage outcomes to SCIM.
+schema::user store_update(const context& c, const schema::user& next, std::int64_t read_version) {
+    auto updated = c.db.update_user(next, read_version, c.actor);
+    if (updated) return *updated;
+    if (updated.error() == store::errc::already_exists) throw user_name_taken(next.user_name);
+    if (updated.error() == store::errc::not_found) throw not_found(next.id);
+    if (updated.error() == store::errc::version_mismatch) throw precondition_failed(read_version);
+    throw core::http_error(500, "internal_error", "could not update the user", updated.error().message());
+}
+
+std::int64_t integer_param(const core::request& req, std::string_view name, std::int64_t fallback) {
+    const auto text = req.query_param(name);
+    if (!text || text->empty()) return fallback;
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc{} || ptr != text->data() + text->size())
+        throw bad_request("invalidValue", "'" + std::string(name) + "' must be an integer");
+    return v;
+}
+
+struct list_request {
+    std::string filter;
+    std::int64_t start_index = 1;
+    std::int64_t count = default_page_size;
+    std::string sort_by;
+    bool descending = false;
+    projection fields;
+};
+
+core::response run_list(const context& c, const list_request& lr) {
+    store::user_query q;
+    q.organization_id = c.organization.id;
+    if (!lr.filter.empty()) {
+        auto parsed = parse_filter(lr.filter);
+        if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
+        q.filter = parsed.filter;
+    }
+    // RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0; we clamp count to the
+    // maximum we advertise.
+    const std::int64_t start = std::max<std::int64_t>(1, lr.start_index);
+    q.offset = start - 1;
+    q.limit = std::clamp<std::int64_t>(lr.count, 0, max_page_size);
+    q.sort_by = lr.sort_by;
+    q.descending = lr.descending;
+    // An attribute the filter cannot use makes an invalid filter, never a silently widened one.
+    store::user_query filter_only = q;
+    filter_only.sort_by.clear();
+    if (auto why = store::validate(filter_only)) throw bad_request("invalidFilter", *why);
+    if (auto why = store::validate(q)) throw bad_request("invalidValue", *why);
+    auto page = c.db.find_users(q);
+    if (!page) throw core::http_error(500, "internal_error", "the query failed", page.error().message());
+    json::array resources;
+    for (const auto& u : page->users) {
+        auto body = user_to_json(u, location(c, u.id));
+        apply_projection(body, lr.fields);
+        resources.push_back(std::move(body));
+    }
+    json::object body{{"schemas", json::array{list_response_urn}},
+                      {"totalResults", page->total},
+                      {"startIndex", start},
+                      {"itemsPerPage", static_cast<std::int64_t>(resources.size())},
+                      {"Resources", std::move(resources)}};
+    return scim_json(200, body);
+}
+
+bool descending_from(std::string_view order) {
+    if (order.empty() || iequals(order, "ascending")) return false;
+    if (iequals(order, "descending")) return true;
+    throw bad_request("invalidValue", "sortOrder must be \"ascending\" or \"descending\"");
+}
+
+json::object body_object(const core::request& req) {
+    auto v = core::parse_json_body(req);
+    if (!v.is_object()) throw bad_request("invalidSyntax", "the request body must be a JSON object");
+    return std::move(v.as_object());
+}
+
+}  // namespace
+
+namespace users {
+
+core::response list(const context& c, const core::request& req) {
+    list_request lr;
+    if (auto f = req.query_param("filter")) lr.filter = std::string(*f);
+    lr.start_index = integer_param(req, "startIndex", 1);
+    lr.count = integer_param(req, "count", default_page_size);
+    if (auto s = req.query_param("sortBy")) lr.sort_by = std::string(*s);
+    if (auto o = req.query_param("sortOrder")) lr.descending = descending_from(*o);
+    lr.fields = projection_from(req);
+    return run_list(c, lr);
+}
+
+core::response search(const context& c, const core::request& req) {
+    // RFC 7644 §3.4.3: the same query, in a SearchRequest body (keeps filters out of URLs and logs).
+    const auto body = body_object(req);
+    list_request lr;
+    bool schema_ok = false;
+    for (const auto& kv : body) {
+        const auto& v = kv.value();
+        const auto key = kv.key();
+        const auto string_list = [&](std::vector<std::string>& out) {
+            if (!v.is_array()) throw bad_request("invalidSyntax", "'" + std::string(key) + "' must be an array of strings");
+            for (const auto& s : v.as_array()) {
+                if (!s.is_string()) throw bad_request("invalidSyntax", "'" + std::string(key) + "' must be an array of strings");
+                out.emplace_back(s.as_string());
+            }
+        };
+        if (iequals(key, "schemas")) {
+            if (v.is_array())
+                for (const auto& s : v.as_array()) schema_ok = schema_ok || (s.is_string() && iequals(s.as_string(), search_request_urn));
+        } else if (iequals(key, "filter")) {
+            if (!v.is_string()) throw bad_request("invalidSyntax", "'filter' must be a string");
+            lr.filter = std::string(v.as_string());
+        } else if (iequals(key, "startIndex") || iequals(key, "count")) {
+            if (!v.is_int64()) throw bad_request("invalidValue", "'" + std::string(key) + "' must be an integer");
+            (iequals(key, "count") ? lr.count : lr.start_index) = v.as_int64();
+        } else if (iequals(key, "sortBy")) {
+            if (!v.is_string()) throw bad_request("invalidSyntax", "'sortBy' must be a string");
+            lr.sort_by = std::string(v.as_string());
+        } else if (iequals(key, "sortOrder")) {
+            if (!v.is_string()) throw bad_request("invalidSyntax", "'sortOrder' must be a string");
+            lr.descending = descending_from(v.as_string());
+        } else if (iequals(key, "attributes")) {
+            string_list(lr.fields.attributes);
+        } else if (iequals(key, "excludedAttributes")) {
+            string_list(lr.fields.excluded);
+        } else {
+            throw bad_request("invalidSyntax", "unknown member '" + std::string(key) + "' in a SearchRequest");
+        }
+    }
+    if (!schema_ok) throw bad_request("invalidSyntax", "'schemas' must be [\"" + std::string(search_request_urn) + "\"]");
+    return run_list(c, lr);
+}
+
+core::response create(const context& c, const core::request& req) {
+    const auto body = body_object(req);
+    schema::user u;
+    u.organization_id = c.organization.id;
+    user_from_json(body, u);
+    sync_status(u);
+    auto created = c.db.create_user(u, c.actor);
+    if (!created) {
+        if (created.error() == store::errc::already_exists) throw user_name_taken(u.user_name);
+        throw core::http_error(500, "internal_error", "could not create the user", created.error().message());
+    }
+    return user_response(c, 201, *created, projection_from(req));
+}
+
+core::response get(const context& c, const core::request& req) {
+    const auto u = load(c, std::string(req.param("id")));
+    // RFC 7644 §3.14: If-None-Match with the current version answers 304 Not Modified.
+    if (const auto h = req.header("if-none-match")) {
+        const auto v = parse_etag(*h);
+        if (v && (*v == -1 || *v == u.version)) {
+            core::response r;
+            r.status = 304;
+            r.content_type.clear();
+            r.headers.emplace_back("ETag", etag(u.version));
+            return r;
+        }
+    }
+    return user_response(c, 200, u, projection_from(req));
+}
+
+core::response replace(const context& c, const core::request& req) {
+    const auto body = body_object(req);
+    const auto current = load(c, std::string(req.param("id")));
+    const auto expected = if_match(req);
+    if (expected && *expected != current.version) throw precondition_failed(current.version);
+    // PUT replaces every writable attribute: one the body omits is cleared (RFC 7644 §3.5.1). "active"
+    // defaults to true when omitted, so a PUT without it never deactivates by accident (INTEROP O6).
+    schema::user next = current;
+    user_from_json(body, next);
+    sync_status(next);
+    return user_response(c, 200, store_update(c, next, current.version), projection_from(req));
+}
+
+core::response patch(const context& c, const core::request& req) {
+    const auto body = body_object(req);
+    const std::string id{req.param("id")};
+    const auto expected = if_match(req);
+    // PATCH operations are relative, so a concurrent change is handled by re-reading and re-applying
+    // (optimistic concurrency), unless the client pinned a version with If-Match.
+    for (int attempt = 0;; ++attempt) {
+        const auto current = load(c, id);
+        if (expected && *expected != current.version) throw precondition_failed(current.version);
+        auto doc = user_to_json(current, location(c, id));
+        apply_patch(doc, body, user_attributes());
+        schema::user next = current;
+        user_from_json(doc, next);
+        sync_status(next);
+        auto updated = c.db.update_user(next, current.version, c.actor);
+        if (updated) return user_response(c, 200, *updated, projection_from(req));
+        if (updated.error() == store::errc::version_mismatch && !expected && attempt < 5) continue;
+        if (updated.error() == store::errc::already_exists) throw user_name_taken(next.user_name);
+        if (updated.error() == store::errc::not_found) throw not_found(id);
+        if (updated.error() == store::errc::version_mismatch) throw precondition_failed(current.version);
+        throw core::http_error(500, "internal_error", "could not update the user", updated.error().message());
+    }
+}
+
+core::response remove(const context& c, const core::request& req) {
+    const std::string id{req.param("id")};
+    if (const auto expected = if_match(req)) {
+        const auto current = load(c, id);
+        if (*expected != current.version) throw precondition_failed(current.version);
+    }
+    auto r = c.db.delete_user(c.organization.id, id, c.actor);
+    if (!r) {
+        if (r.error() == store::errc::not_found) throw not_found(id);
+        throw core::http_error(500, "internal_error", "could not delete the user", r.error().message());
+    }
+    return core::response::no_content();
+}
+
+}  // namespace users
+}  // namespace idgate::scim
