@@ -405,31 +405,22 @@ public:
             auto before = load_user(sql, u.organization_id, "id", u.id);
             if (!before) return before.error();
             if (before->version != expected_version) return errc::version_mismatch;
-            schema::user after = u;
-            after.created = before->created;
-            after.last_login = before->last_login;
-            after.updated = clock_.now();
-            after.version = before->version + 1;
-            user_params p(after, after.updated);
-            long long expected = expected_version;
-            bound_statement st(sql);
-            p.bind(st);
-            st.in(expected, "expected");
-            st.run(std::string("UPDATE users SET ") + user_set_clause +
-                   ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected");
-            // The row was read in this transaction, but under PostgreSQL's read committed a concurrent
-            // writer may have committed since: the version predicate is the real compare-and-swap.
-            if (st.affected_rows() != 1) return errc::version_mismatch;
-            write_multi_values(sql, after, true);
-            if (before->active && !after.active) {
-                // Deprovisioning must end access now, not when a session expires: the IdP's next
-                // sync may be 40 minutes away (INTEROP §2.7).
-                std::string id = after.id;
-                sql << "DELETE FROM sessions WHERE user_id = :id", use(id, "id");
-            }
-            record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
-                   schema::describe_user_changes(*before, after), "user.updated", schema::summarize_user(after));
-            return after;
+            return store_user_update(sql, *before, u, by);
+        });
+    }
+
+    result<schema::user> modify_user(std::string_view organization_id, std::string_view id,
+                                     const std::function<void(schema::user&)>& change, const actor& by) override {
+        return write<schema::user>([&](soci::session& sql) -> result<schema::user> {
+            // The row is locked from this read to commit (SQLite: the write transaction already is),
+            // so `change` sees the latest state and no concurrent writer can slip in between.
+            auto before = load_user(sql, organization_id, "id", id, d_.id == dialect::kind::postgres);
+            if (!before) return before.error();
+            schema::user after = *before;
+            change(after);
+            after.id = before->id;
+            after.organization_id = before->organization_id;
+            return store_user_update(sql, *before, after, by);
         });
     }
 
@@ -721,8 +712,37 @@ private:
 
     // -- users, inside a caller's transaction ------------------------------------------------------
 
+    result<schema::user> store_user_update(soci::session& sql, const schema::user& before, const schema::user& u,
+                                           const actor& by) {
+        schema::user after = u;
+        after.created = before.created;
+        after.last_login = before.last_login;
+        after.updated = clock_.now();
+        after.version = before.version + 1;
+        user_params p(after, after.updated);
+        long long expected = before.version;
+        bound_statement st(sql);
+        p.bind(st);
+        st.in(expected, "expected");
+        st.run(std::string("UPDATE users SET ") + user_set_clause +
+               ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected");
+        // Unless the row was locked, PostgreSQL's read committed lets a concurrent writer commit between
+        // our read and this update: the version predicate is the real compare-and-swap.
+        if (st.affected_rows() != 1) return errc::version_mismatch;
+        write_multi_values(sql, after, true);
+        if (before.active && !after.active) {
+            // Deprovisioning must end access now, not when a session expires: the IdP's next sync
+            // may be 40 minutes away (INTEROP §2.7).
+            std::string id = after.id;
+            sql << "DELETE FROM sessions WHERE user_id = :id", use(id, "id");
+        }
+        record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
+               schema::describe_user_changes(before, after), "user.updated", schema::summarize_user(after));
+        return after;
+    }
+
     result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
-                                   std::string_view key) {
+                                   std::string_view key, bool for_update = false) {
         std::string org{organization_id}, k{key};
         std::vector<schema::user> users;
         {
@@ -731,7 +751,7 @@ private:
             row.bind(st);
             st.in(org, "org").in(k, "k");
             if (!st.run(std::string("SELECT ") + user_columns + " FROM users WHERE organization_id = :org AND " +
-                            column + " = :k"))
+                        column + " = :k" + (for_update ? " FOR UPDATE" : "")))
                 return errc::not_found;
             users.push_back(row.to_user());
         }

@@ -334,6 +334,48 @@ BOOST_AUTO_TEST_CASE(concurrent_read_modify_write_loses_no_update) {
     BOOST_TEST(final_user.version == 1 + threads * increments);
 }
 
+BOOST_AUTO_TEST_CASE(modify_user_serialises_concurrent_changes_without_conflicts) {
+    fresh_store f;
+    const auto u = f.db->create_user(f.make_user("locked"), admin).value();
+    constexpr int threads = 4, increments = 10;
+    std::vector<std::thread> pool;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            for (int i = 0; i < increments; ++i) {
+                auto r = f.db->modify_user(
+                    f.org.id, u.id,
+                    [](schema::user& x) {
+                        x.nick_name = std::to_string(x.nick_name.empty() ? 1 : std::stoi(x.nick_name) + 1);
+                    },
+                    admin);
+                if (!r) ++failures;
+            }
+        });
+    for (auto& t : pool) t.join();
+    BOOST_TEST(failures.load() == 0);
+    BOOST_TEST(f.db->get_user(f.org.id, u.id)->nick_name == std::to_string(threads * increments));
+}
+
+BOOST_AUTO_TEST_CASE(modify_user_that_throws_writes_nothing) {
+    fresh_store f;
+    const auto u = f.db->create_user(f.make_user("untouched"), admin).value();
+    const auto audits = context().count("SELECT COUNT(*) FROM audit_records");
+    BOOST_CHECK_THROW(f.db->modify_user(
+                          f.org.id, u.id,
+                          [](schema::user& x) {
+                              x.title = "half-done";
+                              throw std::invalid_argument("client mistake");
+                          },
+                          admin),
+                      std::invalid_argument);
+    BOOST_TEST(f.db->get_user(f.org.id, u.id)->title.empty());
+    BOOST_TEST(f.db->get_user(f.org.id, u.id)->version == 1);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records") == audits);
+    BOOST_TEST(f.db->modify_user(f.org.id, "00000000-0000-4000-8000-000000000000", [](schema::user&) {}, admin).error() ==
+               errc::not_found);
+}
+
 BOOST_AUTO_TEST_CASE(change_sequence_is_gap_free_under_concurrent_writers) {
     fresh_store f;
     constexpr int threads = 4, each = 10;

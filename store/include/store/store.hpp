@@ -12,6 +12,7 @@
 // - Updates are compare-and-swap on `version`: errc::version_mismatch when it moved.
 // - Infrastructure failures throw store::unavailable; SOCI's exceptions never escape.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,12 @@ public:
     // `expected_version`. Deactivating a user (active true -> false) ends all of their sessions in the
     // same transaction.
     virtual result<schema::user> update_user(const schema::user& user, std::int64_t expected_version,
+                                             const schema::actor& by) = 0;
+    // Read-modify-write in one transaction with the row locked: `change` receives the current user and
+    // edits it (it may throw to abort; nothing is written then). For relative changes such as SCIM
+    // PATCH, where retrying on a version conflict would be wasted work under contention.
+    virtual result<schema::user> modify_user(std::string_view organization_id, std::string_view id,
+                                             const std::function<void(schema::user&)>& change,
                                              const schema::actor& by) = 0;
     virtual result<void> delete_user(std::string_view organization_id, std::string_view id,
                                      const schema::actor& by) = 0;
