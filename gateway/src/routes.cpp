@@ -56,6 +56,13 @@ void add_routes(router& r, services& s) {
     add_scim(method::put, "/Users/{id}", users::replace);
     add_scim(method::patch, "/Users/{id}", users::patch);
     add_scim(method::del, "/Users/{id}", users::remove);
+    namespace groups = idgate::scim::groups;
+    add_scim(method::get, "/Groups", groups::list);
+    add_scim(method::post, "/Groups", groups::create);
+    add_scim(method::get, "/Groups/{id}", groups::get);
+    add_scim(method::put, "/Groups/{id}", groups::replace);
+    add_scim(method::patch, "/Groups/{id}", groups::patch);
+    add_scim(method::del, "/Groups/{id}", groups::remove);
     add_scim(method::get, "/ServiceProviderConfig", idgate::scim::service_provider_config);
     add_scim(method::get, "/ResourceTypes", idgate::scim::resource_types);
 }

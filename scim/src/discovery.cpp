@@ -46,7 +46,14 @@ core::response resource_types(const context& c, const core::request&) {
                       {"schema", user_schema_urn},
                       {"schemaExtensions", json::array{json::object{{"schema", enterprise_user_urn}, {"required", false}}}},
                       {"meta", json::object{{"resourceType", "ResourceType"}, {"location", c.base_url + "/ResourceTypes/User"}}}};
-    json::array resources{std::move(user)};
+    json::object group{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
+                       {"id", "Group"},
+                       {"name", "Group"},
+                       {"endpoint", "/Groups"},
+                       {"description", "Group"},
+                       {"schema", "urn:ietf:params:scim:schemas:core:2.0:Group"},
+                       {"meta", json::object{{"resourceType", "ResourceType"}, {"location", c.base_url + "/ResourceTypes/Group"}}}};
+    json::array resources{std::move(user), std::move(group)};
     return scim_json(json::object{{"schemas", json::array{list_response_urn}},
                                   {"totalResults", resources.size()},
                                   {"startIndex", 1},

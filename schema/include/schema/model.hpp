@@ -72,6 +72,31 @@ struct user {
     std::int64_t version = 1;  // bumps on every change; the SCIM ETag and the optimistic-lock token
 };
 
+// A group of users (RFC 7643 §4.2). Members are rows of their own in storage, never a list inside the
+// group, so a group of 100,000 members changes one member at a time.
+struct group {
+    std::string id;
+    std::string organization_id;
+    std::string display_name;  // unique per organisation, case-insensitively (Entra ID matches on it)
+    std::string external_id;
+    core::time_point created{};
+    core::time_point updated{};
+    std::int64_t version = 1;
+};
+
+struct group_member {
+    std::string user_id;
+    std::string display;  // the member's userName, for the SCIM "display" sub-attribute
+};
+
+// One step of a membership change, applied in order inside one transaction (SCIM PATCH semantics).
+struct group_change {
+    enum class kind { rename, set_external_id, add_members, remove_members, remove_all_members, replace_members };
+    kind type = kind::rename;
+    std::string text;                   // rename, set_external_id
+    std::vector<std::string> user_ids;  // add/remove/replace members
+};
+
 // A bearer credential. Only a SHA-256 digest of the secret is ever stored.
 enum class token_kind { instance_admin, scim };
 std::string_view to_string(token_kind k);

@@ -34,6 +34,15 @@ core::response patch(const context& c, const core::request& req);   // PATCH /Us
 core::response remove(const context& c, const core::request& req);  // DELETE /Users/{id}
 }  // namespace users
 
+namespace groups {
+core::response list(const context& c, const core::request& req);    // GET /Groups
+core::response create(const context& c, const core::request& req);  // POST /Groups
+core::response get(const context& c, const core::request& req);     // GET /Groups/{id}
+core::response replace(const context& c, const core::request& req); // PUT /Groups/{id}
+core::response patch(const context& c, const core::request& req);   // PATCH /Groups/{id}: 204
+core::response remove(const context& c, const core::request& req);  // DELETE /Groups/{id}
+}  // namespace groups
+
 // Discovery (RFC 7644 §4): what this server supports, so that clients never have to guess.
 core::response service_provider_config(const context& c, const core::request& req);
 core::response resource_types(const context& c, const core::request& req);

@@ -55,9 +55,19 @@ struct user_query {
     std::int64_t limit = 100;    // 0: count only
 };
 
+struct group_query {
+    std::string organization_id;
+    schema::filter_ptr filter;
+    std::string sort_by;
+    bool descending = false;
+    std::int64_t offset = 0;
+    std::int64_t limit = 100;
+};
+
 // Why `q` cannot run (an unknown or unfilterable attribute, an operator its type does not support, a
 // malformed dateTime...), in words for the client; nullopt when it can.
 std::optional<std::string> validate(const user_query& q);
+std::optional<std::string> validate(const group_query& q);
 
 class store {
 public:
@@ -101,6 +111,24 @@ public:
     // Filtered, sorted, paged; order is stable across pages (ties broken by id). errc::not_supported
     // when validate(q) would refuse it.
     virtual result<user_page> find_users(const user_query& q) = 0;
+
+    // Groups. Membership changes are set-based statements on membership rows: adding one member to a
+    // group of 100,000 costs what it costs for a group of 10. A member id that is not a user of the
+    // group's organisation fails the whole call with errc::not_found (nothing is written).
+    virtual result<schema::group> create_group(schema::group group, const std::vector<std::string>& member_ids,
+                                               const schema::actor& by) = 0;
+    virtual result<schema::group> get_group(std::string_view organization_id, std::string_view id) = 0;
+    virtual std::vector<schema::group_member> group_members(std::string_view organization_id,
+                                                            std::string_view group_id) = 0;
+    // Applies `changes` in order, in one transaction; `expected_version` (if set) must match.
+    virtual result<schema::group> change_group(std::string_view organization_id, std::string_view id,
+                                               const std::vector<schema::group_change>& changes,
+                                               std::optional<std::int64_t> expected_version,
+                                               const schema::actor& by) = 0;
+    virtual result<void> delete_group(std::string_view organization_id, std::string_view id,
+                                      const schema::actor& by) = 0;
+    // Filter on id, externalId, displayName, meta.created, meta.lastModified; same rules as users.
+    virtual result<std::pair<std::vector<schema::group>, std::int64_t>> find_groups(const group_query& q) = 0;
 
     // Bearer tokens, stored as SHA-256 digests.
     virtual result<schema::api_token> create_token(schema::api_token token, const schema::actor& by) = 0;

@@ -11,14 +11,16 @@ struct query_error {
     std::string reason;
 };
 
-// The WHERE and ORDER BY of a user query, against `users u`, with parameters :org and :p0, :p1, ...
-struct user_sql {
+// The WHERE and ORDER BY of a query, against `users u` or `directory_groups g`, with parameters :org
+// and :p0, :p1, ...
+struct resource_sql {
     std::string where;
     std::string order_by;
     std::vector<std::string> params;  // values of :p0, :p1, ... in order
 };
 
-// Throws query_error when the query cannot be translated.
-user_sql translate(const user_query& q);
+// Throw query_error when the query cannot be translated.
+resource_sql translate(const user_query& q);
+resource_sql translate(const group_query& q);
 
 }  // namespace idgate::store::detail

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // SCIM filters over users, folded into parameterised SQL (RFC 7644 §3.4.2.2). Every attribute maps to
 // a column through the table below; anything else is refused with a reason, never dropped.
-#include "user_query.hpp"
+#include "query.hpp"
 
 #include <cctype>
 
@@ -33,11 +33,23 @@ struct column {
     kind type;
 };
 
-// user_emails / user_phone_numbers, as the target of emails.x / phoneNumbers.x and of value filters.
+// user_emails / user_phone_numbers / group_members, as the target of emails.x / members.x and of
+// value filters.
 struct multi_valued {
     std::string_view table;
     std::string_view value_column;  // value_folded for emails (searchable case-insensitively), value otherwise
     kind value_kind;
+    std::string_view owner_column;  // the column naming the owning row: user_id / group_id
+    std::string_view name;          // the SCIM attribute, for messages
+    bool has_details = true;        // type / display / primary sub-attributes exist
+};
+
+// How one resource type's attributes map to SQL.
+struct mapping {
+    std::optional<column> (*column_of)(const schema::attribute_path&);
+    std::optional<multi_valued> (*multi_valued_of)(const schema::attribute_path&);
+    std::string_view alias;       // "u" for users, "g" for groups
+    std::string_view filterable;  // listed in the refusal message
 };
 
 std::optional<column> user_column(const schema::attribute_path& p) {
@@ -90,14 +102,49 @@ std::optional<multi_valued> user_multi_valued(const schema::attribute_path& p) {
     const std::string urn = lower(p.schema_urn);
     if (!urn.empty() && urn != lower(core_user_urn)) return std::nullopt;
     const std::string a = lower(p.attribute);
-    if (a == "emails") return multi_valued{"user_emails", "value_folded", kind::folded};
-    if (a == "phonenumbers") return multi_valued{"user_phone_numbers", "value", kind::text};
+    if (a == "emails") return multi_valued{"user_emails", "value_folded", kind::folded, "user_id", "emails"};
+    if (a == "phonenumbers")
+        return multi_valued{"user_phone_numbers", "value", kind::text, "user_id", "phoneNumbers"};
     return std::nullopt;
 }
+
+constexpr std::string_view core_group_urn = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+std::optional<column> group_column(const schema::attribute_path& p) {
+    const std::string urn = lower(p.schema_urn);
+    if (!urn.empty() && urn != lower(core_group_urn)) return std::nullopt;
+    const std::string a = lower(p.attribute), sub = lower(p.sub_attribute);
+    if (a == "meta") {
+        if (sub == "created") return column{"g.created_at", kind::date_time};
+        if (sub == "lastmodified") return column{"g.updated_at", kind::date_time};
+        return std::nullopt;
+    }
+    if (!sub.empty()) return std::nullopt;
+    if (a == "id") return column{"g.id", kind::exact};
+    if (a == "externalid") return column{"g.external_id", kind::exact};
+    if (a == "displayname") return column{"g.display_name_folded", kind::folded};
+    return std::nullopt;
+}
+
+std::optional<multi_valued> group_multi_valued(const schema::attribute_path& p) {
+    const std::string urn = lower(p.schema_urn);
+    if (!urn.empty() && urn != lower(core_group_urn)) return std::nullopt;
+    if (lower(p.attribute) == "members")
+        return multi_valued{"group_members", "user_id", kind::exact, "group_id", "members", false};
+    return std::nullopt;
+}
+
+const mapping user_mapping{user_column, user_multi_valued, "u",
+                           "id, externalId, userName, displayName, name.*, nickName, title, userType, locale, "
+                           "preferredLanguage, timezone, active, emails, phoneNumbers, meta.created, "
+                           "meta.lastModified, enterprise department"};
+const mapping group_mapping{group_column, group_multi_valued, "g",
+                            "id, externalId, displayName, members.value, meta.created, meta.lastModified"};
 
 std::optional<column> sub_column(std::string_view alias, const multi_valued& mv, std::string_view sub_attribute) {
     const std::string sub = lower(sub_attribute), prefix = std::string(alias) + ".";
     if (sub.empty() || sub == "value") return column{prefix + std::string(mv.value_column), mv.value_kind};
+    if (!mv.has_details) return std::nullopt;
     if (sub == "type") return column{prefix + "type", kind::text};
     if (sub == "display") return column{prefix + "display", kind::text};
     if (sub == "primary") return column{prefix + "is_primary", kind::boolean};
@@ -115,9 +162,9 @@ std::string escape_like(std::string_view s) {
 
 class translator {
 public:
-    explicit translator(std::vector<std::string>& params) : params_(params) {}
+    translator(std::vector<std::string>& params, const mapping& m) : params_(params), m_(m) {}
 
-    // SQL for `f` against users aliased `u`; throws query_error with a reason for the client.
+    // SQL for `f` against the resource's table; throws query_error with a reason for the client.
     std::string user_filter(const schema::filter& f) {
         return std::visit(
             [&](const auto& n) -> std::string {
@@ -128,7 +175,7 @@ public:
                 } else if constexpr (std::is_same_v<T, schema::negation>) {
                     return "(NOT " + user_filter(*n.inner) + ")";
                 } else if constexpr (std::is_same_v<T, schema::value_path>) {
-                    const auto mv = user_multi_valued(n.path);
+                    const auto mv = m_.multi_valued_of(n.path);
                     if (!mv) throw query_error{"'" + n.path.to_string() + "' cannot be filtered with [...]"};
                     return exists(*mv, element_filter(*mv, *n.inner));
                 } else {
@@ -140,7 +187,8 @@ public:
 
 private:
     std::string exists(const multi_valued& mv, const std::string& condition) {
-        return "EXISTS (SELECT 1 FROM " + std::string(mv.table) + " e WHERE e.user_id = u.id AND " + condition + ")";
+        return "EXISTS (SELECT 1 FROM " + std::string(mv.table) + " e WHERE e." + std::string(mv.owner_column) + " = " +
+               std::string(m_.alias) + ".id AND " + condition + ")";
     }
 
     // Inside emails[...]: attribute names are sub-attributes of the multi-valued attribute.
@@ -159,7 +207,7 @@ private:
                 } else {
                     if (!n.path.schema_urn.empty() || !n.path.sub_attribute.empty())
                         throw query_error{"'" + n.path.to_string() + "' is not a sub-attribute of " +
-                                          std::string(mv.table == "user_emails" ? "emails" : "phoneNumbers")};
+                                          std::string(mv.name)};
                     const auto c = sub_column("e", mv, n.path.attribute);
                     if (!c) throw query_error{"unknown sub-attribute '" + n.path.attribute + "'"};
                     return compare(*c, n, n.path.to_string());
@@ -169,17 +217,15 @@ private:
     }
 
     std::string user_comparison(const schema::comparison& c) {
-        if (const auto col = user_column(c.path)) return compare(*col, c, c.path.to_string());
-        if (const auto mv = user_multi_valued(c.path)) {
+        if (const auto col = m_.column_of(c.path)) return compare(*col, c, c.path.to_string());
+        if (const auto mv = m_.multi_valued_of(c.path)) {
             const auto sub = sub_column("e", *mv, c.path.sub_attribute);
             if (!sub) throw query_error{"unknown attribute '" + c.path.to_string() + "'"};
             if (c.op == schema::compare_op::pr && c.path.sub_attribute.empty()) return exists(*mv, "1 = 1");
             return exists(*mv, compare(*sub, c, c.path.to_string()));
         }
-        throw query_error{"the attribute '" + c.path.to_string() +
-                          "' cannot be filtered (filterable: id, externalId, userName, displayName, name.*, "
-                          "nickName, title, userType, locale, preferredLanguage, timezone, active, emails, "
-                          "phoneNumbers, meta.created, meta.lastModified, enterprise department)"};
+        throw query_error{"the attribute '" + c.path.to_string() + "' cannot be filtered (filterable: " +
+                          std::string(m_.filterable) + ")"};
     }
 
     std::string bind(std::string value) {
@@ -254,43 +300,58 @@ private:
     }
 
     std::vector<std::string>& params_;
+    const mapping& m_;
 };
 
 }  // namespace
 
-user_sql translate(const user_query& q) {
-    user_sql out;
-    translator t(out.params);
-    out.where = "u.organization_id = :org";
-    if (q.filter) out.where += " AND " + t.user_filter(*q.filter);
+namespace {
+
+resource_sql translate_with(const mapping& m, const std::string& organization_filter, const schema::filter_ptr& filter,
+                            const std::string& sort_by, bool descending) {
+    resource_sql out;
+    translator t(out.params, m);
+    const std::string a{m.alias};
+    out.where = organization_filter;
+    if (filter) out.where += " AND " + t.user_filter(*filter);
     // Sorting (RFC 7644 §3.4.2.3) on a mapped single-valued attribute; ties broken by id so that pages
     // never overlap or skip.
-    const std::string direction = q.descending ? " DESC" : " ASC";
-    if (q.sort_by.empty()) {
-        out.order_by = "u.created_at" + direction + ", u.id" + direction;
-    } else {
-        schema::attribute_path p;
-        const auto dot = q.sort_by.rfind(':');
-        std::string_view path = q.sort_by;
-        if (dot != std::string::npos && lower(q.sort_by).rfind("urn:", 0) == 0) {
-            p.schema_urn = q.sort_by.substr(0, dot);
-            path = std::string_view(q.sort_by).substr(dot + 1);
-        }
-        const auto sub = path.find('.');
-        p.attribute = std::string(path.substr(0, sub));
-        if (sub != std::string_view::npos) p.sub_attribute = std::string(path.substr(sub + 1));
-        const auto col = user_column(p);
-        if (!col || col->type == kind::boolean)
-            throw query_error{"cannot sort by '" + q.sort_by + "'"};
-        const std::string expr = col->type == kind::text ? "LOWER(" + std::string(col->sql) + ")" : std::string(col->sql);
-        out.order_by = expr + direction + ", u.id" + direction;
+    const std::string direction = descending ? " DESC" : " ASC";
+    if (sort_by.empty()) {
+        out.order_by = a + ".created_at" + direction + ", " + a + ".id" + direction;
+        return out;
     }
+    schema::attribute_path p;
+    std::string_view path = sort_by;
+    if (const auto colon = sort_by.rfind(':'); colon != std::string::npos && lower(sort_by).rfind("urn:", 0) == 0) {
+        p.schema_urn = sort_by.substr(0, colon);
+        path = std::string_view(sort_by).substr(colon + 1);
+    }
+    const auto dot = path.find('.');
+    p.attribute = std::string(path.substr(0, dot));
+    if (dot != std::string_view::npos) p.sub_attribute = std::string(path.substr(dot + 1));
+    const auto col = m.column_of(p);
+    if (!col || col->type == kind::boolean) throw query_error{"cannot sort by '" + sort_by + "'"};
+    const std::string expr = col->type == kind::text ? "LOWER(" + col->sql + ")" : col->sql;
+    out.order_by = expr + direction + ", " + a + ".id" + direction;
     return out;
+}
+
+}  // namespace
+
+resource_sql translate(const user_query& q) {
+    return translate_with(user_mapping, "u.organization_id = :org", q.filter, q.sort_by, q.descending);
+}
+
+resource_sql translate(const group_query& q) {
+    return translate_with(group_mapping, "g.organization_id = :org", q.filter, q.sort_by, q.descending);
 }
 
 }  // namespace detail
 
-std::optional<std::string> validate(const user_query& q) {
+namespace {
+template <typename Query>
+std::optional<std::string> validate_query(const Query& q) {
     try {
         detail::translate(q);
         if (q.offset < 0 || q.limit < 0) return "paging values must not be negative";
@@ -299,5 +360,9 @@ std::optional<std::string> validate(const user_query& q) {
         return e.reason;
     }
 }
+}  // namespace
+
+std::optional<std::string> validate(const user_query& q) { return validate_query(q); }
+std::optional<std::string> validate(const group_query& q) { return validate_query(q); }
 
 }  // namespace idgate::store
