@@ -39,15 +39,17 @@ free_port() {
   done
 }
 
-# wrk_run URL -> "requests_per_second p99_ms"
+# wrk_run URL [wrk options...] -> "requests_per_second p99_ms non_2xx"
 wrk_run() {
-  local out
-  wrk -t2 -c1 -d1s "$1" >/dev/null  # warm-up
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1")
-  local rps p99
+  local url=$1 out
+  shift
+  wrk -t2 -c1 -d1s "$@" "$url" >/dev/null  # warm-up
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")
+  local rps p99 bad
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
-  echo "$rps $p99"
+  echo "$rps $p99 ${bad:-0}"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
@@ -71,8 +73,8 @@ done
 
 rows=()
 for path in /healthz /api/v1/version; do
-  read -r base_rps base_p99 < <(wrk_run "http://127.0.0.1:$base_port$path")
-  read -r idg_rps idg_p99 < <(wrk_run "http://127.0.0.1:$idgate_port$path")
+  read -r base_rps base_p99 _ < <(wrk_run "http://127.0.0.1:$base_port$path")
+  read -r idg_rps idg_p99 _ < <(wrk_run "http://127.0.0.1:$idgate_port$path")
   rows+=("| \`GET $path\`, $CONNECTIONS connections | $(printf '%.0f' "$base_rps")/s (p99 ${base_p99} ms) | $(printf '%.0f' "$idg_rps")/s (p99 ${idg_p99} ms) | **$(ratio "$idg_rps" "$base_rps")** | 80% |")
 done
 
@@ -101,6 +103,43 @@ store_rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$store_out")
 store_p50=$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
 store_p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
 rows+=("| create a user, $WRITERS writers, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT (avg ${raw_lat} ms) | $(printf '%.0f' "$store_rate")/s (p50 ${store_p50} ms, p99 ${store_p99} ms) | **$(ratio "$store_rate" "$raw_tps")** | - |")
+
+# -- SCIM on PostgreSQL: idgate end to end vs the same SQL through pgbench ----------------------------
+psql_ -c "CREATE DATABASE idgate_bench"
+scim_port=$(free_port 18180)
+cat >"$work/idgate-pg.yaml" <<YAML
+server: {address: 127.0.0.1, port: $scim_port, io_threads: 1, blocking_threads: $WRITERS}
+storage: {type: postgres, postgres: {connection: "host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench", pool_size: $WRITERS}}
+log: {level: warn, access_log: false}
+YAML
+"$bin/gateway/idgate" serve --config "$work/idgate-pg.yaml" >"$work/idgate-pg.out" 2>"$work/idgate-pg.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening" "$work/idgate-pg.out" 2>/dev/null && break; sleep 0.1; done
+admin=$(sed -n 's/.*store it now): //p' "$work/idgate-pg.out")
+curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$scim_port/api/v1/organizations" >/dev/null
+scim_token=$(curl -sf -H "Authorization: Bearer $admin" -d '{"name":"bench"}' \
+  "http://127.0.0.1:$scim_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+export IDGATE_BENCH_SCIM_TOKEN=$scim_token IDGATE_BENCH_SCIM_PATH=/scim/v2/bench/Users
+read -r post_rps post_p99 post_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_create_user.lua)
+rows+=("| SCIM \`POST /Users\`, $CONNECTIONS connections, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT | $(printf '%.0f' "$post_rps")/s (p99 ${post_p99} ms, non-2xx: ${post_bad}) | **$(ratio "$post_rps" "$raw_tps")** | 50% (aim 70%) |")
+
+# Reads: one user by id, and by userName filter, against the same SELECTs through pgbench.
+bench_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench"
+read -r user_id user_name < <("$PG_BIN/psql" -X -At -F ' ' "$bench_conninfo" -c "SELECT id, user_name_folded FROM users LIMIT 1")
+org_id=$("$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT id FROM organizations WHERE slug = 'bench'")
+users_total=$("$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT COUNT(*) FROM users")
+echo "SELECT * FROM users WHERE organization_id = '$org_id' AND id = '$user_id';" >"$work/by_id.sql"
+echo "SELECT * FROM users WHERE organization_id = '$org_id' AND user_name_folded = '$user_name';" >"$work/by_name.sql"
+pg_rate() { "$PG_BIN/pgbench" -n -c "$WRITERS" -j 2 -T "$DURATION" -f "$1" "$bench_conninfo" 2>&1 | awk '/^tps = / {print $3}'; }
+raw_by_id=$(pg_rate "$work/by_id.sql")
+raw_by_name=$(pg_rate "$work/by_name.sql")
+auth=(-H "Authorization: Bearer $scim_token")
+read -r get_rps get_p99 get_bad < <(wrk_run "http://127.0.0.1:$scim_port/scim/v2/bench/Users/$user_id" "${auth[@]}")
+read -r flt_rps flt_p99 flt_bad < <(wrk_run "http://127.0.0.1:$scim_port/scim/v2/bench/Users?filter=userName%20eq%20%22$user_name%22" "${auth[@]}")
+rows+=("| SCIM \`GET /Users/{id}\`, ${users_total} users | $(printf '%.0f' "$raw_by_id")/s raw SELECT by key | $(printf '%.0f' "$get_rps")/s (p99 ${get_p99} ms, non-2xx: ${get_bad}) | **$(ratio "$get_rps" "$raw_by_id")** | 25% (aim 40%) |")
+rows+=("| SCIM \`GET /Users?filter=userName eq\` | $(printf '%.0f' "$raw_by_name")/s raw SELECT by userName | $(printf '%.0f' "$flt_rps")/s (p99 ${flt_p99} ms, non-2xx: ${flt_bad}) | **$(ratio "$flt_rps" "$raw_by_name")** | 25% (aim 40%) |")
+idgate_rss=$(awk '/^VmRSS/ {print $2}' "/proc/${pids[-1]}/status")
+rows+=("| idgate resident memory after the SCIM runs | | $((idgate_rss / 1024)) MB | | 64 MB peak |")
 
 echo
 echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/^model name/ {sub(/^[^:]*: /,""); print; exit}' /proc/cpuinfo), DURATION=${DURATION}s"
