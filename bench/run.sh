@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 tools/install-deps.sh
 DURATION=${DURATION:-10}
+PARTS=${PARTS:-http,writes,scim}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}
 WRITERS=${WRITERS:-16}
 
@@ -43,7 +44,7 @@ free_port() {
 wrk_run() {
   local url=$1 out
   shift
-  wrk -t2 -c1 -d1s "$@" "$url" >/dev/null  # warm-up
+  wrk -t2 -c2 -d1s "$@" "$url" >/dev/null  # warm-up
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")
   local rps p99 bad
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -72,14 +73,21 @@ for _ in $(seq 100); do
 done
 
 rows=()
-for path in /healthz /api/v1/version; do
+has() { [[ ",$PARTS," == *",$1,"* ]]; }
+has http && for path in /healthz /api/v1/version; do
+  # Best of two, interleaved: background noise on a 2-core machine moves single runs by 10%.
   read -r base_rps base_p99 _ < <(wrk_run "http://127.0.0.1:$base_port$path")
   read -r idg_rps idg_p99 _ < <(wrk_run "http://127.0.0.1:$idgate_port$path")
+  read -r base2_rps base2_p99 _ < <(wrk_run "http://127.0.0.1:$base_port$path")
+  read -r idg2_rps idg2_p99 _ < <(wrk_run "http://127.0.0.1:$idgate_port$path")
+  if awk -v a="$base2_rps" -v b="$base_rps" 'BEGIN { exit !(a > b) }'; then base_rps=$base2_rps base_p99=$base2_p99; fi
+  if awk -v a="$idg2_rps" -v b="$idg_rps" 'BEGIN { exit !(a > b) }'; then idg_rps=$idg2_rps idg_p99=$idg2_p99; fi
   rows+=("| \`GET $path\`, $CONNECTIONS connections | $(printf '%.0f' "$base_rps")/s (p99 ${base_p99} ms) | $(printf '%.0f' "$idg_rps")/s (p99 ${idg_p99} ms) | **$(ratio "$idg_rps" "$base_rps")** | 80% |")
 done
 
-# -- writes: storage layer vs raw INSERT -----------------------------------------------------------
 psql_() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" "$@"; }
+# -- writes: storage layer vs raw INSERT -----------------------------------------------------------
+if has writes || has scim; then
 psql_ -c "CREATE DATABASE raw_bench" -c "CREATE DATABASE store_bench"
 raw_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=raw_bench"
 # The same columns and unique index a user row has, written by one statement per transaction.
@@ -102,9 +110,12 @@ store_out=$("$bin/bench/store_write_bench" "host=127.0.0.1 port=$PG_PORT user=po
 store_rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$store_out")
 store_p50=$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
 store_p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
-rows+=("| create a user, $WRITERS writers, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT (avg ${raw_lat} ms) | $(printf '%.0f' "$store_rate")/s (p50 ${store_p50} ms, p99 ${store_p99} ms) | **$(ratio "$store_rate" "$raw_tps")** | - |")
+has writes && rows+=("| create a user, $WRITERS writers, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT (avg ${raw_lat} ms) | $(printf '%.0f' "$store_rate")/s (p50 ${store_p50} ms, p99 ${store_p99} ms) | **$(ratio "$store_rate" "$raw_tps")** | - |")
+
+fi
 
 # -- SCIM on PostgreSQL: idgate end to end vs the same SQL through pgbench ----------------------------
+if has scim; then
 psql_ -c "CREATE DATABASE idgate_bench"
 scim_port=$(free_port 18180)
 cat >"$work/idgate-pg.yaml" <<YAML
@@ -120,6 +131,7 @@ curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"bench","name":"Bench"}' 
 scim_token=$(curl -sf -H "Authorization: Bearer $admin" -d '{"name":"bench"}' \
   "http://127.0.0.1:$scim_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 export IDGATE_BENCH_SCIM_TOKEN=$scim_token IDGATE_BENCH_SCIM_PATH=/scim/v2/bench/Users
+export IDGATE_BENCH_RUN=$(date +%s%N)
 read -r post_rps post_p99 post_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_create_user.lua)
 rows+=("| SCIM \`POST /Users\`, $CONNECTIONS connections, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT | $(printf '%.0f' "$post_rps")/s (p99 ${post_p99} ms, non-2xx: ${post_bad}) | **$(ratio "$post_rps" "$raw_tps")** | 50% (aim 70%) |")
 
@@ -140,6 +152,7 @@ rows+=("| SCIM \`GET /Users/{id}\`, ${users_total} users | $(printf '%.0f' "$raw
 rows+=("| SCIM \`GET /Users?filter=userName eq\` | $(printf '%.0f' "$raw_by_name")/s raw SELECT by userName | $(printf '%.0f' "$flt_rps")/s (p99 ${flt_p99} ms, non-2xx: ${flt_bad}) | **$(ratio "$flt_rps" "$raw_by_name")** | 25% (aim 40%) |")
 idgate_rss=$(awk '/^VmRSS/ {print $2}' "/proc/${pids[-1]}/status")
 rows+=("| idgate resident memory after the SCIM runs | | $((idgate_rss / 1024)) MB | | 64 MB peak |")
+fi
 
 echo
 echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/^model name/ {sub(/^[^:]*: /,""); print; exit}' /proc/cpuinfo), DURATION=${DURATION}s"

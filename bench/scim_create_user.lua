@@ -1,15 +1,18 @@
 -- wrk script: POST /scim/v2/<org>/Users with a unique userName per request (bench/run.sh).
 local token = os.getenv("IDGATE_BENCH_SCIM_TOKEN")
 local path = os.getenv("IDGATE_BENCH_SCIM_PATH")
+local run = os.getenv("IDGATE_BENCH_RUN")  -- unique per wrk invocation (Lua's random is not seeded)
+local threads = 0
 local counter = 0
 local prefix
 
 function setup(thread)
-  thread:set("id", tostring(math.random(1, 1000000000)))
+  threads = threads + 1
+  thread:set("id", tostring(threads))
 end
 
 function init(args)
-  prefix = "bench-" .. id .. "-" .. tostring(math.random(1, 1000000000))
+  prefix = "bench-" .. run .. "-" .. os.time() .. "-" .. id  -- the warm-up run and the measured run differ
 end
 
 function request()

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "gateway/router.hpp"
 
+#include <array>
+
 #include "core/log.hpp"
 
 namespace idgate::gateway {
@@ -40,24 +42,33 @@ void router::add(core::method verb, std::string pattern, route_options options, 
 }
 
 router::match router::find(core::method verb, std::string_view path) const {
-    const auto segments = split_path(path);
+    // Split without allocating: this runs for every request.
+    constexpr std::size_t max_segments = 32;
+    std::array<std::string_view, max_segments> segments;
+    std::size_t count = 0;
     match result;
     result.status = 404;
-    for (const auto& r : routes_) {
-        if (r->segments.size() != segments.size()) continue;
-        std::vector<std::pair<std::string, std::string>> params;
-        bool ok = true;
-        for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-            if (is_param(r->segments[i]))
-                params.emplace_back(r->segments[i].substr(1, r->segments[i].size() - 2), segments[i]);
-            else
-                ok = r->segments[i] == segments[i];
+    for (std::size_t i = 0; i < path.size();) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
         }
+        const auto end = std::min(path.find('/', i), path.size());
+        if (count == max_segments) return result;
+        segments[count++] = path.substr(i, end - i);
+        i = end;
+    }
+    for (const auto& r : routes_) {
+        if (r->segments.size() != count) continue;
+        bool ok = true;
+        for (std::size_t i = 0; i < count && ok; ++i) ok = is_param(r->segments[i]) || r->segments[i] == segments[i];
         if (!ok) continue;
         if (r->verb == verb || (verb == core::method::head && r->verb == core::method::get)) {
             result.found = r.get();
             result.status = 200;
-            result.params = std::move(params);
+            for (std::size_t i = 0; i < count; ++i)
+                if (is_param(r->segments[i]))
+                    result.params.emplace_back(r->segments[i].substr(1, r->segments[i].size() - 2), segments[i]);
             result.allow.clear();
             return result;
         }

@@ -138,7 +138,12 @@ struct server::impl {
 
     net::awaitable<void> accept_loop() {
         for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), nothrow);
+            // A connection's handlers must not run concurrently. With one I/O thread that holds by
+            // construction; with several, each connection gets a strand.
+            const net::any_io_executor executor = config.io_threads > 1
+                                                      ? net::any_io_executor(net::make_strand(ioc))
+                                                      : net::any_io_executor(ioc.get_executor());
+            auto [ec, socket] = co_await acceptor.async_accept(executor, nothrow);
             if (stopping) co_return;
             if (ec) {
                 if (ec == net::error::operation_aborted) co_return;
@@ -154,7 +159,6 @@ struct server::impl {
                 socket.close(ignored);
                 continue;
             }
-            auto executor = socket.get_executor();
             net::co_spawn(executor, run_connection(std::move(socket)), [](std::exception_ptr e) {
                 // A null exception_ptr is a normal end (Boost 1.81's example rethrew it unchecked).
                 if (!e) return;
@@ -231,10 +235,25 @@ struct server::impl {
             http::request_parser<http::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(config.header_limit_bytes));
             parser.body_limit(boost::none);  // the route decides, below
-            // The whole head must arrive within the header timeout, however slowly it trickles in.
-            lowest.expires_after(config.header_timeout);
-            auto [head_ec, head_bytes] = co_await http::async_read_header(stream, buffer, parser, nothrow);
-            (void)head_bytes;
+            // Most request heads arrive whole in that first read: parse what is buffered before going
+            // back to the socket (saves two trips through the reactor per request).
+            boost::system::error_code head_ec;
+            while (buffer.size() > 0 && !parser.is_header_done()) {
+                const auto used = parser.put(buffer.data(), head_ec);
+                buffer.consume(used);
+                if (head_ec == http::error::need_more) {
+                    head_ec = {};
+                    break;
+                }
+                if (head_ec || used == 0) break;
+            }
+            if (!head_ec && !parser.is_header_done()) {
+                // The whole head must arrive within the header timeout, however slowly it trickles in.
+                lowest.expires_after(config.header_timeout);
+                auto [read_ec, head_bytes] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+                (void)head_bytes;
+                head_ec = read_ec;
+            }
             const auto started = std::chrono::steady_clock::now();
             std::string request_id = new_request_id();
             if (head_ec) {
@@ -261,14 +280,21 @@ struct server::impl {
             req.request_id = request_id;
             req.client_address = client;
             req.json_max_depth = config.json_max_depth;
-            auto url = boost::urls::parse_origin_form(head.target());
-            if (!url) {
-                co_await write_error(stream, core::http_error(400, "bad_request", "the request target is not a valid path"),
-                                     request_id, started);
-                co_return;
+            const auto target = head.target();
+            if (!target.empty() && target.front() == '/' && target.find_first_of("?%") == std::string_view::npos &&
+                target.size() < 2048) {
+                req.path = std::string(target);  // nothing to decode: the common case, without a parse
+            } else {
+                auto url = boost::urls::parse_origin_form(target);
+                if (!url) {
+                    co_await write_error(stream,
+                                         core::http_error(400, "bad_request", "the request target is not a valid path"),
+                                         request_id, started);
+                    co_return;
+                }
+                req.path = url->path();
+                for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
             }
-            req.path = url->path();
-            for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
 
             auto match = routes.find(req.verb, req.path);
             const route* r = match.found;
@@ -285,9 +311,13 @@ struct server::impl {
                 co_return;
             }
             parser.body_limit(body_limit);
-            lowest.expires_after(config.body_timeout);
-            auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, nothrow);
-            (void)body_bytes;
+            boost::system::error_code body_ec;
+            if (!parser.is_done()) {
+                lowest.expires_after(config.body_timeout);
+                auto [read_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, nothrow);
+                (void)body_bytes;
+                body_ec = read_ec;
+            }
             if (body_ec) {
                 if (body_ec == http::error::body_limit)
                     co_await write_error(stream,
@@ -332,8 +362,9 @@ struct server::impl {
             const bool again = keep_alive && !stopping && !control.closing;
             // Counted before the write, so a client that has its response also sees it in /metrics.
             const auto elapsed = record(r, res.status, started);
+            const auto bytes_out = res.body.size();
             const bool ok = co_await write_response(stream, res, req.verb == core::method::head, again, request_id);
-            log_access(r, req.verb, req.path, res.status, elapsed, request_id, client, res.body.size());
+            log_access(r, req.verb, req.path, res.status, elapsed, request_id, client, bytes_out);
             if (!ok || !again) co_return;
         }
     }
@@ -354,7 +385,7 @@ struct server::impl {
     }
 
     template <typename Stream>
-    net::awaitable<bool> write_response(Stream& stream, const core::response& res, bool head_only, bool keep_alive,
+    net::awaitable<bool> write_response(Stream& stream, core::response& res, bool head_only, bool keep_alive,
                                         const std::string& request_id) {
         http::response<http::string_body> msg{static_cast<http::status>(res.status), 11};
         msg.set(http::field::server, "idgate");
@@ -365,7 +396,7 @@ struct server::impl {
         if (head_only) {
             msg.content_length(res.body.size());
         } else {
-            msg.body() = res.body;
+            msg.body() = std::move(res.body);
             msg.prepare_payload();
         }
         beast::get_lowest_layer(stream).expires_after(config.write_timeout);
@@ -379,8 +410,9 @@ struct server::impl {
                                      error_style style = error_style::json) {
         auto res = render_error(e, style, request_id);
         const auto elapsed = record(r, res.status, started);
+        const auto bytes_out = res.body.size();
         co_await write_response(stream, res, false, false, request_id);
-        log_access(r, core::method::other, {}, res.status, elapsed, request_id, {}, res.body.size());
+        log_access(r, core::method::other, {}, res.status, elapsed, request_id, {}, bytes_out);
     }
 
     std::chrono::steady_clock::duration record(const route* r, int status,
@@ -400,7 +432,7 @@ struct server::impl {
                                    {"route", r ? std::string_view(r->name) : std::string_view("unmatched")},
                                    {"path", path},
                                    {"status", status},
-                                   {"duration_ms", std::chrono::duration<double, std::milli>(elapsed).count()},
+                                   {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
                                    {"bytes_out", bytes},
                                    {"client", client}});
     }

@@ -102,7 +102,9 @@ public:
     // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
     bool run(const std::string& query) {
         st_.alloc();
-        st_.prepare(query);
+        // One-time: SOCI's PostgreSQL backend would otherwise PREPARE, EXECUTE and DEALLOCATE a
+        // named statement, three round trips where one will do.
+        st_.prepare(query, soci::details::st_one_time_query);
         st_.define_and_bind();
         return st_.execute(true);
     }
