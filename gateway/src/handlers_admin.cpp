@@ -87,6 +87,7 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
                                                      : core::principal::kind::instance_admin;
     p.id = token->id;
     p.organization_id = token->organization_id;
+    p.organization_slug = token->organization_slug;
     p.display = token->name;
     return p;
 }

@@ -8,14 +8,17 @@ namespace idgate::gateway::handlers {
 core::response scim(services& s, const core::request& req, scim_handler fn) {
     // The token decides the organisation. A token of organisation A asking for B's URL gets the same
     // 404 as an unknown organisation, so nothing about B (not even its existence) leaks.
+    // The token's own organisation came with it (one query for both); comparing slugs is enough.
     const std::string slug{req.param("org")};
-    auto org = s.db.find_organization_by_slug(slug);
-    if (!org || org->id != req.caller.organization_id)
+    if (req.caller.organization_id.empty() || slug != req.caller.organization_slug)
         throw core::http_error(404, "not_found", "no SCIM endpoint at this URL for this token");
+    schema::organization org;
+    org.id = req.caller.organization_id;
+    org.slug = req.caller.organization_slug;
     idgate::scim::context c{s.db,
                             s.clock,
-                            *org,
-                            urls::scim_base(org->slug),
+                            org,
+                            urls::scim_base(org.slug),
                             {"scim_client", req.caller.id, req.caller.display, req.client_address, req.request_id}};
     return fn(c, req);
 }

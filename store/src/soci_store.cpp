@@ -9,6 +9,8 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
+#include <boost/json/parse.hpp>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -118,16 +120,47 @@ private:
 // ---------------------------------------------------------------------------------------------------
 // Users: the column list once, with the row type that binds to it.
 
+// The columns of a user, against `users u`; the dialect appends the emails and phone numbers as JSON.
 constexpr const char* user_columns =
-    "id, organization_id, user_name, external_id, formatted_name, family_name, given_name, middle_name, "
-    "honorific_prefix, honorific_suffix, display_name, nick_name, profile_url, title, department, user_type, "
-    "preferred_language, locale, timezone, status, extensions, created_at, updated_at, last_login_at, active, "
-    "version";
+    "u.id, u.organization_id, u.user_name, u.external_id, u.formatted_name, u.family_name, u.given_name, "
+    "u.middle_name, u.honorific_prefix, u.honorific_suffix, u.display_name, u.nick_name, u.profile_url, u.title, "
+    "u.department, u.user_type, u.preferred_language, u.locale, u.timezone, u.status, u.extensions, u.created_at, "
+    "u.updated_at, u.last_login_at, u.active, u.version";
+
+std::string user_select_list(const dialect& d) {
+    std::string out = user_columns;
+    for (const char* table : {"user_emails", "user_phone_numbers"}) {
+        std::string fragment{d.multi_values_json};
+        fragment.replace(fragment.find("{table}"), 7, table);
+        out += ", " + fragment;
+    }
+    return out;
+}
+
+// [{"p": position, "v": value, "t": type, "d": display, "pr": 0|1}, ...] in position order.
+std::vector<schema::multi_value> parse_multi_values(const std::string& text) {
+    std::vector<std::pair<std::int64_t, schema::multi_value>> rows;
+    const auto parsed = boost::json::parse(text.empty() ? std::string("[]") : text);
+    for (const auto& item : parsed.as_array()) {
+        const auto& o = item.as_object();
+        const auto str = [&o](const char* key) {
+            const auto* v = o.if_contains(key);
+            return v && v->is_string() ? std::string(v->as_string()) : std::string();
+        };
+        const auto* pr = o.if_contains("pr");
+        const bool primary = pr && ((pr->is_int64() && pr->as_int64() != 0) || (pr->is_bool() && pr->as_bool()));
+        rows.emplace_back(o.at("p").to_number<std::int64_t>(), schema::multi_value{str("v"), str("t"), str("d"), primary});
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<schema::multi_value> out;
+    for (auto& r : rows) out.push_back(std::move(r.second));
+    return out;
+}
 
 struct user_row {
     std::string id, organization_id, user_name, external_id, formatted, family, given, middle, prefix, suffix,
         display, nick, profile_url, title, department, user_type, preferred_language, locale, timezone, status,
-        extensions, created, updated, last_login;
+        extensions, created, updated, last_login, emails_json, phones_json;
     soci::indicator last_login_ind = soci::i_ok;
     int active = 1;
     long long version = 1;
@@ -137,6 +170,7 @@ struct user_row {
         st.out(middle).out(prefix).out(suffix).out(display).out(nick).out(profile_url).out(title);
         st.out(department).out(user_type).out(preferred_language).out(locale).out(timezone).out(status);
         st.out(extensions).out(created).out(updated).out(last_login, last_login_ind).out(active).out(version);
+        st.out(emails_json).out(phones_json);
     }
 
     schema::user to_user() const {
@@ -162,6 +196,8 @@ struct user_row {
         u.last_login = parse_optional_ts(last_login, last_login_ind);
         u.active = active != 0;
         u.version = version;
+        u.emails = parse_multi_values(emails_json);
+        u.phone_numbers = parse_multi_values(phones_json);
         return u;
     }
 };
@@ -218,23 +254,6 @@ constexpr const char* user_set_clause =
     "locale = :locale, timezone = :timezone, status = :status, extensions = :extensions, active = :active, "
     "updated_at = :now";
 
-// emails / phone numbers of a set of users, attached to the users in `by_id` order.
-void load_multi_values(soci::session& sql, const std::string& table, const std::string& user_filter_sql,
-                       const std::function<void(bound_statement&)>& bind_filter,
-                       const std::function<void(const std::string& user_id, schema::multi_value)>& sink) {
-    bound_statement st(sql);
-    std::string user_id, value, type, display;
-    int primary = 0;
-    st.out(user_id).out(value).out(type).out(display).out(primary);
-    bind_filter(st);
-    const bool any = st.run("SELECT user_id, value, type, display, is_primary FROM " + table + " WHERE user_id IN (" +
-                                user_filter_sql + ") ORDER BY user_id, position");
-    if (!any) return;
-    do {
-        sink(user_id, schema::multi_value{value, type, display, primary != 0});
-    } while (st.next());
-}
-
 void write_multi_values(soci::session& sql, const schema::user& u, bool replace) {
     if (replace) {
         std::string id = u.id;
@@ -270,7 +289,7 @@ void write_multi_values(soci::session& sql, const schema::user& u, bool replace)
 class soci_store final : public store {
 public:
     soci_store(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
-        : d_(d), pool_(std::move(pool)), clock_(clock) {}
+        : d_(d), pool_(std::move(pool)), clock_(clock), user_select_(user_select_list(d)) {}
 
     std::string_view backend_name() const override { return d_.name; }
     pool_stats stats() const override { return pool_->stats(); }
@@ -391,12 +410,13 @@ public:
     }
 
     result<schema::user> get_user(std::string_view organization_id, std::string_view id) override {
-        return read_snapshot([&](soci::session& sql) { return load_user(sql, organization_id, "id", id); });
+        // One statement (emails and phone numbers ride along as JSON): consistent without a transaction.
+        return read_only([&](soci::session& sql) { return load_user(sql, organization_id, "id", id); });
     }
 
     result<schema::user> find_user_by_user_name(std::string_view organization_id,
                                                 std::string_view user_name) override {
-        return read_snapshot([&](soci::session& sql) {
+        return read_only([&](soci::session& sql) {
             return load_user(sql, organization_id, "user_name_folded", schema::case_fold(user_name));
         });
     }
@@ -447,22 +467,15 @@ public:
             sql << "SELECT COUNT(*) FROM users WHERE organization_id = :org", use(org, "org"), into(total);
             page.total = total;
             if (lim == 0) return page;
-            const std::string page_ids =
-                "SELECT id FROM users WHERE organization_id = :org ORDER BY created_at, id LIMIT :lim OFFSET :off";
-            {
-                bound_statement st(sql);
-                user_row row;
-                row.bind(st);
-                st.in(org, "org").in(lim, "lim").in(off, "off");
-                if (st.run(std::string("SELECT ") + user_columns +
-                               " FROM users WHERE organization_id = :org ORDER BY created_at, id LIMIT :lim OFFSET :off")) {
-                    do page.users.push_back(row.to_user());
-                    while (st.next());
-                }
+            bound_statement st(sql);
+            user_row row;
+            row.bind(st);
+            st.in(org, "org").in(lim, "lim").in(off, "off");
+            if (st.run("SELECT " + user_select_ +
+                       " FROM users u WHERE u.organization_id = :org ORDER BY u.created_at, u.id LIMIT :lim OFFSET :off")) {
+                do page.users.push_back(row.to_user());
+                while (st.next());
             }
-            attach_multi_values(sql, page.users, page_ids, [&](bound_statement& st) {
-                st.in(org, "org").in(lim, "lim").in(off, "off");
-            });
             return page;
         });
     }
@@ -498,21 +511,12 @@ public:
                 row.bind(st);
                 bind_filter(st);
                 st.in(lim, "lim").in(off, "off");
-                if (st.run(std::string("SELECT ") + user_columns + " FROM users u WHERE " + t.where + " ORDER BY " +
-                           t.order_by + " LIMIT :lim OFFSET :off")) {
+                if (st.run("SELECT " + user_select_ + " FROM users u WHERE " + t.where + " ORDER BY " + t.order_by +
+                           " LIMIT :lim OFFSET :off")) {
                     do page.users.push_back(row.to_user());
                     while (st.next());
                 }
             }
-            std::vector<std::string> ids;
-            std::string placeholders;
-            for (const auto& u : page.users) {
-                placeholders += (ids.empty() ? ":i" : ", :i") + std::to_string(ids.size());
-                ids.push_back(u.id);
-            }
-            attach_multi_values(sql, page.users, placeholders, [&](bound_statement& st) {
-                for (std::size_t i = 0; i < ids.size(); ++i) st.in(ids[i], ("i" + std::to_string(i)).c_str());
-            });
             return page;
         });
     }
@@ -718,15 +722,20 @@ public:
 
     std::optional<schema::api_token> find_token_by_hash(std::string_view secret_hash) override {
         return read_only([&](soci::session& sql) -> std::optional<schema::api_token> {
-            std::string hash{secret_hash};
+            std::string hash{secret_hash}, slug;
+            soci::indicator slug_ind = soci::i_ok;
             token_row row;
             bound_statement st(sql);
             row.bind(st);
+            st.out(slug, slug_ind);
             st.in(hash, "hash");
             if (!st.run(std::string("SELECT ") + token_columns +
-                            " FROM api_tokens WHERE secret_hash = :hash AND revoked_at IS NULL"))
+                        ", o.slug FROM api_tokens t LEFT JOIN organizations o ON o.id = t.organization_id "
+                        "WHERE t.secret_hash = :hash AND t.revoked_at IS NULL"))
                 return std::nullopt;
-            return row.to_token();
+            auto token = row.to_token();
+            if (slug_ind == soci::i_ok) token.organization_slug = slug;
+            return token;
         });
     }
 
@@ -748,7 +757,8 @@ public:
             row.bind(st);
             st.in(org, "org");
             if (st.run(std::string("SELECT ") + token_columns +
-                       " FROM api_tokens WHERE organization_id = :org AND revoked_at IS NULL ORDER BY created_at, id")) {
+                       " FROM api_tokens t WHERE t.organization_id = :org AND t.revoked_at IS NULL "
+                       "ORDER BY t.created_at, t.id")) {
                 do out.push_back(row.to_token());
                 while (st.next());
             }
@@ -916,7 +926,7 @@ private:
     // -- tokens row --------------------------------------------------------------------------------
 
     static constexpr const char* token_columns =
-        "id, kind, organization_id, connection_id, name, secret_hash, created_at, expires_at";
+        "t.id, t.kind, t.organization_id, t.connection_id, t.name, t.secret_hash, t.created_at, t.expires_at";
 
     struct token_row {
         std::string id, kind, org, conn, name, hash, created, expires;
@@ -972,37 +982,14 @@ private:
     result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
                                    std::string_view key, bool for_update = false) {
         std::string org{organization_id}, k{key};
-        std::vector<schema::user> users;
-        {
-            user_row row;
-            bound_statement st(sql);
-            row.bind(st);
-            st.in(org, "org").in(k, "k");
-            if (!st.run(std::string("SELECT ") + user_columns + " FROM users WHERE organization_id = :org AND " +
-                        column + " = :k" + (for_update ? " FOR UPDATE" : "")))
-                return errc::not_found;
-            users.push_back(row.to_user());
-        }
-        std::string id = users.front().id;
-        attach_multi_values(sql, users, "SELECT :id", [&](bound_statement& st) { st.in(id, "id"); });
-        return std::move(users.front());
-    }
-
-    void attach_multi_values(soci::session& sql, std::vector<schema::user>& users, const std::string& ids_sql,
-                             const std::function<void(bound_statement&)>& bind_ids) {
-        if (users.empty()) return;
-        auto find = [&users](const std::string& id) -> schema::user* {
-            for (auto& u : users)
-                if (u.id == id) return &u;
-            return nullptr;
-        };
-        load_multi_values(sql, "user_emails", ids_sql, bind_ids, [&](const std::string& id, schema::multi_value v) {
-            if (auto* u = find(id)) u->emails.push_back(std::move(v));
-        });
-        load_multi_values(sql, "user_phone_numbers", ids_sql, bind_ids,
-                          [&](const std::string& id, schema::multi_value v) {
-                              if (auto* u = find(id)) u->phone_numbers.push_back(std::move(v));
-                          });
+        user_row row;
+        bound_statement st(sql);
+        row.bind(st);
+        st.in(org, "org").in(k, "k");
+        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column +
+                    " = :k" + (for_update ? " FOR UPDATE OF u" : "")))
+            return errc::not_found;
+        return row.to_user();
     }
 
     // -- audit + change feed, inside the writer's transaction --------------------------------------
@@ -1160,6 +1147,7 @@ private:
     const dialect& d_;
     std::unique_ptr<session_pool> pool_;
     const core::clock& clock_;
+    const std::string user_select_;  // user columns plus emails and phone numbers as JSON
 };
 
 }  // namespace

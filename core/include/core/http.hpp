@@ -24,6 +24,7 @@ struct principal {
     kind type = kind::anonymous;
     std::string id;               // token id or user id
     std::string organization_id;  // empty for instance-wide admins
+    std::string organization_slug;
     std::string display;          // for audit records, never a secret
 };
 

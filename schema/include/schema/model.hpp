@@ -106,6 +106,7 @@ struct api_token {
     std::string id;
     token_kind kind = token_kind::scim;
     std::string organization_id;  // empty for instance-wide admin tokens
+    std::string organization_slug;  // filled in by lookups, so authentication needs one query
     std::string connection_id;    // the IdP connection a SCIM token belongs to, if any
     std::string name;
     std::string secret_hash;      // sha256 hex

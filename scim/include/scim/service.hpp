@@ -15,7 +15,7 @@ namespace idgate::scim {
 struct context {
     store::store& db;
     const core::clock& clock;
-    schema::organization organization;
+    schema::organization organization;  // id and slug are set (the rest is not loaded per request)
     std::string base_url;  // the organisation's SCIM base, e.g. "/scim/v2/acme": resource URLs hang off it
     schema::actor actor;   // who is writing, for the audit trail
 };
