@@ -4,18 +4,10 @@
 
 #include "scim/service.hpp"
 #include "scim/user_codec.hpp"
+#include "http_helpers.hpp"
 
 namespace idgate::scim {
 namespace json = boost::json;
-
-namespace {
-core::response scim_json(const json::value& body) {
-    core::response r;
-    r.content_type = "application/scim+json";
-    r.body = json::serialize(body);
-    return r;
-}
-}  // namespace
 
 core::response service_provider_config(const context& c, const core::request&) {
     const auto feature = [](bool supported) { return json::object{{"supported", supported}}; };
@@ -24,7 +16,7 @@ core::response service_provider_config(const context& c, const core::request&) {
                         {"name", "OAuth Bearer Token"},
                         {"description", "A long-lived bearer token issued by idgate for one organization"},
                         {"primary", true}};
-    return scim_json(json::object{
+    return detail::scim_json(200, json::object{
         {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
         {"patch", feature(true)},
         {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
@@ -54,7 +46,7 @@ core::response resource_types(const context& c, const core::request&) {
                        {"schema", "urn:ietf:params:scim:schemas:core:2.0:Group"},
                        {"meta", json::object{{"resourceType", "ResourceType"}, {"location", c.base_url + "/ResourceTypes/Group"}}}};
     json::array resources{std::move(user), std::move(group)};
-    return scim_json(json::object{{"schemas", json::array{list_response_urn}},
+    return detail::scim_json(200, json::object{{"schemas", json::array{list_response_urn}},
                                   {"totalResults", resources.size()},
                                   {"startIndex", 1},
                                   {"itemsPerPage", resources.size()},

@@ -10,6 +10,7 @@
 // with precedence not > and > or, and parentheses. Nesting is bounded so hostile input cannot exhaust
 // the stack.
 #include "scim/filter_parser.hpp"
+#include "scim/user_codec.hpp"
 
 #include <cctype>
 #include <vector>
@@ -18,14 +19,6 @@ namespace idgate::scim {
 namespace {
 
 constexpr int max_depth = 32;
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 // ATTRNAME = ALPHA *(nameChar); nameChar = "-" / "_" / DIGIT / ALPHA. "$ref" is also an attribute name
 // (RFC 7643 §2.3.7).

@@ -10,9 +10,11 @@
 #include "scim/filter_parser.hpp"
 #include "scim/service.hpp"
 #include "scim/user_codec.hpp"
+#include "http_helpers.hpp"
 
 namespace idgate::scim {
 namespace json = boost::json;
+using namespace detail;
 using change = schema::group_change;
 
 namespace {
@@ -22,14 +24,6 @@ constexpr std::string_view group_urn = "urn:ietf:params:scim:schemas:core:2.0:Gr
 constexpr std::string_view entra_group_urn = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 
 std::string location(const context& c, const std::string& id) { return c.base_url + "/Groups/" + id; }
-
-core::response scim_json(int status, const json::object& body) {
-    core::response r;
-    r.status = status;
-    r.content_type = "application/scim+json";
-    r.body = json::serialize(body);
-    return r;
-}
 
 core::http_error not_found(const std::string& id) {
     return core::http_error(404, "not_found", "no Group with id '" + id + "' in this organization");
@@ -250,21 +244,6 @@ std::vector<change> patch_changes(const json::object& request, const schema::gro
     return out;
 }
 
-std::optional<std::int64_t> if_match(const core::request& req) {
-    const auto h = req.header("if-match");
-    if (!h) return std::nullopt;
-    const auto v = parse_etag(*h);
-    if (!v) throw bad_request("invalidValue", "If-Match must be an entity tag such as W/\"3\"");
-    if (*v < 0) return std::nullopt;
-    return v;
-}
-
-json::object body_object(const core::request& req) {
-    auto v = core::parse_json_body(req);
-    if (!v.is_object()) throw bad_request("invalidSyntax", "the request body must be a JSON object");
-    return std::move(v.as_object());
-}
-
 schema::group load(const context& c, const std::string& id) {
     auto g = c.db.get_group(c.organization.id, id);
     if (!g) throw not_found(id);
@@ -285,16 +264,6 @@ schema::group apply_changes(const context& c, const std::string& id, const std::
     throw core::http_error(500, "internal_error", "could not update the group", r.error().message());
 }
 
-std::int64_t integer_param(const core::request& req, std::string_view name, std::int64_t fallback) {
-    const auto text = req.query_param(name);
-    if (!text || text->empty()) return fallback;
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || ptr != text->data() + text->size())
-        throw bad_request("invalidValue", "'" + std::string(name) + "' must be an integer");
-    return v;
-}
-
 }  // namespace
 
 namespace groups {
@@ -307,9 +276,10 @@ core::response list(const context& c, const core::request& req) {
         if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
         q.filter = parsed.filter;
     }
-    const std::int64_t start = std::max<std::int64_t>(1, integer_param(req, "startIndex", 1));
-    q.offset = start - 1;
-    q.limit = std::clamp<std::int64_t>(integer_param(req, "count", default_page_size), 0, max_page_size);
+    const auto window = page_of(integer_param(req, "startIndex", 1), integer_param(req, "count", default_page_size));
+    const std::int64_t start = window.start_index;
+    q.offset = window.offset;
+    q.limit = window.limit;
     if (auto why = store::validate(q)) throw bad_request("invalidFilter", *why);
     auto page = c.db.find_groups(q);
     if (!page) throw core::http_error(500, "internal_error", "the query failed", page.error().message());
@@ -347,16 +317,7 @@ core::response create(const context& c, const core::request& req) {
 
 core::response get(const context& c, const core::request& req) {
     const auto g = load(c, std::string(req.param("id")));
-    if (const auto h = req.header("if-none-match")) {
-        const auto v = parse_etag(*h);
-        if (v && (*v == -1 || *v == g.version)) {
-            core::response r;
-            r.status = 304;
-            r.content_type.clear();
-            r.headers.emplace_back("ETag", etag(g.version));
-            return r;
-        }
-    }
+    if (auto unchanged = not_modified(req, g.version)) return *unchanged;
     return group_response(c, 200, g, projection_from(req));
 }
 
@@ -395,8 +356,7 @@ core::response remove(const context& c, const core::request& req) {
     const std::string id{req.param("id")};
     if (const auto expected = if_match(req)) {
         const auto current = load(c, id);
-        if (*expected != current.version)
-            throw core::http_error(412, "precondition_failed", "the group changed since the version given in If-Match");
+        if (*expected != current.version) throw precondition_failed(current.version);
     }
     auto r = c.db.delete_group(c.organization.id, id, c.actor);
     if (!r) {

@@ -9,21 +9,15 @@
 #include "scim/patch.hpp"
 #include "scim/service.hpp"
 #include "scim/user_codec.hpp"
+#include "http_helpers.hpp"
 
 namespace idgate::scim {
 namespace json = boost::json;
+using namespace detail;
 
 namespace {
 
 std::string location(const context& c, const std::string& id) { return c.base_url + "/Users/" + id; }
-
-core::response scim_json(int status, const json::object& body) {
-    core::response r;
-    r.status = status;
-    r.content_type = "application/scim+json";
-    r.body = json::serialize(body);
-    return r;
-}
 
 core::response user_response(const context& c, int status, const schema::user& u, const projection& p) {
     auto body = user_to_json(u, location(c, u.id));
@@ -53,21 +47,6 @@ void sync_status(schema::user& u) {
     else if (u.status == schema::user_status::disabled) u.status = schema::user_status::active;
 }
 
-// If-Match: the version the client saw (RFC 7644 §3.14); nullopt when absent or "*".
-std::optional<std::int64_t> if_match(const core::request& req) {
-    const auto h = req.header("if-match");
-    if (!h) return std::nullopt;
-    const auto v = parse_etag(*h);
-    if (!v) throw bad_request("invalidValue", "If-Match must be an entity tag such as W/\"3\"");
-    if (*v < 0) return std::nullopt;
-    return v;
-}
-
-core::http_error precondition_failed(std::int64_t current) {
-    return core::http_error(412, "precondition_failed",
-                            "the resource changed: its version is now " + etag(current) + "; read it again");
-}
-
 schema::user load(const context& c, const std::string& id) {
     auto u = c.db.get_user(c.organization.id, id);
     if (!u) throw not_found(id);
@@ -82,16 +61,6 @@ schema::user store_update(const context& c, const schema::user& next, std::int64
     if (updated.error() == store::errc::not_found) throw not_found(next.id);
     if (updated.error() == store::errc::version_mismatch) throw precondition_failed(read_version);
     throw core::http_error(500, "internal_error", "could not update the user", updated.error().message());
-}
-
-std::int64_t integer_param(const core::request& req, std::string_view name, std::int64_t fallback) {
-    const auto text = req.query_param(name);
-    if (!text || text->empty()) return fallback;
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || ptr != text->data() + text->size())
-        throw bad_request("invalidValue", "'" + std::string(name) + "' must be an integer");
-    return v;
 }
 
 struct list_request {
@@ -111,11 +80,11 @@ core::response run_list(const context& c, const list_request& lr) {
         if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
         q.filter = parsed.filter;
     }
-    // RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0; we clamp count to the
-    // maximum we advertise.
-    const std::int64_t start = std::max<std::int64_t>(1, lr.start_index);
-    q.offset = start - 1;
-    q.limit = std::clamp<std::int64_t>(lr.count, 0, max_page_size);
+    // RFC 7644 §3.4.2.4 paging, clamped to what we advertise.
+    const auto window = page_of(lr.start_index, lr.count);
+    const std::int64_t start = window.start_index;
+    q.offset = window.offset;
+    q.limit = window.limit;
     q.sort_by = lr.sort_by;
     q.descending = lr.descending;
     // An attribute the filter cannot use makes an invalid filter, never a silently widened one.
@@ -143,12 +112,6 @@ bool descending_from(std::string_view order) {
     if (order.empty() || iequals(order, "ascending")) return false;
     if (iequals(order, "descending")) return true;
     throw bad_request("invalidValue", "sortOrder must be \"ascending\" or \"descending\"");
-}
-
-json::object body_object(const core::request& req) {
-    auto v = core::parse_json_body(req);
-    if (!v.is_object()) throw bad_request("invalidSyntax", "the request body must be a JSON object");
-    return std::move(v.as_object());
 }
 
 }  // namespace
@@ -225,16 +188,7 @@ core::response create(const context& c, const core::request& req) {
 core::response get(const context& c, const core::request& req) {
     const auto u = load(c, std::string(req.param("id")));
     // RFC 7644 §3.14: If-None-Match with the current version answers 304 Not Modified.
-    if (const auto h = req.header("if-none-match")) {
-        const auto v = parse_etag(*h);
-        if (v && (*v == -1 || *v == u.version)) {
-            core::response r;
-            r.status = 304;
-            r.content_type.clear();
-            r.headers.emplace_back("ETag", etag(u.version));
-            return r;
-        }
-    }
+    if (auto unchanged = not_modified(req, u.version)) return *unchanged;
     return user_response(c, 200, u, projection_from(req));
 }
 

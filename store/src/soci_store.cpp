@@ -489,34 +489,10 @@ public:
         }
         return read_snapshot([&](soci::session& sql) -> result<user_page> {
             user_page page;
-            std::string org = q.organization_id;
-            std::vector<std::string> params = t.params;  // bound by reference: kept alive here
-            const auto bind_filter = [&](bound_statement& st) {
-                st.in(org, "org");
-                for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
-            };
-            long long total = 0;
-            {
-                bound_statement st(sql);
-                st.out(total);
-                bind_filter(st);
-                st.run("SELECT COUNT(*) FROM users u WHERE " + t.where);
-            }
-            page.total = total;
-            if (q.limit <= 0) return page;
-            long long lim = q.limit, off = std::max<std::int64_t>(0, q.offset);
-            {
-                bound_statement st(sql);
-                user_row row;
-                row.bind(st);
-                bind_filter(st);
-                st.in(lim, "lim").in(off, "off");
-                if (st.run("SELECT " + user_select_ + " FROM users u WHERE " + t.where + " ORDER BY " + t.order_by +
-                           " LIMIT :lim OFFSET :off")) {
-                    do page.users.push_back(row.to_user());
-                    while (st.next());
-                }
-            }
+            user_row row;
+            page.total = count_and_page(sql, q.organization_id, t, "users u", user_select_, q.offset, q.limit,
+                                        [&](bound_statement& st) { row.bind(st); },
+                                        [&] { page.users.push_back(row.to_user()); });
             return page;
         });
     }
@@ -666,32 +642,10 @@ public:
         using page = std::pair<std::vector<schema::group>, std::int64_t>;
         return read_snapshot([&](soci::session& sql) -> result<page> {
             page out;
-            std::string org = q.organization_id;
-            std::vector<std::string> params = t.params;
-            const auto bind_filter = [&](bound_statement& st) {
-                st.in(org, "org");
-                for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
-            };
-            long long total = 0;
-            {
-                bound_statement st(sql);
-                st.out(total);
-                bind_filter(st);
-                st.run("SELECT COUNT(*) FROM directory_groups g WHERE " + t.where);
-            }
-            out.second = total;
-            if (q.limit <= 0) return out;
-            long long lim = q.limit, off = std::max<std::int64_t>(0, q.offset);
-            bound_statement st(sql);
             group_row row;
-            row.bind(st);
-            bind_filter(st);
-            st.in(lim, "lim").in(off, "off");
-            if (st.run(std::string("SELECT ") + group_columns + " FROM directory_groups g WHERE " + t.where +
-                       " ORDER BY " + t.order_by + " LIMIT :lim OFFSET :off")) {
-                do out.first.push_back(row.to_group());
-                while (st.next());
-            }
+            out.second = count_and_page(sql, q.organization_id, t, "directory_groups g", group_columns, q.offset,
+                                        q.limit, [&](bound_statement& st) { row.bind(st); },
+                                        [&] { out.first.push_back(row.to_group()); });
             return out;
         });
     }
@@ -870,6 +824,41 @@ private:
                 return errc::not_found;
             return row.to_organization();
         });
+    }
+
+    // -- queries ---------------------------------------------------------------------------------------
+
+    // COUNT(*) of the filtered rows, then one page of them: `bind_row` binds the columns of `select`,
+    // `on_row` takes each fetched row. Returns the count.
+    static std::int64_t count_and_page(soci::session& sql, const std::string& organization_id, const resource_sql& t,
+                                       const std::string& from, const std::string& select, std::int64_t offset,
+                                       std::int64_t limit, const std::function<void(bound_statement&)>& bind_row,
+                                       const std::function<void()>& on_row) {
+        std::string org = organization_id;
+        std::vector<std::string> params = t.params;  // bound by reference: kept alive here
+        const auto bind_filter = [&](bound_statement& st) {
+            st.in(org, "org");
+            for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
+        };
+        long long total = 0;
+        {
+            bound_statement st(sql);
+            st.out(total);
+            bind_filter(st);
+            st.run("SELECT COUNT(*) FROM " + from + " WHERE " + t.where);
+        }
+        if (limit <= 0) return total;
+        long long lim = limit, off = std::max<std::int64_t>(0, offset);
+        bound_statement st(sql);
+        bind_row(st);
+        bind_filter(st);
+        st.in(lim, "lim").in(off, "off");
+        if (st.run("SELECT " + select + " FROM " + from + " WHERE " + t.where + " ORDER BY " + t.order_by +
+                   " LIMIT :lim OFFSET :off")) {
+            do on_row();
+            while (st.next());
+        }
+        return total;
     }
 
     // -- groups, inside a caller's transaction -----------------------------------------------------

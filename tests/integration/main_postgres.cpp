@@ -10,17 +10,13 @@
 #include <mutex>
 
 #include "gateway_process.hpp"
+#include "postgres_required.hpp"
 
 namespace idgate::test {
 namespace {
 
-std::string admin_connection() {
-    const char* c = std::getenv("IDGATE_TEST_PG");
-    return c ? c : "";
-}
-
 void admin_exec(const std::string& sql) {
-    PGconn* conn = PQconnectdb(admin_connection().c_str());
+    PGconn* conn = PQconnectdb(postgres_admin_connection().c_str());
     if (PQstatus(conn) != CONNECTION_OK) {
         const std::string error = PQerrorMessage(conn);
         PQfinish(conn);
@@ -59,21 +55,10 @@ backend_choice integration_backend(const std::filesystem::path& dir) {
         std::lock_guard lock(created.mutex);
         created.names.push_back(name);
     }
-    return {"storage:\n  type: postgres\n  postgres:\n    connection: \"" + admin_connection() + " dbname=" + name +
+    return {"storage:\n  type: postgres\n  postgres:\n    connection: \"" + postgres_admin_connection() + " dbname=" + name +
             "\"\n    pool_size: 8\n"};
 }
 
 }  // namespace idgate::test
 
-int main(int argc, char* argv[]) {
-    if (idgate::test::admin_connection().empty()) {
-        const char* require = std::getenv("IDGATE_REQUIRE_PG");
-        if (require && std::string(require) == "1") {
-            std::cerr << "IDGATE_REQUIRE_PG=1 but IDGATE_TEST_PG is not set: the PostgreSQL tests must run\n";
-            return 1;
-        }
-        std::cerr << "SKIPPED: set IDGATE_TEST_PG to a libpq connection string to run the PostgreSQL tests\n";
-        return 77;
-    }
-    return boost::unit_test::unit_test_main([] { return true; }, argc, argv);
-}
+int main(int argc, char* argv[]) { return idgate::test::run_if_postgres(argc, argv); }
