@@ -85,6 +85,8 @@ int serve(const config& c) {
     server srv(c.server, routes, stats, c.log.access_log);
     const auto port = srv.listen();
     const auto retention = std::chrono::hours(c.storage.change_retention_hours);
+    // The change-feed relay: events are numbered within about a second of their commit.
+    srv.every(std::chrono::seconds(1), [&db = *db] { db.sequence_changes(); });
     srv.every(std::chrono::minutes(10), [&db = *db, &clock, retention] {
         const auto pruned = db.prune_changes(clock.now() - retention);
         if (pruned > 0) core::log::info("pruned change events", {{"count", pruned}});

@@ -237,21 +237,25 @@ const std::vector<migration>& migrations() {
              "CREATE INDEX audit_records_org ON audit_records (organization_id, id)",
              "CREATE INDEX audit_records_target ON audit_records (organization_id, target_id)",
 
-             // The change feed (outbox). The per-organisation counter row is taken in the writing
-             // transaction, so sequences are gap-free and in commit order: a reader that remembers the
-             // last sequence it saw never misses an event.
+             // The change feed: a transactional outbox. A writer inserts its event with no sequence, in
+             // the transaction of the change (no event without its change, and no lock shared with other
+             // writers). The relay (sequence_changes) then numbers committed events per organisation,
+             // gap-free, from change_sequences: readers see only numbered events, in that order, so one
+             // that remembers the last sequence it saw never misses an event.
              R"(CREATE TABLE change_sequences (
                   organization_id TEXT PRIMARY KEY,
                   last_sequence {bigint} NOT NULL))",
              R"(CREATE TABLE change_events (
+                  id {auto_id},
                   organization_id TEXT NOT NULL,
-                  sequence {bigint} NOT NULL,
+                  sequence {bigint},
                   at TEXT NOT NULL,
                   type TEXT NOT NULL,
                   resource_type TEXT NOT NULL,
                   resource_id TEXT NOT NULL,
-                  payload TEXT NOT NULL DEFAULT '{}',
-                  PRIMARY KEY (organization_id, sequence)))",
+                  payload TEXT NOT NULL DEFAULT '{}'))",
+             "CREATE UNIQUE INDEX change_events_sequence ON change_events (organization_id, sequence)",
+             "CREATE INDEX change_events_pending ON change_events (id) WHERE sequence IS NULL",
              "CREATE INDEX change_events_at ON change_events (at)",
          }},
     };

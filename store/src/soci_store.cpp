@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <algorithm>
+#include <map>
 #include <boost/json/parse.hpp>
 #include <thread>
 
@@ -761,8 +762,56 @@ public:
         });
     }
 
+    std::int64_t sequence_changes() override {
+        std::int64_t total = 0;
+        for (;;) {
+            auto r = write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
+                // One relay at a time, across every node sharing the database.
+                if (d_.id == dialect::kind::postgres) sql << "SELECT pg_advisory_xact_lock(7461636770)";
+                std::vector<std::pair<long long, std::string>> pending;
+                {
+                    long long id = 0;
+                    std::string org;
+                    bound_statement st(sql);
+                    st.out(id).out(org);
+                    if (st.run("SELECT id, organization_id FROM change_events WHERE sequence IS NULL ORDER BY id "
+                               "LIMIT 1000")) {
+                        do pending.emplace_back(id, org);
+                        while (st.next());
+                    }
+                }
+                std::map<std::string, long long> next;  // organisation -> last sequence handed out
+                for (auto& [id, org] : pending) {
+                    auto it = next.find(org);
+                    if (it == next.end()) {
+                        long long last = 0;
+                        soci::indicator ind = soci::i_ok;
+                        sql << "SELECT last_sequence FROM change_sequences WHERE organization_id = :org", use(org, "org"),
+                            into(last, ind);
+                        it = next.emplace(org, sql.got_data() && ind == soci::i_ok ? last : 0).first;
+                    }
+                    long long sequence = ++it->second;
+                    sql << "UPDATE change_events SET sequence = :s WHERE id = :id", use(sequence, "s"), use(id, "id");
+                }
+                for (auto& [org, last] : next) {
+                    std::string o = org;
+                    long long l = last;
+                    sql << "INSERT INTO change_sequences (organization_id, last_sequence) VALUES (:org, :last) "
+                           "ON CONFLICT (organization_id) DO UPDATE SET last_sequence = excluded.last_sequence",
+                        use(o, "org"), use(l, "last");
+                }
+                return static_cast<std::int64_t>(pending.size());
+            });
+            const auto n = r.value();
+            total += n;
+            if (n < 1000) return total;
+        }
+    }
+
     std::vector<schema::change_event> list_changes(std::string_view organization_id, std::int64_t after_sequence,
                                                    std::int64_t limit) override {
+        // Readers see every committed change: number what the relay has not numbered yet.
+        sequence_changes();
         return read_only([&](soci::session& sql) {
             std::vector<schema::change_event> out;
             std::string org{organization_id}, at;
@@ -790,7 +839,8 @@ public:
             std::string before = ts(cutoff);
             bound_statement st(sql);
             st.in(before, "before");
-            st.run("DELETE FROM change_events WHERE at < :before");
+            // Unnumbered events are never pruned: a reader has not had the chance to see them.
+            st.run("DELETE FROM change_events WHERE at < :before AND sequence IS NOT NULL");
             return static_cast<std::int64_t>(st.affected_rows());
         });
         return r.value();
@@ -971,12 +1021,20 @@ private:
     result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
                                    std::string_view key, bool for_update = false) {
         std::string org{organization_id}, k{key};
+        if (for_update) {
+            // Lock first, read after. In PostgreSQL's read committed, a SELECT ... FOR UPDATE that waits
+            // for a concurrent writer re-reads the locked row but evaluates its subqueries (the emails
+            // and phone numbers) on its older snapshot; a separate statement after the lock sees all.
+            std::string id;
+            sql << "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE",
+                use(org, "org"), use(k, "k"), into(id);
+            if (!sql.got_data()) return errc::not_found;
+        }
         user_row row;
         bound_statement st(sql);
         row.bind(st);
         st.in(org, "org").in(k, "k");
-        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column +
-                    " = :k" + (for_update ? " FOR UPDATE OF u" : "")))
+        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column + " = :k"))
             return errc::not_found;
         return row.to_user();
     }
@@ -996,18 +1054,13 @@ private:
             use(addr, "addr"), use(rid, "rid"), use(act, "act"), use(ttype, "ttype"), use(tid, "tid"),
             use(tdisplay, "tdisplay"), use(details, "details");
 
-        // Taking the counter row serialises this organisation's writers from here to commit, which is
-        // what makes the sequence gap-free and commit-ordered.
-        long long sequence = 0;
-        sql << "INSERT INTO change_sequences (organization_id, last_sequence) VALUES (:org, 1) "
-               "ON CONFLICT (organization_id) DO UPDATE SET last_sequence = change_sequences.last_sequence + 1 "
-               "RETURNING last_sequence",
-            use(org, "org"), into(sequence);
+        // No sequence here: numbering in the writer would serialise an organisation's writers through
+        // their commits. The relay numbers the event once it is committed (sequence_changes).
         std::string etype{event_type}, payload = payload_json;
-        sql << "INSERT INTO change_events (organization_id, sequence, at, type, resource_type, resource_id, payload) "
-               "VALUES (:org, :seq, :at, :type, :rtype, :rid, :payload)",
-            use(org, "org"), use(sequence, "seq"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"),
-            use(tid, "rid"), use(payload, "payload");
+        sql << "INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
+               "VALUES (:org, :at, :type, :rtype, :rid, :payload)",
+            use(org, "org"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"), use(tid, "rid"),
+            use(payload, "payload");
     }
 
     // -- connection and transaction plumbing -------------------------------------------------------

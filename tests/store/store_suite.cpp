@@ -347,6 +347,8 @@ BOOST_AUTO_TEST_CASE(modify_user_serialises_concurrent_changes_without_conflicts
                     f.org.id, u.id,
                     [](schema::user& x) {
                         x.nick_name = std::to_string(x.nick_name.empty() ? 1 : std::stoi(x.nick_name) + 1);
+                        // Child rows too: PostgreSQL must not hand `change` a stale set of them.
+                        x.phone_numbers.push_back({"+1 555 " + x.nick_name, "work", "", false});
                     },
                     admin);
                 if (!r) ++failures;
@@ -354,7 +356,9 @@ BOOST_AUTO_TEST_CASE(modify_user_serialises_concurrent_changes_without_conflicts
         });
     for (auto& t : pool) t.join();
     BOOST_TEST(failures.load() == 0);
-    BOOST_TEST(f.db->get_user(f.org.id, u.id)->nick_name == std::to_string(threads * increments));
+    const auto final_user = f.db->get_user(f.org.id, u.id).value();
+    BOOST_TEST(final_user.nick_name == std::to_string(threads * increments));
+    BOOST_TEST(final_user.phone_numbers.size() == 1u + threads * increments);
 }
 
 BOOST_AUTO_TEST_CASE(modify_user_that_throws_writes_nothing) {

@@ -142,8 +142,13 @@ public:
     // Audit trail and change feed. `organization_id` empty = instance-level records.
     virtual std::vector<schema::audit_record> list_audit(std::string_view organization_id, std::int64_t after_id,
                                                          std::int64_t limit) = 0;
+    // Numbered events after `after_sequence`, in sequence order. Numbers pending events first, so a
+    // reader sees every change committed before the call.
     virtual std::vector<schema::change_event> list_changes(std::string_view organization_id,
                                                            std::int64_t after_sequence, std::int64_t limit) = 0;
+    // The outbox relay: gives committed, unnumbered change events their per-organisation sequence
+    // numbers (gap-free, increasing). Safe to run from several nodes at once. Returns how many.
+    virtual std::int64_t sequence_changes() = 0;
     // Deletes change events older than `cutoff`; returns how many. The sequence counters are kept, so
     // sequences never restart.
     virtual std::int64_t prune_changes(core::time_point cutoff) = 0;
