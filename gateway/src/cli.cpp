@@ -12,6 +12,7 @@
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
 #include "routes.hpp"
+#include "tokens.hpp"
 
 namespace idgate::gateway {
 namespace {
@@ -22,6 +23,10 @@ constexpr const char* usage = R"(usage:
   idgate migrate [--config FILE]     apply database migrations and exit
   idgate admin-token create [--name NAME] [--config FILE]
                                      create an instance admin token and print it once
+  idgate token create --org SLUG --name NAME [--expires-in-days N] [--config FILE]
+  idgate token list --org SLUG [--config FILE]
+  idgate token revoke --org SLUG --id ID [--config FILE]
+                                     manage an organization's SCIM bearer tokens
   idgate version                     print the version
 
 Without --config, built-in defaults apply: SQLite in ./idgate.db, listening on 127.0.0.1:8080.
@@ -35,25 +40,58 @@ std::unique_ptr<store::store> open_store(const config& c, const core::clock& clo
     return store::open_sqlite(c.storage.sqlite, clock, c.storage.pool);
 }
 
-// Creates an instance-admin token and returns its secret. Only the digest is stored, so the secret is
-// shown once, by the caller.
-std::string create_admin_token(store::store& db, const std::string& name, const std::string& actor_display) {
-    const std::string secret = core::new_secret("idg_adm_");
-    schema::api_token token;
-    token.kind = schema::token_kind::instance_admin;
-    token.name = name;
-    token.secret_hash = core::sha256_hex(secret);
-    auto created = db.create_token(token, schema::actor{"system", "", actor_display, "", ""});
-    if (!created) throw std::runtime_error("could not store the admin token (" + created.error().message() + ")");
-    core::log::info("created an instance admin token", {{"token_id", created->id}, {"name", name}});
-    return secret;
-}
+struct args {
+    std::string command;
+    std::string subcommand;
+    std::string config_path;
+    std::string name;
+    std::string organization;
+    std::string id;
+    int expires_in_days = 0;
+    bool ok = true;
+};
 
 // On first start there is no way in: create one instance-admin token and show it once.
 void ensure_bootstrap_token(store::store& db) {
     if (db.count_active_tokens(schema::token_kind::instance_admin) > 0) return;
-    const auto secret = create_admin_token(db, "bootstrap", "idgate bootstrap");
-    std::cout << "Bootstrap admin token (shown once; store it now): " << secret << std::endl;
+    const auto issued = issue_token(db, schema::token_kind::instance_admin, "", "bootstrap", std::nullopt,
+                                    {"system", "", "idgate bootstrap", "", ""});
+    std::cout << "Bootstrap admin token (shown once; store it now): " << issued.secret << std::endl;
+}
+
+// idgate token create|list|revoke --org SLUG ...: SCIM tokens, for operators without the admin API.
+int token_command(const args& a, store::store& db, const core::clock& clock) {
+    const auto org = db.find_organization_by_slug(a.organization);
+    if (!org) {
+        std::cerr << "idgate: no organization with slug '" << a.organization << "'\n";
+        return 1;
+    }
+    const schema::actor by{"system", "", "idgate token " + a.subcommand, "", ""};
+    if (a.subcommand == "create") {
+        std::optional<core::time_point> expires;
+        if (a.expires_in_days > 0) expires = clock.now() + std::chrono::hours(24 * a.expires_in_days);
+        const auto issued = issue_token(db, schema::token_kind::scim, org->id, a.name, expires, by);
+        std::cout << "token:         " << issued.secret << "\n"
+                  << "id:            " << issued.token.id << "\n"
+                  << "scim base url: " << urls::scim_base(org->slug) << "\n"
+                  << "expires:       " << (expires ? core::format_timestamp(*expires) : "never") << std::endl;
+        return 0;
+    }
+    if (a.subcommand == "list") {
+        for (const auto& t : db.list_tokens(org->id))
+            if (t.kind == schema::token_kind::scim)
+                std::cout << t.id << "  " << t.name << "  created " << core::format_timestamp(t.created) << "  expires "
+                          << (t.expires ? core::format_timestamp(*t.expires) : "never") << "\n";
+        return 0;
+    }
+    bool mine = false;
+    for (const auto& t : db.list_tokens(org->id)) mine = mine || t.id == a.id;
+    if (!mine || !db.revoke_token(a.id, by)) {
+        std::cerr << "idgate: no active token '" << a.id << "' in organization '" << org->slug << "'\n";
+        return 1;
+    }
+    std::cout << "revoked " << a.id << std::endl;
+    return 0;
 }
 
 int serve(const config& c) {
@@ -98,14 +136,6 @@ int serve(const config& c) {
     return 0;
 }
 
-struct args {
-    std::string command;
-    std::string subcommand;
-    std::string config_path;
-    std::string name;
-    bool ok = true;
-};
-
 args parse_args(int argc, char** argv) {
     args a;
     std::vector<std::string> v(argv + 1, argv + argc);
@@ -115,22 +145,41 @@ args parse_args(int argc, char** argv) {
     }
     a.command = v[0];
     std::size_t i = 1;
-    if (a.command == "admin-token") {
-        if (v.size() < 2 || v[1] != "create") a.ok = false;
-        a.subcommand = "create";
+    const bool token_commands = a.command == "admin-token" || a.command == "token";
+    if (token_commands) {
+        a.subcommand = v.size() > 1 ? v[1] : "";
+        const bool known = a.command == "admin-token" ? a.subcommand == "create"
+                                                      : (a.subcommand == "create" || a.subcommand == "list" ||
+                                                         a.subcommand == "revoke");
+        if (!known) a.ok = false;
         a.name = "cli";
         i = 2;
     }
     for (; i < v.size(); ++i) {
-        if (v[i] == "--config" && i + 1 < v.size())
+        const bool has_value = i + 1 < v.size();
+        if (v[i] == "--config" && has_value) {
             a.config_path = v[++i];
-        else if (v[i] == "--name" && i + 1 < v.size() && a.command == "admin-token")
+        } else if (token_commands && v[i] == "--name" && has_value) {
             a.name = v[++i];
-        else if (a.command == "check-config" && a.config_path.empty())
+        } else if (a.command == "token" && v[i] == "--org" && has_value) {
+            a.organization = v[++i];
+        } else if (a.command == "token" && v[i] == "--id" && has_value) {
+            a.id = v[++i];
+        } else if (a.command == "token" && v[i] == "--expires-in-days" && has_value) {
+            try {
+                a.expires_in_days = std::stoi(v[++i]);
+            } catch (const std::exception&) {
+                a.ok = false;
+            }
+            if (a.expires_in_days < 1 || a.expires_in_days > 3650) a.ok = false;
+        } else if (a.command == "check-config" && a.config_path.empty()) {
             a.config_path = v[i];
-        else
+        } else {
             a.ok = false;
+        }
     }
+    if (a.command == "token" && (a.organization.empty() || (a.subcommand == "revoke" && a.id.empty())))
+        a.ok = false;
     return a;
 }
 
@@ -164,12 +213,15 @@ int run_cli(int argc, char** argv) {
             std::cout << "database schema at version " << st.database_version << "\n";
             return 0;
         }
-        if (a.command == "admin-token") {
+        if (a.command == "admin-token" || a.command == "token") {
             // Works while the server runs: it is just another client of the same database.
             core::system_clock clock;
             auto db = open_store(c, clock);
             db->migrate();
-            std::cout << create_admin_token(*db, a.name, "idgate admin-token create") << std::endl;
+            if (a.command == "token") return token_command(a, *db, clock);
+            const auto issued = issue_token(*db, schema::token_kind::instance_admin, "", a.name, std::nullopt,
+                                            {"system", "", "idgate admin-token create", "", ""});
+            std::cout << issued.secret << std::endl;
             return 0;
         }
         std::cerr << "unknown command '" << a.command << "'\n" << usage;

@@ -10,6 +10,7 @@
 #include "core/json_body.hpp"
 #include "handlers.hpp"
 #include "routes.hpp"
+#include "tokens.hpp"
 
 namespace idgate::gateway::handlers {
 namespace {
@@ -160,12 +161,9 @@ core::response create_scim_token(services& s, const core::request& req) {
     }
     if (token.name.empty()) throw invalid_field("name", "required (e.g. the identity provider: \"okta\")");
     // The secret is shown in this response only; the database keeps its SHA-256.
-    const std::string secret = core::new_secret("idg_scim_");
-    token.secret_hash = core::sha256_hex(secret);
-    auto created = s.db.create_token(token, actor_of(req));
-    if (!created) throw core::http_error(500, "internal_error", "could not create the token", created.error().message());
-    auto json = token_json(*created);
-    json["token"] = secret;
+    const auto issued = issue_token(s.db, schema::token_kind::scim, org.id, token.name, token.expires, actor_of(req));
+    auto json = token_json(issued.token);
+    json["token"] = issued.secret;
     json["scim_base_url"] = urls::scim_base(org.slug);
     return core::response::json(201, boost::json::serialize(json));
 }

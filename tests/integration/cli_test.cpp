@@ -82,6 +82,35 @@ BOOST_AUTO_TEST_CASE(admin_token_create_gives_a_working_token_while_the_server_r
     BOOST_TEST(run("admin-token delete").status == 2);
 }
 
+BOOST_AUTO_TEST_CASE(token_commands_create_list_and_revoke_scim_tokens) {
+    gateway_process gw;
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), http::verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                           .status == 201);
+    const auto cfg = " --config " + gw.config_path();
+    const auto created = run("token create --org acme --name entra --expires-in-days 30" + cfg);
+    BOOST_TEST_REQUIRE(created.status == 0, created.output);
+    const auto at = created.output.find("idg_scim_");
+    BOOST_TEST_REQUIRE(at != std::string::npos, created.output);
+    const auto token = created.output.substr(at, 9 + 43);
+    BOOST_TEST(created.output.find("scim base url: /scim/v2/acme") != std::string::npos, created.output);
+    BOOST_TEST(call(gw.port(), http::verb::get, "/scim/v2/acme/Users", "", {{"Authorization", "Bearer " + token}}).status ==
+               200);
+    const auto listed = run("token list --org acme" + cfg);
+    BOOST_TEST(listed.status == 0);
+    BOOST_TEST(listed.output.find("entra") != std::string::npos, listed.output);
+    BOOST_TEST(listed.output.find(token) == std::string::npos);  // never shown again
+    const auto id_at = created.output.find("id:");
+    const auto id = created.output.substr(created.output.find_first_not_of(' ', id_at + 3), 36);
+    BOOST_TEST(run("token revoke --org acme --id " + id + cfg).status == 0);
+    BOOST_TEST(call(gw.port(), http::verb::get, "/scim/v2/acme/Users", "", {{"Authorization", "Bearer " + token}}).status ==
+               401);
+    BOOST_TEST(run("token revoke --org acme --id " + id + cfg).status == 1);
+    BOOST_TEST(run("token create --org nosuch --name x" + cfg).status == 1);
+    BOOST_TEST(run("token create --name x" + cfg).status == 2);
+    BOOST_TEST(run("token create --org acme --expires-in-days 0" + cfg).status == 2);
+}
+
 BOOST_AUTO_TEST_CASE(serve_fails_clearly_when_the_port_is_taken) {
     gateway_process first;
     const auto dir = make_temp_dir("port");
