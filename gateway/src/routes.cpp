@@ -65,6 +65,8 @@ void add_routes(router& r, services& s) {
     add_scim(method::del, "/Groups/{id}", groups::remove);
     add_scim(method::get, "/ServiceProviderConfig", idgate::scim::service_provider_config);
     add_scim(method::get, "/ResourceTypes", idgate::scim::resource_types);
+    add_scim(method::get, "/Schemas", idgate::scim::schemas);
+    add_scim(method::get, "/Schemas/{id}", idgate::scim::schema_by_id);
 }
 
 }  // namespace idgate::gateway

@@ -2,6 +2,7 @@
 // Discovery endpoints (RFC 7644 §4, RFC 7643 §5-§6). They state exactly what this build supports.
 #include <boost/json/serialize.hpp>
 
+#include "scim/schema_definitions.hpp"
 #include "scim/service.hpp"
 #include "scim/user_codec.hpp"
 #include "http_helpers.hpp"
@@ -51,6 +52,29 @@ core::response resource_types(const context& c, const core::request&) {
                                   {"startIndex", 1},
                                   {"itemsPerPage", resources.size()},
                                   {"Resources", std::move(resources)}});
+}
+
+}  // namespace idgate::scim
+
+namespace idgate::scim {
+
+core::response schemas(const context& c, const core::request&) {
+    json::array resources;
+    for (const auto* s : {&user_schema(), &enterprise_user_schema(), &group_schema()})
+        resources.push_back(schema_to_json(*s, c.base_url));
+    const auto n = static_cast<std::int64_t>(resources.size());
+    return detail::scim_json(200, json::object{{"schemas", json::array{list_response_urn}},
+                                               {"totalResults", n},
+                                               {"startIndex", 1},
+                                               {"itemsPerPage", n},
+                                               {"Resources", std::move(resources)}});
+}
+
+core::response schema_by_id(const context& c, const core::request& req) {
+    const auto id = req.param("id");
+    for (const auto* s : {&user_schema(), &enterprise_user_schema(), &group_schema()})
+        if (iequals(s->id, id)) return detail::scim_json(200, schema_to_json(*s, c.base_url));
+    throw core::http_error(404, "not_found", "no schema '" + std::string(id) + "'");
 }
 
 }  // namespace idgate::scim

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "scim/filter_parser.hpp"
+#include "scim/schema_definitions.hpp"
 #include "scim/user_codec.hpp"
 
 namespace idgate::scim {
@@ -23,44 +24,39 @@ const attribute_info* resource_attributes::find(std::string_view urn, std::strin
     return nullptr;
 }
 
+namespace {
+
+std::vector<attribute_info> infos_of(const schema_definition& d) {
+    std::vector<attribute_info> out;
+    for (const auto& a : d.attributes) {
+        attribute_info i;
+        i.name = a.name;
+        i.multi_valued = a.multi_valued;
+        i.complex = a.type == attribute_type::complex;
+        i.read_only = a.mutability == mutability::read_only;
+        for (const auto& sub : a.sub_attributes)
+            if (sub.name == "value") i.case_exact_value = sub.case_exact;
+        out.push_back(i);
+    }
+    return out;
+}
+
+}  // namespace
+
 const resource_attributes& user_attributes() {
-    static const resource_attributes attrs{
-        user_schema_urn,
-        {
-            {"id", false, false, true},
-            {"externalId"},
-            {"userName"},
-            {"name", false, true},
-            {"displayName"},
-            {"nickName"},
-            {"profileUrl"},
-            {"title"},
-            {"userType"},
-            {"preferredLanguage"},
-            {"locale"},
-            {"timezone"},
-            {"active"},
-            {"password"},
-            {"emails", true, true},
-            {"phoneNumbers", true, true},
-            {"ims", true, true},
-            {"photos", true, true},
-            {"addresses", true, true},
-            {"groups", true, true, true, true},
-            {"entitlements", true, true},
-            {"roles", true, true},
-            {"x509Certificates", true, true},
-            {"meta", false, true, true},
-            {"schemas", true, false, true},
-        },
-        {{enterprise_user_urn,
-          {{"employeeNumber"},
-           {"costCenter"},
-           {"organization"},
-           {"division"},
-           {"department"},
-           {"manager", false, true}}}},
-    };
+    // Built from the same definitions /Schemas serves. id, meta and schemas are common attributes
+    // (RFC 7643 §3.1), read-only everywhere.
+    static const resource_attributes attrs = [] {
+        resource_attributes r;
+        r.core_urn = user_schema().id;
+        r.core = infos_of(user_schema());
+        r.core.push_back({"id", false, false, true});
+        r.core.push_back({"externalId"});
+        r.core.push_back({"meta", false, true, true});
+        r.core.push_back({"schemas", true, false, true});
+        r.extensions.emplace_back(enterprise_user_schema().id, infos_of(enterprise_user_schema()));
+        return r;
+    }();
     return attrs;
 }
 

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
+#include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -419,6 +421,36 @@ BOOST_AUTO_TEST_CASE(R8_discovery_endpoints_describe_what_is_supported) {
     BOOST_TEST(spc.at("authenticationSchemes").at(0).at("type").as_string() == "oauthbearertoken");
     const auto types = json::parse(scim(verb::get, "/ResourceTypes").body);
     BOOST_TEST(types.at("Resources").at(0).at("endpoint").as_string() == "/Users");
+    BOOST_TEST(types.at("Resources").at(1).at("endpoint").as_string() == "/Groups");
+
+    const auto schemas = json::parse(scim(verb::get, "/Schemas").body);
+    BOOST_TEST(schemas.at("totalResults").as_int64() == 3);
+    // E12: no nulls anywhere in /Schemas.
+    std::function<bool(const json::value&)> has_null = [&](const json::value& v) {
+        if (v.is_null()) return true;
+        if (v.is_object())
+            for (const auto& kv : v.as_object())
+                if (has_null(kv.value())) return true;
+        if (v.is_array())
+            for (const auto& x : v.as_array())
+                if (has_null(x)) return true;
+        return false;
+    };
+    BOOST_TEST(!has_null(schemas));
+    const auto user = json::parse(scim(verb::get, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").body);
+    std::map<std::string, json::object> attrs;
+    for (const auto& a : user.at("attributes").as_array())
+        attrs[std::string(a.at("name").as_string())] = a.as_object();
+    BOOST_TEST(attrs.at("userName").at("uniqueness").as_string() == "server");
+    BOOST_TEST(attrs.at("userName").at("required").as_bool());
+    BOOST_TEST(attrs.at("password").at("returned").as_string() == "never");
+    BOOST_TEST(attrs.at("groups").at("mutability").as_string() == "readOnly");
+    BOOST_TEST(attrs.at("emails").at("multiValued").as_bool());
+    // What /Schemas says read-only, PATCH refuses to change.
+    const auto u = okta_user();
+    BOOST_TEST(patch(id_of(u), R"([{"op":"add","path":"groups","value":[{"value":"x"}]}])", 400).at("scimType").as_string() ==
+               "mutability");
+    BOOST_TEST(scim(verb::get, "/Schemas/urn:example:nope").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(R5_concurrent_patches_on_one_user_lose_no_update) {

@@ -46,5 +46,7 @@ core::response remove(const context& c, const core::request& req);  // DELETE /G
 // Discovery (RFC 7644 §4): what this server supports, so that clients never have to guess.
 core::response service_provider_config(const context& c, const core::request& req);
 core::response resource_types(const context& c, const core::request& req);
+core::response schemas(const context& c, const core::request& req);       // GET /Schemas
+core::response schema_by_id(const context& c, const core::request& req);  // GET /Schemas/{id}
 
 }  // namespace idgate::scim
