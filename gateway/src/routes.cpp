@@ -44,7 +44,8 @@ void add_routes(router& r, services& s) {
           [&s](core::request& q) { return h::revoke_scim_token(s, q); });
 
     // SCIM 2.0 (RFC 7644), one base URL per organisation. Bodies up to 1 MiB: a large group's members.
-    const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking, 1024 * 1024};
+    const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking,
+                             idgate::scim::bulk_max_payload};
     const auto add_scim = [&](method m, const std::string& path, h::scim_handler fn) {
         r.add(m, "/scim/v2/{org}" + path, scim, [&s, fn](core::request& q) { return h::scim(s, q, fn); });
     };
@@ -63,6 +64,7 @@ void add_routes(router& r, services& s) {
     add_scim(method::put, "/Groups/{id}", groups::replace);
     add_scim(method::patch, "/Groups/{id}", groups::patch);
     add_scim(method::del, "/Groups/{id}", groups::remove);
+    add_scim(method::post, "/Bulk", idgate::scim::bulk);  // body limit = the advertised maxPayloadSize
     add_scim(method::get, "/ServiceProviderConfig", idgate::scim::service_provider_config);
     add_scim(method::get, "/ResourceTypes", idgate::scim::resource_types);
     add_scim(method::get, "/Schemas", idgate::scim::schemas);

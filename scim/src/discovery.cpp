@@ -20,7 +20,9 @@ core::response service_provider_config(const context& c, const core::request&) {
     return detail::scim_json(200, json::object{
         {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
         {"patch", feature(true)},
-        {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+        {"bulk", json::object{{"supported", true},
+                              {"maxOperations", bulk_max_operations},
+                              {"maxPayloadSize", static_cast<std::int64_t>(bulk_max_payload)}}},
         {"filter", std::move(filter)},
         {"changePassword", feature(false)},
         {"sort", feature(true)},

@@ -417,7 +417,9 @@ BOOST_AUTO_TEST_CASE(R8_discovery_endpoints_describe_what_is_supported) {
     BOOST_TEST(spc.at("filter").at("maxResults").as_int64() == 1000);
     BOOST_TEST(spc.at("etag").at("supported").as_bool());
     BOOST_TEST(spc.at("sort").at("supported").as_bool());
-    BOOST_TEST(spc.at("bulk").at("supported").as_bool() == false);
+    BOOST_TEST(spc.at("bulk").at("supported").as_bool());
+    BOOST_TEST(spc.at("bulk").at("maxOperations").as_int64() == 1000);
+    BOOST_TEST(spc.at("bulk").at("maxPayloadSize").as_int64() == 1048576);
     BOOST_TEST(spc.at("authenticationSchemes").at(0).at("type").as_string() == "oauthbearertoken");
     const auto types = json::parse(scim(verb::get, "/ResourceTypes").body);
     BOOST_TEST(types.at("Resources").at(0).at("endpoint").as_string() == "/Users");

@@ -23,6 +23,9 @@ struct context {
 // Paging limits advertised in /ServiceProviderConfig and enforced on every list (RFC 7644 §3.4.2.4).
 inline constexpr std::int64_t default_page_size = 100;
 inline constexpr std::int64_t max_page_size = 1000;
+// Bulk limits advertised in /ServiceProviderConfig and enforced (RFC 7644 §3.7.4).
+inline constexpr std::int64_t bulk_max_operations = 1000;
+inline constexpr std::size_t bulk_max_payload = 1024 * 1024;
 
 namespace users {
 core::response list(const context& c, const core::request& req);    // GET /Users
@@ -42,6 +45,9 @@ core::response replace(const context& c, const core::request& req); // PUT /Grou
 core::response patch(const context& c, const core::request& req);   // PATCH /Groups/{id}: 204
 core::response remove(const context& c, const core::request& req);  // DELETE /Groups/{id}
 }  // namespace groups
+
+// POST /Bulk (RFC 7644 §3.7).
+core::response bulk(const context& c, const core::request& req);
 
 // Discovery (RFC 7644 §4): what this server supports, so that clients never have to guess.
 core::response service_provider_config(const context& c, const core::request& req);
