@@ -25,6 +25,12 @@ core::response service_provider_config(const context& c, const core::request&) {
                               {"maxPayloadSize", static_cast<std::int64_t>(bulk_max_payload)}}},
         {"filter", std::move(filter)},
         {"changePassword", feature(false)},
+        // RFC 9865: both index and cursor paging; cursors never expire (they are keyset positions).
+        {"pagination", json::object{{"cursor", true},
+                                    {"index", true},
+                                    {"defaultPaginationMethod", "index"},
+                                    {"defaultPageSize", default_page_size},
+                                    {"maxPageSize", max_page_size}}},
         {"sort", feature(true)},
         {"etag", feature(true)},
         {"authenticationSchemes", json::array{std::move(bearer)}},

@@ -63,8 +63,59 @@ schema::user store_update(const context& c, const schema::user& next, std::int64
     throw core::http_error(500, "internal_error", "could not update the user", updated.error().message());
 }
 
+// A cursor is opaque to clients (RFC 9865 §2): base64url of "<created>|<id>" of the last user returned.
+std::string encode_cursor(const schema::user& u) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const std::string raw = core::format_timestamp(u.created) + "|" + u.id;
+    std::string out;
+    unsigned acc = 0;
+    int bits = 0;
+    for (unsigned char ch : raw) {
+        acc = (acc << 8) | ch;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += alphabet[(acc >> bits) & 0x3f];
+        }
+    }
+    if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
+    return out;
+}
+
+store::user_position decode_cursor(std::string_view cursor) {
+    const auto invalid = [] {
+        // RFC 9865 §5: scimType invalidCursor.
+        return bad_request("invalidCursor", "the cursor is not one this server issued");
+    };
+    std::string raw;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char ch : cursor) {
+        int v = -1;
+        if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+        else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
+        else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
+        else if (ch == '-') v = 62;
+        else if (ch == '_') v = 63;
+        if (v < 0 || cursor.size() > 200) throw invalid();
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            raw += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    const auto bar = raw.find('|');
+    if (bar == std::string::npos) throw invalid();
+    const auto created = core::parse_timestamp(std::string_view(raw).substr(0, bar));
+    if (!created || bar + 1 >= raw.size()) throw invalid();
+    return {*created, raw.substr(bar + 1)};
+}
+
 struct list_request {
     std::string filter;
+    std::optional<std::string> cursor;  // RFC 9865: present (even empty) selects cursor paging
+    bool start_index_given = false;
     std::int64_t start_index = 1;
     std::int64_t count = default_page_size;
     std::string sort_by;
@@ -80,11 +131,20 @@ core::response run_list(const context& c, const list_request& lr) {
         if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
         q.filter = parsed.filter;
     }
-    // RFC 7644 §3.4.2.4 paging, clamped to what we advertise.
+    // RFC 7644 §3.4.2.4 paging, clamped to what we advertise; or RFC 9865 cursor paging.
     const auto window = page_of(lr.start_index, lr.count);
     const std::int64_t start = window.start_index;
     q.offset = window.offset;
     q.limit = window.limit;
+    if (lr.cursor) {
+        if (lr.start_index_given)
+            throw bad_request("invalidValue", "use either startIndex or cursor, not both (RFC 9865)");
+        if (!lr.sort_by.empty() || lr.descending)
+            throw bad_request("invalidValue", "cursor paging follows creation order; it cannot be combined with sortBy");
+        if (!lr.cursor->empty()) q.after = decode_cursor(*lr.cursor);
+        q.offset = 0;
+        if (q.limit > 0) q.limit += 1;  // one more row says whether there is a next page
+    }
     q.sort_by = lr.sort_by;
     q.descending = lr.descending;
     // An attribute the filter cannot use makes an invalid filter, never a silently widened one.
@@ -94,17 +154,22 @@ core::response run_list(const context& c, const list_request& lr) {
     if (auto why = store::validate(q)) throw bad_request("invalidValue", *why);
     auto page = c.db.find_users(q);
     if (!page) throw core::http_error(500, "internal_error", "the query failed", page.error().message());
+    std::optional<std::string> next_cursor;
+    if (lr.cursor && static_cast<std::int64_t>(page->users.size()) == q.limit && q.limit > 0) {
+        page->users.pop_back();
+        next_cursor = encode_cursor(page->users.back());
+    }
     json::array resources;
     for (const auto& u : page->users) {
         auto body = user_to_json(u, location(c, u.id));
         apply_projection(body, lr.fields);
         resources.push_back(std::move(body));
     }
-    json::object body{{"schemas", json::array{list_response_urn}},
-                      {"totalResults", page->total},
-                      {"startIndex", start},
-                      {"itemsPerPage", static_cast<std::int64_t>(resources.size())},
-                      {"Resources", std::move(resources)}};
+    json::object body{{"schemas", json::array{list_response_urn}}, {"totalResults", page->total}};
+    if (!lr.cursor) body["startIndex"] = start;
+    body["itemsPerPage"] = static_cast<std::int64_t>(resources.size());
+    if (next_cursor) body["nextCursor"] = *next_cursor;
+    body["Resources"] = std::move(resources);
     return scim_json(200, body);
 }
 
@@ -121,6 +186,8 @@ namespace users {
 core::response list(const context& c, const core::request& req) {
     list_request lr;
     if (auto f = req.query_param("filter")) lr.filter = std::string(*f);
+    if (auto cursor = req.query_param("cursor")) lr.cursor = std::string(*cursor);
+    lr.start_index_given = req.query_param("startIndex").has_value();
     lr.start_index = integer_param(req, "startIndex", 1);
     lr.count = integer_param(req, "count", default_page_size);
     if (auto s = req.query_param("sortBy")) lr.sort_by = std::string(*s);
@@ -153,6 +220,10 @@ core::response search(const context& c, const core::request& req) {
         } else if (iequals(key, "startIndex") || iequals(key, "count")) {
             if (!v.is_int64()) throw bad_request("invalidValue", "'" + std::string(key) + "' must be an integer");
             (iequals(key, "count") ? lr.count : lr.start_index) = v.as_int64();
+            lr.start_index_given = lr.start_index_given || iequals(key, "startIndex");
+        } else if (iequals(key, "cursor")) {
+            if (!v.is_string()) throw bad_request("invalidSyntax", "'cursor' must be a string");
+            lr.cursor = std::string(v.as_string());
         } else if (iequals(key, "sortBy")) {
             if (!v.is_string()) throw bad_request("invalidSyntax", "'sortBy' must be a string");
             lr.sort_by = std::string(v.as_string());

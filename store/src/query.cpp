@@ -314,6 +314,8 @@ resource_sql translate_with(const mapping& m, const std::string& organization_fi
     const std::string a{m.alias};
     out.where = organization_filter;
     if (filter) out.where += " AND " + t.user_filter(*filter);
+    out.count_where = out.where;
+    out.count_params = out.params.size();
     // Sorting (RFC 7644 §3.4.2.3) on a mapped single-valued attribute; ties broken by id so that pages
     // never overlap or skip.
     const std::string direction = descending ? " DESC" : " ASC";
@@ -340,7 +342,21 @@ resource_sql translate_with(const mapping& m, const std::string& organization_fi
 }  // namespace
 
 resource_sql translate(const user_query& q) {
-    return translate_with(user_mapping, "u.organization_id = :org", q.filter, q.sort_by, q.descending);
+    if (q.after && (!q.sort_by.empty() || q.descending))
+        throw query_error{"cursor paging follows creation order: sortBy and sortOrder cannot be combined with a cursor"};
+    auto out = translate_with(user_mapping, "u.organization_id = :org", q.filter, q.sort_by, q.descending);
+    if (q.after) {
+        // Keyset condition on the (organization_id, created_at, id) index: rows after the position.
+        const auto name = [&out] { return ":p" + std::to_string(out.params.size()); };
+        const std::string at1 = name();
+        out.params.push_back(core::format_timestamp(q.after->created));
+        const std::string at2 = name();
+        out.params.push_back(core::format_timestamp(q.after->created));
+        const std::string id = name();
+        out.params.push_back(q.after->id);
+        out.where += " AND (u.created_at > " + at1 + " OR (u.created_at = " + at2 + " AND u.id > " + id + "))";
+    }
+    return out;
 }
 
 resource_sql translate(const group_query& q) {

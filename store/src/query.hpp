@@ -15,6 +15,8 @@ struct query_error {
 // and :p0, :p1, ...
 struct resource_sql {
     std::string where;
+    std::string count_where;  // `where` without a cursor position: totals count every match
+    std::size_t count_params = 0;  // how many of `params` count_where uses (the first ones)
     std::string order_by;
     std::vector<std::string> params;  // values of :p0, :p1, ... in order
 };

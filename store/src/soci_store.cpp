@@ -886,22 +886,22 @@ private:
                                        const std::function<void()>& on_row) {
         std::string org = organization_id;
         std::vector<std::string> params = t.params;  // bound by reference: kept alive here
-        const auto bind_filter = [&](bound_statement& st) {
+        const auto bind_filter = [&](bound_statement& st, std::size_t count) {
             st.in(org, "org");
-            for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
+            for (std::size_t i = 0; i < count; ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
         };
         long long total = 0;
         {
             bound_statement st(sql);
             st.out(total);
-            bind_filter(st);
-            st.run("SELECT COUNT(*) FROM " + from + " WHERE " + t.where);
+            bind_filter(st, t.count_params);
+            st.run("SELECT COUNT(*) FROM " + from + " WHERE " + t.count_where);
         }
         if (limit <= 0) return total;
         long long lim = limit, off = std::max<std::int64_t>(0, offset);
         bound_statement st(sql);
         bind_row(st);
-        bind_filter(st);
+        bind_filter(st, params.size());
         st.in(lim, "lim").in(off, "off");
         if (st.run("SELECT " + select + " FROM " + from + " WHERE " + t.where + " ORDER BY " + t.order_by +
                    " LIMIT :lim OFFSET :off")) {

@@ -147,6 +147,37 @@ BOOST_AUTO_TEST_CASE(O5_R4_import_pages_are_stable_and_complete) {
     BOOST_TEST(scim(verb::get, "/Users?count=ten").status == 400);
 }
 
+BOOST_AUTO_TEST_CASE(cursor_paging_walks_everything_even_when_users_are_deleted_mid_walk) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 23; ++i) ids.push_back(id_of(okta_user("walk" + std::to_string(i) + "@okta.local")));
+    std::set<std::string> seen;
+    std::string cursor;  // empty: the first page (RFC 9865)
+    int pages = 0;
+    for (;;) {
+        const auto r = scim(verb::get, "/Users?count=5&cursor=" + cursor);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        const auto page = json::parse(r.body);
+        BOOST_TEST(!page.as_object().contains("startIndex"));
+        for (const auto& u : page.at("Resources").as_array()) BOOST_TEST(seen.insert(std::string(u.at("id").as_string())).second);
+        ++pages;
+        if (pages == 2) {
+            // Users already returned are deleted mid-walk: an offset walk would now skip users.
+            for (int i = 0; i < 4; ++i) BOOST_TEST(scim(verb::delete_, "/Users/" + ids[static_cast<std::size_t>(i)]).status == 204);
+        }
+        if (!page.as_object().contains("nextCursor")) break;
+        cursor = std::string(page.at("nextCursor").as_string());
+        BOOST_TEST_REQUIRE(pages < 10);
+    }
+    BOOST_TEST(seen.size() == 23u);  // every user, none twice
+    const auto bad = scim(verb::get, "/Users?cursor=not*a*cursor");
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(json::parse(bad.body).at("scimType").as_string() == "invalidCursor");
+    BOOST_TEST(scim(verb::get, "/Users?cursor=&startIndex=1").status == 400);
+    BOOST_TEST(scim(verb::get, "/Users?cursor=&sortBy=userName").status == 400);
+    const auto spc = json::parse(scim(verb::get, "/ServiceProviderConfig").body);
+    BOOST_TEST(spc.at("pagination").at("cursor").as_bool());
+}
+
 BOOST_AUTO_TEST_CASE(O6_put_replaces_and_clears_omitted_attributes_without_flipping_active) {
     const auto u = okta_user();
     const auto r = scim(verb::put, "/Users/" + id_of(u),

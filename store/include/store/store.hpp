@@ -46,6 +46,13 @@ struct user_page {
 // A SCIM-style query over one organisation's users (RFC 7644 §3.4.2). Filters run in the database:
 // every attribute the filter names must map to a column, or the query is refused -- a clause is never
 // dropped (dropping one would widen the result).
+// A keyset position for cursor paging (RFC 9865): the rows after this one in creation order. Unlike an
+// offset, it costs an index seek however deep the walk, and users deleted meanwhile shift nothing.
+struct user_position {
+    core::time_point created{};
+    std::string id;
+};
+
 struct user_query {
     std::string organization_id;
     schema::filter_ptr filter;   // null: all users
@@ -53,6 +60,7 @@ struct user_query {
     bool descending = false;
     std::int64_t offset = 0;     // rows to skip (SCIM startIndex - 1)
     std::int64_t limit = 100;    // 0: count only
+    std::optional<user_position> after;  // cursor paging: creation order only, offset ignored
 };
 
 struct group_query {
