@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "gateway/router.hpp"
+#include "scim/user_codec.hpp"
 #include "store/errc.hpp"
 
 namespace idgate::gateway {
@@ -22,13 +23,8 @@ core::response render_error(const core::http_error& e, error_style style, const 
     res.status = e.status();
     res.headers = e.headers();
     if (style == error_style::scim) {
-        // RFC 7644 §3.12: "status" is a string; scimType only where the RFC defines one.
-        boost::json::object body{{"schemas", boost::json::array{"urn:ietf:params:scim:api:messages:2.0:Error"}},
-                                 {"status", std::to_string(e.status())},
-                                 {"detail", e.detail()}};
-        if (!e.scim_type().empty()) body["scimType"] = e.scim_type();
         res.content_type = "application/scim+json";
-        res.body = boost::json::serialize(body);
+        res.body = boost::json::serialize(scim::error_body(e.status(), e.scim_type(), e.detail()));
     } else {
         boost::json::object body{
             {"error", boost::json::object{{"status", e.status()}, {"code", e.code()}, {"message", e.detail()}}},

@@ -39,12 +39,6 @@ void resolve(json::value& v, const std::map<std::string, std::string>& created) 
     }
 }
 
-json::object error_object(int status, const std::string& scim_type, const std::string& detail) {
-    json::object e{{"schemas", json::array{error_urn}}, {"status", std::to_string(status)}, {"detail", detail}};
-    if (!scim_type.empty()) e["scimType"] = scim_type;
-    return e;
-}
-
 }  // namespace
 
 core::response bulk(const context& c, const core::request& req) {
@@ -147,12 +141,12 @@ core::response bulk(const context& c, const core::request& req) {
             }
         } catch (const core::http_error& e) {
             status = e.status();
-            result["response"] = error_object(e.status(), e.scim_type(), e.detail());
+            result["response"] = error_body(e.status(), e.scim_type(), e.detail());
         } catch (const unresolved& u) {
             // RFC 7644 §3.7.2: a reference to an operation that did not create its resource.
             status = 409;
             result["response"] =
-                error_object(409, "invalidValue", "bulkId '" + u.bulk_id + "' does not name a resource created earlier in this request");
+                error_body(409, "invalidValue", "bulkId '" + u.bulk_id + "' does not name a resource created earlier in this request");
         }
         result["status"] = std::to_string(status);
         results.push_back(std::move(result));

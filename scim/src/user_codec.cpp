@@ -33,6 +33,12 @@ core::http_error bad_request(std::string scim_type, std::string detail) {
     return core::http_error(400, scim_type, std::move(detail)).with_scim_type(scim_type);
 }
 
+json::object error_body(int status, const std::string& scim_type, const std::string& detail) {
+    json::object e{{"schemas", json::array{error_urn}}, {"status", std::to_string(status)}, {"detail", detail}};
+    if (!scim_type.empty()) e["scimType"] = scim_type;
+    return e;
+}
+
 namespace {
 
 // Complex multi-valued core attributes that idgate keeps verbatim (they are returned as received).

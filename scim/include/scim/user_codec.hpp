@@ -53,4 +53,8 @@ bool iequals(std::string_view a, std::string_view b);
 // A 400 with a SCIM type.
 core::http_error bad_request(std::string scim_type, std::string detail);
 
+// The RFC 7644 §3.12 error body ("status" is a string; scimType only where one applies). The gateway's
+// error renderer and /Bulk's per-operation results both use it.
+boost::json::object error_body(int status, const std::string& scim_type, const std::string& detail);
+
 }  // namespace idgate::scim
