@@ -103,7 +103,7 @@ int serve(const config& c) {
     ensure_bootstrap_token(*db);
 
     metrics stats;
-    services svc{*db, stats, clock};
+    services svc{*db, stats, clock, c.scim.extensions};
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;

@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -109,6 +110,44 @@ std::chrono::seconds seconds(const reader& r, const YAML::Node& n, const std::st
     return std::chrono::seconds(r.integer(n, path, 1, 24 * 3600));
 }
 
+scim::attribute_definition parse_attribute(const reader& r, const YAML::Node& node, const std::string& path) {
+    scim::attribute_definition a;
+    r.map(node, path,
+          {"name", "type", "description", "multi_valued", "required", "case_exact", "mutability", "returned"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "name") {
+                  a.name = r.string(v, p);
+              } else if (key == "type") {
+                  const auto text = r.string(v, p);
+                  if (!scim::parse_attribute_type(text, a.type) || a.type == scim::attribute_type::complex)
+                      r.fail(v, p, "unknown or unsupported type '" + text +
+                                       "' (expected string, boolean, integer, decimal, dateTime, reference or binary)");
+              } else if (key == "description") {
+                  a.description = r.string(v, p);
+              } else if (key == "multi_valued") {
+                  a.multi_valued = r.boolean(v, p);
+              } else if (key == "required") {
+                  a.required = r.boolean(v, p);
+              } else if (key == "case_exact") {
+                  a.case_exact = r.boolean(v, p);
+              } else if (key == "mutability") {
+                  const auto text = r.string(v, p);
+                  if (!scim::parse_mutability(text, a.mutability))
+                      r.fail(v, p, "unknown mutability '" + text + "' (expected readOnly, readWrite, immutable or writeOnly)");
+              } else {
+                  const auto text = r.string(v, p);
+                  if (!scim::parse_returned(text, a.returned))
+                      r.fail(v, p, "unknown returned '" + text + "' (expected always, never, default or request)");
+              }
+          });
+    // Attribute names follow RFC 7643 §2.1 ATTRNAME.
+    const bool valid_name = !a.name.empty() && std::isalpha(static_cast<unsigned char>(a.name[0])) &&
+                            a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                                std::string::npos;
+    if (!valid_name) r.fail(node, path + ".name", "required: a letter followed by letters, digits, '_' or '-'");
+    return a;
+}
+
 void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
     r.map(node, path,
           {"address", "port", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
@@ -189,6 +228,54 @@ void parse_storage(const reader& r, const YAML::Node& node, const std::string& p
         r.fail(node, path + ".sqlite.path", "storage type is sqlite but the path is empty");
 }
 
+// scim:
+//   extensions:
+//     - urn: urn:example:params:scim:schemas:extension:acme:2.0:User
+//       name: AcmeUser
+//       description: ...
+//       attributes:
+//         - {name: badgeNumber, type: string, required: false, case_exact: false,
+//            multi_valued: false, mutability: readWrite, returned: default, description: ...}
+void parse_scim(const reader& r, const YAML::Node& node, const std::string& path, scim_config& sc) {
+    r.map(node, path, {"extensions"}, [&](const std::string&, const YAML::Node& list, const std::string& lp) {
+        if (!list.IsSequence()) r.fail(list, lp, "expected a list of extension schemas");
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const auto item = list[i];
+            const std::string ip = lp + "[" + std::to_string(i) + "]";
+            scim::schema_definition def;
+            bool has_attributes = false;
+            r.map(item, ip, {"urn", "name", "description", "attributes"},
+                  [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+                      if (key == "urn") {
+                          def.id = r.string(v, p);
+                          // RFC 7643 §3.3: extensions are identified by a schema URI; idgate requires a URN,
+                          // and the core and enterprise ones are built in.
+                          if (def.id.rfind("urn:", 0) != 0 || def.id.find(' ') != std::string::npos)
+                              r.fail(v, p, "must be a URN such as urn:example:params:scim:schemas:extension:acme:2.0:User");
+                          if (def.id == "urn:ietf:params:scim:schemas:core:2.0:User" ||
+                              def.id == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+                              r.fail(v, p, "is built in and cannot be redefined");
+                      } else if (key == "name") {
+                          def.name = r.string(v, p);
+                      } else if (key == "description") {
+                          def.description = r.string(v, p);
+                      } else {
+                          has_attributes = true;
+                          if (!v.IsSequence() || v.size() == 0) r.fail(v, p, "expected a non-empty list of attributes");
+                          for (std::size_t j = 0; j < v.size(); ++j)
+                              def.attributes.push_back(parse_attribute(r, v[j], p + "[" + std::to_string(j) + "]"));
+                      }
+                  });
+            if (def.id.empty()) r.fail(item, ip, "'urn' is required");
+            if (!has_attributes) r.fail(item, ip, "'attributes' is required");
+            if (def.name.empty()) def.name = def.id.substr(def.id.rfind(':') + 1);
+            for (const auto& other : sc.extensions.user_extensions)
+                if (other.id == def.id) r.fail(item, ip, "extension '" + def.id + "' is declared twice");
+            sc.extensions.user_extensions.push_back(std::move(def));
+        }
+    });
+}
+
 void parse_log(const reader& r, const YAML::Node& node, const std::string& path, log_config& l) {
     r.map(node, path, {"level", "access_log"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
         if (key == "level") {
@@ -214,11 +301,13 @@ config parse_config(const std::string& yaml_text, const std::string& source) {
     c.source = source;
     reader r(source);
     if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
-    r.map(root, "", {"server", "storage", "log"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
-        if (key == "server") parse_server(r, v, p, c.server);
-        else if (key == "storage") parse_storage(r, v, p, c.storage);
-        else parse_log(r, v, p, c.log);
-    });
+    r.map(root, "", {"server", "storage", "scim", "log"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "server") parse_server(r, v, p, c.server);
+              else if (key == "storage") parse_storage(r, v, p, c.storage);
+              else if (key == "scim") parse_scim(r, v, p, c.scim);
+              else parse_log(r, v, p, c.log);
+          });
     return c;
 }
 

@@ -19,7 +19,8 @@ core::response scim(services& s, const core::request& req, scim_handler fn) {
                             s.clock,
                             org,
                             urls::scim_base(org.slug),
-                            {"scim_client", req.caller.id, req.caller.display, req.client_address, req.request_id}};
+                            {"scim_client", req.caller.id, req.caller.display, req.client_address, req.request_id},
+                            s.scim_extensions};
     return fn(c, req);
 }
 

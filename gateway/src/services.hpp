@@ -3,6 +3,7 @@
 // What handlers are given: the long-lived parts of the process. Handlers hold no state of their own.
 #include "core/clock.hpp"
 #include "gateway/metrics.hpp"
+#include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
 
 namespace idgate::gateway {
@@ -11,6 +12,7 @@ struct services {
     store::store& db;
     metrics& stats;
     const core::clock& clock;
+    const scim::extension_registry& scim_extensions;
 };
 
 }  // namespace idgate::gateway

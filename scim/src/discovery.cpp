@@ -45,7 +45,12 @@ core::response resource_types(const context& c, const core::request&) {
                       {"endpoint", "/Users"},
                       {"description", "User Account"},
                       {"schema", user_schema_urn},
-                      {"schemaExtensions", json::array{json::object{{"schema", enterprise_user_urn}, {"required", false}}}},
+                      {"schemaExtensions", [&c] {
+                           json::array ext{json::object{{"schema", enterprise_user_urn}, {"required", false}}};
+                           for (const auto& e : c.extensions.user_extensions)
+                               ext.push_back(json::object{{"schema", e.id}, {"required", false}});
+                           return ext;
+                       }()},
                       {"meta", json::object{{"resourceType", "ResourceType"}, {"location", c.base_url + "/ResourceTypes/User"}}}};
     json::object group{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
                        {"id", "Group"},
@@ -70,6 +75,7 @@ core::response schemas(const context& c, const core::request&) {
     json::array resources;
     for (const auto* s : {&user_schema(), &enterprise_user_schema(), &group_schema()})
         resources.push_back(schema_to_json(*s, c.base_url));
+    for (const auto& e : c.extensions.user_extensions) resources.push_back(schema_to_json(e, c.base_url));
     const auto n = static_cast<std::int64_t>(resources.size());
     return detail::scim_json(200, json::object{{"schemas", json::array{list_response_urn}},
                                                {"totalResults", n},
@@ -82,6 +88,7 @@ core::response schema_by_id(const context& c, const core::request& req) {
     const auto id = req.param("id");
     for (const auto* s : {&user_schema(), &enterprise_user_schema(), &group_schema()})
         if (iequals(s->id, id)) return detail::scim_json(200, schema_to_json(*s, c.base_url));
+    if (const auto* e = c.extensions.find(id)) return detail::scim_json(200, schema_to_json(*e, c.base_url));
     throw core::http_error(404, "not_found", "no schema '" + std::string(id) + "'");
 }
 

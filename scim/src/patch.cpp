@@ -43,10 +43,10 @@ std::vector<attribute_info> infos_of(const schema_definition& d) {
 
 }  // namespace
 
-const resource_attributes& user_attributes() {
+resource_attributes user_attributes(const extension_registry& registry) {
     // Built from the same definitions /Schemas serves. id, meta and schemas are common attributes
     // (RFC 7643 §3.1), read-only everywhere.
-    static const resource_attributes attrs = [] {
+    static const resource_attributes built_in = [] {
         resource_attributes r;
         r.core_urn = user_schema().id;
         r.core = infos_of(user_schema());
@@ -57,7 +57,10 @@ const resource_attributes& user_attributes() {
         r.extensions.emplace_back(enterprise_user_schema().id, infos_of(enterprise_user_schema()));
         return r;
     }();
-    return attrs;
+    if (registry.user_extensions.empty()) return built_in;
+    resource_attributes r = built_in;
+    for (const auto& def : registry.user_extensions) r.extensions.emplace_back(def.id, infos_of(def));
+    return r;
 }
 
 namespace {

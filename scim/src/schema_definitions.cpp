@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "scim/schema_definitions.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace idgate::scim {
 namespace json = boost::json;
 using t = attribute_type;
@@ -9,8 +12,8 @@ namespace {
 
 attribute_definition text(std::string_view name, std::string_view description) {
     attribute_definition a;
-    a.name = name;
-    a.description = description;
+    a.name = std::string(name);
+    a.description = std::string(description);
     return a;
 }
 
@@ -21,7 +24,7 @@ attribute_definition flag(std::string_view name, std::string_view description) {
 }
 
 // The {value, display, type, primary} shape of emails, phoneNumbers, ims, photos, roles, entitlements.
-attribute_definition multi(std::string_view name, std::string_view description, std::vector<std::string_view> types = {},
+attribute_definition multi(std::string_view name, std::string_view description, std::vector<std::string> types = {},
                            attribute_type value_type = t::string) {
     attribute_definition a = text(name, description);
     a.type = t::complex;
@@ -205,12 +208,12 @@ json::object attribute_json(const attribute_definition& a) {
     }
     if (!a.canonical_values.empty()) {
         json::array values;
-        for (auto v : a.canonical_values) values.push_back(json::string(v));
+        for (const auto& v : a.canonical_values) values.push_back(json::string(v));
         o["canonicalValues"] = std::move(values);
     }
     if (!a.reference_types.empty()) {
         json::array types;
-        for (auto v : a.reference_types) types.push_back(json::string(v));
+        for (const auto& v : a.reference_types) types.push_back(json::string(v));
         o["referenceTypes"] = std::move(types);
     }
     if (!a.sub_attributes.empty()) {
@@ -232,6 +235,43 @@ json::object schema_to_json(const schema_definition& s, const std::string& base_
             {"description", s.description},
             {"attributes", std::move(attributes)},
             {"meta", json::object{{"resourceType", "Schema"}, {"location", base_url + "/Schemas/" + std::string(s.id)}}}};
+}
+
+const schema_definition* extension_registry::find(std::string_view urn) const {
+    for (const auto& e : user_extensions)
+        if (e.id.size() == urn.size() &&
+            std::equal(e.id.begin(), e.id.end(), urn.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            }))
+            return &e;
+    return nullptr;
+}
+
+bool parse_attribute_type(std::string_view text, attribute_type& out) {
+    for (auto v : {t::string, t::boolean, t::decimal, t::integer, t::date_time, t::reference, t::complex, t::binary})
+        if (type_name(v) == text) {
+            out = v;
+            return true;
+        }
+    return false;
+}
+
+bool parse_mutability(std::string_view text, mutability& out) {
+    for (auto v : {mutability::read_only, mutability::read_write, mutability::immutable, mutability::write_only})
+        if (mutability_name(v) == text) {
+            out = v;
+            return true;
+        }
+    return false;
+}
+
+bool parse_returned(std::string_view text, returned& out) {
+    for (auto v : {returned::always, returned::never, returned::by_default, returned::request})
+        if (returned_name(v) == text) {
+            out = v;
+            return true;
+        }
+    return false;
 }
 
 }  // namespace idgate::scim

@@ -143,7 +143,68 @@ void read_enterprise(const json::value& v, schema::user& u, json::object& extens
     }
 }
 
+// One value of a configured extension attribute, checked against its declared type.
+json::value extension_scalar(const attribute_definition& a, const json::value& v, const std::string& where) {
+    const auto wrong = [&](const char* what) { return bad_request("invalidValue", "'" + where + "' must be " + what); };
+    switch (a.type) {
+        case attribute_type::string:
+        case attribute_type::reference:
+        case attribute_type::binary:
+            if (!v.is_string()) throw wrong("a string");
+            return v;
+        case attribute_type::boolean: return boolean_of(v, where);
+        case attribute_type::integer:
+            if (!v.is_int64()) throw wrong("an integer");
+            return v;
+        case attribute_type::decimal:
+            if (!v.is_number()) throw wrong("a number");
+            return v;
+        case attribute_type::date_time:
+            if (!v.is_string() || !core::parse_timestamp(v.as_string())) throw wrong("a dateTime such as 2026-01-31T12:00:00Z");
+            return v;
+        case attribute_type::complex: break;
+    }
+    throw wrong("a simple value");
+}
+
+// Reads a configured extension's object into `out`, keeping immutable values from `previous`.
+void read_custom_extension(const schema_definition& def, const json::value& v, const json::object* previous,
+                           json::object& out) {
+    if (v.is_null()) return;
+    if (!v.is_object()) throw bad_request("invalidSyntax", "'" + def.id + "' must be an object");
+    for (const auto& kv : v.as_object()) {
+        const attribute_definition* a = nullptr;
+        for (const auto& candidate : def.attributes)
+            if (iequals(candidate.name, kv.key())) a = &candidate;
+        const std::string where = def.id + ":" + std::string(kv.key());
+        if (!a) throw bad_request("invalidSyntax", "unknown attribute '" + where + "'");
+        if (a->mutability == mutability::read_only || kv.value().is_null()) continue;
+        json::value value;
+        if (a->multi_valued) {
+            if (!kv.value().is_array()) throw bad_request("invalidValue", "'" + where + "' must be an array");
+            json::array values;
+            for (const auto& item : kv.value().as_array()) values.push_back(extension_scalar(*a, item, where));
+            value = std::move(values);
+        } else {
+            value = extension_scalar(*a, kv.value(), where);
+        }
+        // RFC 7643 §2.2: an immutable attribute may be set once, then never changed.
+        if (a->mutability == mutability::immutable && previous)
+            if (const auto* old = previous->if_contains(a->name); old && *old != value)
+                throw bad_request("mutability", "'" + where + "' is immutable");
+        out[a->name] = std::move(value);
+    }
+    for (const auto& a : def.attributes)
+        if (a.required && a.mutability != mutability::read_only && !out.contains(a.name))
+            throw bad_request("invalidValue", "'" + def.id + ":" + a.name + "' is required");
+}
+
 }  // namespace
+
+const extension_registry& no_extensions() {
+    static const extension_registry none;
+    return none;
+}
 
 std::string etag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
@@ -160,7 +221,7 @@ std::optional<std::int64_t> parse_etag(std::string_view h) {
     return v;
 }
 
-json::object user_to_json(const schema::user& u, const std::string& location) {
+json::object user_to_json(const schema::user& u, const std::string& location, const extension_registry& registry) {
     json::object extensions;
     if (!u.extensions_json.empty()) {
         auto parsed = json::parse(u.extensions_json);
@@ -193,6 +254,17 @@ json::object user_to_json(const schema::user& u, const std::string& location) {
     if (auto* kept = extensions.if_contains(user_schema_urn); kept && kept->is_object())
         for (const auto& kv : kept->as_object()) o[kv.key()] = kv.value();
     if (!enterprise.empty()) o[enterprise_user_urn] = std::move(enterprise);
+    for (const auto& def : registry.user_extensions) {
+        const auto* stored = extensions.if_contains(def.id);
+        if (!stored || !stored->is_object()) continue;
+        json::object shown;
+        for (const auto& a : def.attributes)
+            if (a.returned != returned::never && a.mutability != mutability::write_only)
+                if (const auto* v = stored->as_object().if_contains(a.name)) shown[a.name] = *v;
+        if (shown.empty()) continue;
+        o[def.id] = std::move(shown);
+        o["schemas"].as_array().push_back(json::string(def.id));
+    }
     o["meta"] = json::object{{"resourceType", "User"},
                              {"created", core::format_timestamp(u.created)},
                              {"lastModified", core::format_timestamp(u.updated)},
@@ -201,7 +273,7 @@ json::object user_to_json(const schema::user& u, const std::string& location) {
     return o;
 }
 
-void user_from_json(const json::object& body, schema::user& u) {
+void user_from_json(const json::object& body, schema::user& u, const extension_registry& registry) {
     // RFC 7643 §3: "schemas" is required and must name the core User schema.
     const auto* schemas = find_member(body, "schemas");
     if (!schemas || !schemas->is_array())
@@ -210,7 +282,7 @@ void user_from_json(const json::object& body, schema::user& u) {
     for (const auto& s : schemas->as_array()) {
         if (!s.is_string()) throw bad_request("invalidSyntax", "'schemas' must be an array of strings");
         if (iequals(s.as_string(), user_schema_urn)) has_core = true;
-        else if (!iequals(s.as_string(), enterprise_user_urn))
+        else if (!iequals(s.as_string(), enterprise_user_urn) && !registry.find(s.as_string()))
             throw bad_request("invalidValue", "unsupported schema '" + std::string(s.as_string()) +
                                                   "' (supported: core User and the enterprise User extension)");
     }
@@ -224,7 +296,10 @@ void user_from_json(const json::object& body, schema::user& u) {
     next.updated = u.updated;
     next.last_login = u.last_login;
     next.version = u.version;
-    json::object kept, enterprise;
+    json::object kept, enterprise, custom;
+    json::object previous_extensions;
+    if (!u.extensions_json.empty())
+        if (auto parsed = json::parse(u.extensions_json); parsed.is_object()) previous_extensions = std::move(parsed.as_object());
     bool user_name_seen = false;
     for (const auto& kv : body) {
         const std::string_view key = kv.key();
@@ -263,7 +338,12 @@ void user_from_json(const json::object& body, schema::user& u) {
         else if (is("emails")) next.emails = multi_values_of(v, "emails");
         else if (is("phoneNumbers")) next.phone_numbers = multi_values_of(v, "phoneNumbers");
         else if (is(enterprise_user_urn)) read_enterprise(v, next, enterprise);
-        else {
+        else if (const auto* def = registry.find(key)) {
+            json::object values;
+            const auto* previous = previous_extensions.if_contains(def->id);
+            read_custom_extension(*def, v, previous && previous->is_object() ? &previous->as_object() : nullptr, values);
+            if (!values.empty()) custom[def->id] = std::move(values);
+        } else {
             std::string_view canonical;
             for (auto a : kept_core_attributes)
                 if (is(a)) canonical = a;
@@ -284,6 +364,7 @@ void user_from_json(const json::object& body, schema::user& u) {
     json::object extensions;
     if (!kept.empty()) extensions[user_schema_urn] = std::move(kept);
     if (!enterprise.empty()) extensions[enterprise_user_urn] = std::move(enterprise);
+    for (auto& kv : custom) extensions[kv.key()] = std::move(kv.value());
     next.extensions_json = json::serialize(extensions);
     u = std::move(next);
 }

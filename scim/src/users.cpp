@@ -20,7 +20,7 @@ namespace {
 std::string location(const context& c, const std::string& id) { return c.base_url + "/Users/" + id; }
 
 core::response user_response(const context& c, int status, const schema::user& u, const projection& p) {
-    auto body = user_to_json(u, location(c, u.id));
+    auto body = user_to_json(u, location(c, u.id), c.extensions);
     apply_projection(body, p);
     auto r = scim_json(status, body);
     r.headers.emplace_back("ETag", etag(u.version));
@@ -161,7 +161,7 @@ core::response run_list(const context& c, const list_request& lr) {
     }
     json::array resources;
     for (const auto& u : page->users) {
-        auto body = user_to_json(u, location(c, u.id));
+        auto body = user_to_json(u, location(c, u.id), c.extensions);
         apply_projection(body, lr.fields);
         resources.push_back(std::move(body));
     }
@@ -246,7 +246,7 @@ core::response create(const context& c, const core::request& req) {
     const auto body = body_object(req);
     schema::user u;
     u.organization_id = c.organization.id;
-    user_from_json(body, u);
+    user_from_json(body, u, c.extensions);
     sync_status(u);
     auto created = c.db.create_user(u, c.actor);
     if (!created) {
@@ -271,7 +271,7 @@ core::response replace(const context& c, const core::request& req) {
     // PUT replaces every writable attribute: one the body omits is cleared (RFC 7644 §3.5.1). "active"
     // defaults to true when omitted, so a PUT without it never deactivates by accident (INTEROP O6).
     schema::user next = current;
-    user_from_json(body, next);
+    user_from_json(body, next, c.extensions);
     sync_status(next);
     return user_response(c, 200, store_update(c, next, current.version), projection_from(req));
 }
@@ -286,9 +286,9 @@ core::response patch(const context& c, const core::request& req) {
         c.organization.id, id,
         [&](schema::user& u) {
             if (expected && *expected != u.version) throw precondition_failed(u.version);
-            auto doc = user_to_json(u, location(c, id));
-            apply_patch(doc, body, user_attributes());
-            user_from_json(doc, u);
+            auto doc = user_to_json(u, location(c, id), c.extensions);
+            apply_patch(doc, body, user_attributes(c.extensions));
+            user_from_json(doc, u, c.extensions);
             sync_status(u);
         },
         c.actor);

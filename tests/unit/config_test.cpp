@@ -94,6 +94,36 @@ BOOST_AUTO_TEST_CASE(environment_variables_expand_in_strings) {
     BOOST_TEST(e.find("environment variable IDGATE_TEST_UNSET is not set") != std::string::npos, e);
 }
 
+BOOST_AUTO_TEST_CASE(scim_extension_schemas_are_typed_and_checked) {
+    const auto c = parse_config(R"(
+scim:
+  extensions:
+    - urn: urn:example:params:scim:schemas:extension:acme:2.0:User
+      attributes:
+        - {name: badgeNumber, type: string, required: true, mutability: immutable}
+        - {name: level, type: integer, returned: always}
+)",
+                                "idgate.yaml");
+    BOOST_REQUIRE(c.scim.extensions.user_extensions.size() == 1u);
+    const auto& e = c.scim.extensions.user_extensions[0];
+    BOOST_TEST(e.name == "User");
+    BOOST_TEST(e.attributes.size() == 2u);
+    BOOST_TEST(e.attributes[0].required);
+    BOOST_TEST((e.attributes[0].mutability == idgate::scim::mutability::immutable));
+    BOOST_TEST((e.attributes[1].type == idgate::scim::attribute_type::integer));
+    BOOST_TEST(error_of("scim:\n  extensions:\n    - urn: not-a-urn\n      attributes: [{name: a}]\n")
+                   .find("must be a URN") != std::string::npos);
+    BOOST_TEST(error_of("scim:\n  extensions:\n    - urn: urn:x:y\n      attributes: [{name: a, type: complex}]\n")
+                   .find("unsupported type 'complex'") != std::string::npos);
+    BOOST_TEST(error_of("scim:\n  extensions:\n    - urn: urn:x:y\n      attributes: [{name: 1a}]\n").find("a letter") !=
+               std::string::npos);
+    BOOST_TEST(error_of("scim:\n  extensions:\n    - urn: urn:x:y\n      attributes: [{name: a, mutability: sometimes}]\n")
+                   .find("unknown mutability") != std::string::npos);
+    BOOST_TEST(error_of("scim:\n  extensions:\n    - urn: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\n"
+                        "      attributes: [{name: a}]\n")
+                   .find("built in") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_is_a_clear_error) {
     try {
         load_config("/nonexistent/idgate.yaml");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
 
 namespace idgate::gateway {
@@ -46,6 +47,10 @@ struct storage_config {
     int change_retention_hours = 24 * 7;  // change-feed events older than this are pruned
 };
 
+struct scim_config {
+    scim::extension_registry extensions;  // User extension schemas, beyond the enterprise extension
+};
+
 struct log_config {
     core::log::level level = core::log::level::info;
     bool access_log = true;
@@ -55,6 +60,7 @@ struct config {
     std::string source;  // the file it came from, for messages
     server_config server;
     storage_config storage;
+    scim_config scim;
     log_config log;
 };
 

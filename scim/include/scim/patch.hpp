@@ -22,7 +22,7 @@ namespace idgate::scim {
 
 // What PATCH needs to know about a resource type's attributes.
 struct attribute_info {
-    std::string_view name;
+    std::string name;
     bool multi_valued = false;
     bool complex = false;
     bool read_only = false;
@@ -30,13 +30,14 @@ struct attribute_info {
 };
 
 struct resource_attributes {
-    std::string_view core_urn;
+    std::string core_urn;
     std::vector<attribute_info> core;
-    std::vector<std::pair<std::string_view, std::vector<attribute_info>>> extensions;
+    std::vector<std::pair<std::string, std::vector<attribute_info>>> extensions;
     const attribute_info* find(std::string_view urn, std::string_view name) const;
 };
 
-const resource_attributes& user_attributes();
+// The User's attributes, with the enterprise extension and any configured extensions.
+resource_attributes user_attributes(const struct extension_registry& extensions);
 
 // Applies every operation of a PatchOp request body, in order. Throws core::http_error 400 with
 // scimType invalidSyntax / invalidPath / noTarget / invalidValue / mutability; the detail names the

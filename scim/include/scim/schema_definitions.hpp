@@ -16,26 +16,39 @@ enum class returned { always, never, by_default, request };
 enum class uniqueness { none, server, global };
 
 struct attribute_definition {
-    std::string_view name;
+    std::string name;
     attribute_type type = attribute_type::string;
     bool multi_valued = false;
-    std::string_view description;
+    std::string description;
     bool required = false;
     bool case_exact = false;
     scim::mutability mutability = mutability::read_write;
     scim::returned returned = returned::by_default;
     scim::uniqueness uniqueness = uniqueness::none;
     std::vector<attribute_definition> sub_attributes;
-    std::vector<std::string_view> canonical_values;
-    std::vector<std::string_view> reference_types;
+    std::vector<std::string> canonical_values;
+    std::vector<std::string> reference_types;
 };
 
 struct schema_definition {
-    std::string_view id;  // the schema URN
-    std::string_view name;
-    std::string_view description;
+    std::string id;  // the schema URN
+    std::string name;
+    std::string description;
     std::vector<attribute_definition> attributes;
 };
+
+// User extension schemas declared in configuration (RFC 7643 §3.3), beyond the built-in enterprise
+// extension: their attributes are validated on input, stored, returned, patchable and listed in
+// /Schemas, with no code change. Simple types only (no complex attributes); not filterable.
+struct extension_registry {
+    std::vector<schema_definition> user_extensions;
+    const schema_definition* find(std::string_view urn) const;
+};
+
+// Parses the words used in configuration ("string", "readOnly", ...); false when unknown.
+bool parse_attribute_type(std::string_view text, attribute_type& out);
+bool parse_mutability(std::string_view text, mutability& out);
+bool parse_returned(std::string_view text, returned& out);
 
 const schema_definition& user_schema();
 const schema_definition& enterprise_user_schema();

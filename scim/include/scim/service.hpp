@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "schema/model.hpp"
+#include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
 
 namespace idgate::scim {
@@ -18,6 +19,7 @@ struct context {
     schema::organization organization;  // id and slug are set (the rest is not loaded per request)
     std::string base_url;  // the organisation's SCIM base, e.g. "/scim/v2/acme": resource URLs hang off it
     schema::actor actor;   // who is writing, for the audit trail
+    const extension_registry& extensions;  // User extension schemas declared in configuration
 };
 
 // Paging limits advertised in /ServiceProviderConfig and enforced on every list (RFC 7644 §3.4.2.4).

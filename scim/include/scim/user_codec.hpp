@@ -10,6 +10,7 @@
 
 #include "core/http.hpp"
 #include "schema/model.hpp"
+#include "scim/schema_definitions.hpp"
 
 namespace idgate::scim {
 
@@ -20,13 +21,19 @@ inline constexpr std::string_view list_response_urn = "urn:ietf:params:scim:api:
 inline constexpr std::string_view patch_op_urn = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 inline constexpr std::string_view search_request_urn = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
+// No configured extensions.
+const extension_registry& no_extensions();
+
 // The full representation, with meta (location is the resource's URL).
-boost::json::object user_to_json(const schema::user& u, const std::string& location);
+boost::json::object user_to_json(const schema::user& u, const std::string& location,
+                                 const extension_registry& extensions = no_extensions());
 
 // Reads a User resource body (POST, PUT, or the result of a PATCH) into `out`, replacing every
 // writable field; id, meta and groups are read-only and ignored (RFC 7643 §2.2). The password is
 // write-only and never stored by this release.
-void user_from_json(const boost::json::object& body, schema::user& out);
+// Attributes of configured extensions are validated against their definitions.
+void user_from_json(const boost::json::object& body, schema::user& out,
+                    const extension_registry& extensions = no_extensions());
 
 // "W/\"<version>\"": the ETag and meta.version (RFC 7644 §3.14).
 std::string etag(std::int64_t version);
