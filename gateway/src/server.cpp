@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <array>
 #include <list>
 #include <mutex>
 #include <random>
@@ -413,6 +414,26 @@ struct server::impl {
         const auto bytes_out = res.body.size();
         co_await write_response(stream, res, false, false, request_id);
         log_access(r, core::method::other, {}, res.status, elapsed, request_id, {}, bytes_out);
+        co_await linger(stream);
+    }
+
+    // A client still sending a body we refused would get a connection reset instead of our answer if we
+    // closed at once (its unread bytes make the kernel send RST). So: stop sending, then read and discard
+    // what keeps coming, bounded in bytes and time, before the connection closes (what nginx calls a
+    // lingering close).
+    template <typename Stream>
+    net::awaitable<void> linger(Stream& stream) {
+        auto& lowest = beast::get_lowest_layer(stream);
+        boost::system::error_code ignored;
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::array<char, 16 * 1024> scratch;
+        std::size_t drained = 0;
+        lowest.expires_after(std::chrono::seconds(2));
+        while (drained < 8 * 1024 * 1024) {
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), nothrow);
+            if (ec) break;
+            drained += n;
+        }
     }
 
     std::chrono::steady_clock::duration record(const route* r, int status,
