@@ -106,6 +106,16 @@ private:
     std::string source_;
 };
 
+// A value in a libpq keyword/value connection string: single-quoted, with \ and ' escaped.
+std::string libpq_quote(const std::string& value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\\' || c == '\'') out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
 std::chrono::seconds seconds(const reader& r, const YAML::Node& n, const std::string& path) {
     return std::chrono::seconds(r.integer(n, path, 1, 24 * 3600));
 }
@@ -210,11 +220,21 @@ void parse_storage(const reader& r, const YAML::Node& node, const std::string& p
                         });
               } else if (key == "postgres") {
                   postgres_given = true;
-                  r.map(v, p, {"connection", "pool_size"},
+                  // Either a libpq connection string, or its usual fields (composed into one here).
+                  std::string fields;
+                  r.map(v, p, {"connection", "pool_size", "host", "port", "dbname", "user", "password", "sslmode"},
                         [&](const std::string& k, const YAML::Node& pv, const std::string& pp) {
                             if (k == "connection") s.postgres.connection = r.string(pv, pp);
-                            else s.postgres.pool_size = static_cast<int>(r.integer(pv, pp, 1, 512));
+                            else if (k == "pool_size") s.postgres.pool_size = static_cast<int>(r.integer(pv, pp, 1, 512));
+                            else if (k == "port") fields += " port=" + std::to_string(r.integer(pv, pp, 1, 65535));
+                            else fields += " " + k + "=" + libpq_quote(r.string(pv, pp));
                         });
+                  if (!fields.empty()) {
+                      if (!s.postgres.connection.empty())
+                          r.fail(v, p, "give either 'connection' or the fields (host, port, dbname, user, password, "
+                                       "sslmode), not both");
+                      s.postgres.connection = fields.substr(1);
+                  }
               } else if (key == "acquire_timeout_ms") {
                   s.pool.acquire_timeout_ms = static_cast<int>(r.integer(v, p, 1, 600'000));
               } else {

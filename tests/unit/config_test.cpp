@@ -76,6 +76,19 @@ BOOST_AUTO_TEST_CASE(wrong_types_are_errors_with_position) {
     BOOST_TEST(error_of("server: {port: [}\n").find("not valid YAML") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
+    ::setenv("IDGATE_TEST_PG_PASSWORD", "it's a \\secret", 1);
+    const auto c = parse_config(
+        "storage:\n  type: postgres\n  postgres: {host: db.internal, port: 5433, dbname: idgate, user: idgate, "
+        "password: \"${IDGATE_TEST_PG_PASSWORD}\", sslmode: verify-full}\n",
+        "idgate.yaml");
+    BOOST_TEST(c.storage.postgres.connection ==
+               "host='db.internal' port=5433 dbname='idgate' user='idgate' password='it\\'s a \\\\secret' "
+               "sslmode='verify-full'");
+    BOOST_TEST(error_of("storage:\n  type: postgres\n  postgres: {connection: \"host=x\", host: y}\n").find("not both") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(postgres_requires_a_connection_and_tls_requires_both_files) {
     BOOST_TEST(error_of("storage: {type: postgres}\n").find("no connection string") != std::string::npos);
     BOOST_TEST(error_of("server:\n  tls: {certificate_file: a.pem}\n").find("must be given together") !=
