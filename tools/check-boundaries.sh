@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Fails when a third-party header is included outside the module that owns it (README "Architecture"):
+# the include fence that keeps library types behind their adapters. tools/test.sh runs it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+fence() {  # fence <header prefix> <allowed path regex>
+  local hits
+  hits=$(git ls-files '*.cpp' '*.hpp' | grep -Ev "$2" | xargs grep -ln "#include <$1" 2>/dev/null || true)
+  if [ -n "$hits" ]; then
+    echo "<$1...> is included outside its module:" $hits
+    status=1
+  fi
+}
+fence 'soci/'        '^(store/src/|tests/store/)'
+fence 'boost/beast'  '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
+fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
+fence 'yaml-cpp'     '^gateway/src/config\.cpp$'
+fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
+fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp)$'
+# Protocol modules never include the gateway.
+hits=$(git ls-files 'core/*' 'schema/*' 'store/*' 'scim/*' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
+if [ -n "$hits" ]; then echo "modules include the gateway:" $hits; status=1; fi
+[ $status -eq 0 ] && echo "include boundaries: ok"
+exit $status
