@@ -37,13 +37,13 @@ std::string new_uuid() {
     return out;
 }
 
-std::string new_secret(std::string_view prefix) {
+std::string base64url_encode(std::string_view bytes) {
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const auto b = random_bytes<32>();
-    std::string out{prefix};
+    std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
     unsigned acc = 0;
     int bits = 0;
-    for (unsigned char c : b) {
+    for (unsigned char c : bytes) {
         acc = (acc << 8) | c;
         bits += 8;
         while (bits >= 6) {
@@ -53,6 +53,33 @@ std::string new_secret(std::string_view prefix) {
     }
     if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
     return out;
+}
+
+bool base64url_decode(std::string_view text, std::string& out) {
+    out.clear();
+    unsigned acc = 0;
+    int bits = 0;
+    for (char ch : text) {
+        int v = -1;
+        if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+        else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
+        else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
+        else if (ch == '-') v = 62;
+        else if (ch == '_') v = 63;
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    return true;
+}
+
+std::string new_secret(std::string_view prefix) {
+    const auto b = random_bytes<32>();
+    return std::string(prefix) + base64url_encode({reinterpret_cast<const char*>(b.data()), b.size()});
 }
 
 std::string sha256_hex(std::string_view data) {

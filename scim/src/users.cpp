@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "core/crypto.hpp"
 #include "core/json_body.hpp"
 #include "scim/filter_parser.hpp"
 #include "scim/patch.hpp"
@@ -65,46 +66,14 @@ schema::user store_update(const context& c, const schema::user& next, std::int64
 
 // A cursor is opaque to clients (RFC 9865 §2): base64url of "<created>|<id>" of the last user returned.
 std::string encode_cursor(const schema::user& u) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const std::string raw = core::format_timestamp(u.created) + "|" + u.id;
-    std::string out;
-    unsigned acc = 0;
-    int bits = 0;
-    for (unsigned char ch : raw) {
-        acc = (acc << 8) | ch;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += alphabet[(acc >> bits) & 0x3f];
-        }
-    }
-    if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
-    return out;
+    return core::base64url_encode(core::format_timestamp(u.created) + "|" + u.id);
 }
 
 store::user_position decode_cursor(std::string_view cursor) {
-    const auto invalid = [] {
-        // RFC 9865 §5: scimType invalidCursor.
-        return bad_request("invalidCursor", "the cursor is not one this server issued");
-    };
+    // RFC 9865 §5: scimType invalidCursor.
+    const auto invalid = [] { return bad_request("invalidCursor", "the cursor is not one this server issued"); };
     std::string raw;
-    unsigned acc = 0;
-    int bits = 0;
-    for (char ch : cursor) {
-        int v = -1;
-        if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-        else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-        else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-        else if (ch == '-') v = 62;
-        else if (ch == '_') v = 63;
-        if (v < 0 || cursor.size() > 200) throw invalid();
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            raw += static_cast<char>((acc >> bits) & 0xff);
-        }
-    }
+    if (cursor.size() > 200 || !core::base64url_decode(cursor, raw)) throw invalid();
     const auto bar = raw.find('|');
     if (bar == std::string::npos) throw invalid();
     const auto created = core::parse_timestamp(std::string_view(raw).substr(0, bar));

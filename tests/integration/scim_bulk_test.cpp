@@ -6,6 +6,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "scim_setup.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -18,14 +19,7 @@ struct bulk_fixture {
     std::string token;
 
     bulk_fixture() {
-        const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-        BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
-                               .status == 201);
-        token = std::string(json::parse(call(gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens",
-                                             R"({"name":"bulk"})", admin)
-                                            .body)
-                                .at("token")
-                                .as_string());
+        token = organization_with_scim_token(gw);
     }
 
     reply bulk(const std::string& body) {

@@ -5,6 +5,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "scim_setup.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -32,12 +33,7 @@ struct extension_fixture {
     std::string token;
 
     extension_fixture() {
-        const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-        call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin);
-        token = std::string(
-            json::parse(call(gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens", R"({"name":"okta"})", admin).body)
-                .at("token")
-                .as_string());
+        token = organization_with_scim_token(gw);
     }
     reply scim(verb v, const std::string& path, const std::string& body = "") {
         return call(gw.port(), v, "/scim/v2/acme" + path, body, {{"Authorization", "Bearer " + token}});

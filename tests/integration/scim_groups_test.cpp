@@ -8,6 +8,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "scim_setup.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -24,14 +25,7 @@ struct group_fixture {
     std::vector<std::string> users;
 
     group_fixture() {
-        const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-        BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
-                               .status == 201);
-        token = std::string(json::parse(call(gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens",
-                                             R"({"name":"okta"})", admin)
-                                            .body)
-                                .at("token")
-                                .as_string());
+        token = organization_with_scim_token(gw);
         for (int i = 0; i < 4; ++i) {
             const auto r = scim(verb::post, "/Users",
                                 R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"user)" +

@@ -11,6 +11,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "scim_setup.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -26,12 +27,7 @@ struct scim_fixture {
     std::string base = "/scim/v2/acme";
 
     scim_fixture() {
-        const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-        BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
-                               .status == 201);
-        const auto t = call(gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens", R"({"name":"okta"})", admin);
-        BOOST_TEST_REQUIRE(t.status == 201, t.body);
-        token = std::string(json::parse(t.body).at("token").as_string());
+        token = organization_with_scim_token(gw);
     }
 
     std::vector<std::pair<std::string, std::string>> headers(std::vector<std::pair<std::string, std::string>> extra = {}) {
@@ -382,7 +378,7 @@ BOOST_AUTO_TEST_CASE(delete_removes_the_user_and_keeps_the_audit_trail) {
             deleted = true;
             BOOST_TEST(rec.at("target").at("display").as_string() == "test.user@okta.local");
             BOOST_TEST(rec.at("actor").at("kind").as_string() == "scim_client");
-            BOOST_TEST(rec.at("actor").at("display").as_string() == "okta");
+            BOOST_TEST(rec.at("actor").at("display").as_string() == "idp");
         }
     BOOST_TEST(deleted);
 }

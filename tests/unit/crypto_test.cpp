@@ -34,6 +34,21 @@ BOOST_AUTO_TEST_CASE(sha256_matches_known_vectors) {
     BOOST_TEST(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+BOOST_AUTO_TEST_CASE(base64url_round_trips_and_rejects_other_alphabets) {
+    // RFC 4648 §10 vectors, in the URL-safe alphabet without padding.
+    BOOST_TEST(base64url_encode("") == "");
+    BOOST_TEST(base64url_encode("f") == "Zg");
+    BOOST_TEST(base64url_encode("foob") == "Zm9vYg");
+    BOOST_TEST(base64url_encode("foobar") == "Zm9vYmFy");
+    BOOST_TEST(base64url_encode("\xfb\xff") == "-_8");
+    std::string out;
+    BOOST_TEST(base64url_decode("Zm9vYmFy", out));
+    BOOST_TEST(out == "foobar");
+    BOOST_TEST(base64url_decode("-_8", out));
+    BOOST_TEST(out == "\xfb\xff");
+    BOOST_TEST(!base64url_decode("Zm9v+g==", out));
+}
+
 BOOST_AUTO_TEST_CASE(constant_time_equal_compares_content_and_length) {
     BOOST_TEST(constant_time_equal("abc", "abc"));
     BOOST_TEST(!constant_time_equal("abc", "abd"));

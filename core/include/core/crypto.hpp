@@ -9,6 +9,11 @@ namespace idgate::core {
 // A random UUID (RFC 9562 version 4), lower-case: server-assigned resource ids (RFC 7643 §3.1 `id`).
 std::string new_uuid();
 
+// base64url without padding (RFC 4648 §5), and back; decode returns false on a character outside the
+// alphabet.
+std::string base64url_encode(std::string_view bytes);
+bool base64url_decode(std::string_view text, std::string& out);
+
 // A bearer secret: `prefix` + 43 characters of base64url over 32 random bytes (256 bits).
 std::string new_secret(std::string_view prefix);
 
