@@ -10,19 +10,28 @@ start_throwaway_postgres() {
   PG_BIN=$pg_bin
   PG_DIR=$(mktemp -d /tmp/idgate-pg.XXXXXX)
   chown postgres: "$PG_DIR"
-  PG_PORT=
-  local p
-  for p in $(seq 55432 55532); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PG_PORT=$p; break; fi
-  done
-  [ -n "$PG_PORT" ] || { echo "no free port for PostgreSQL" >&2; return 1; }
   trap stop_throwaway_postgres EXIT
   runuser -u postgres -- "$pg_bin/initdb" -D "$PG_DIR/data" -U postgres -A trust --no-sync >/dev/null
-  local options="-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR"
-  options+=" -c max_connections=300"
-  local extra
-  for extra in "$@"; do options+=" -c $extra"; done
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o "$options" start >/dev/null
+  local extra base_options="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR -c max_connections=300"
+  for extra in "$@"; do base_options+=" -c $extra"; done
+  # A free port now can be taken a moment later (another run, a server still shutting down): try a few.
+  local p attempts=0
+  PG_PORT=
+  for p in $(seq 55432 55532); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    if runuser -u postgres -- "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+         -o "$base_options -c port=$p" start >/dev/null; then
+      PG_PORT=$p
+      break
+    fi
+    attempts=$((attempts + 1))
+    if [ "$attempts" -ge 5 ]; then
+      echo "PostgreSQL did not start; its log:" >&2
+      cat "$PG_DIR/server.log" >&2 || true
+      return 1
+    fi
+  done
+  [ -n "$PG_PORT" ] || { echo "no free port for PostgreSQL" >&2; return 1; }
   PG_CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
   echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($*)"
 }
