@@ -251,6 +251,16 @@ json::object user_to_json(const schema::user& u, const std::string& location, co
     o["active"] = u.active;
     if (!u.emails.empty()) o["emails"] = multi_values_to_json(u.emails);
     if (!u.phone_numbers.empty()) o["phoneNumbers"] = multi_values_to_json(u.phone_numbers);
+    if (!u.groups.empty()) {
+        // RFC 7643 §4.1.2: read-only, "direct" memberships; $ref points at the Group.
+        const auto users_at = location.rfind("/Users/");
+        const std::string base = users_at == std::string::npos ? std::string() : location.substr(0, users_at);
+        json::array groups;
+        for (const auto& g : u.groups)
+            groups.push_back(json::object{
+                {"value", g.id}, {"display", g.display}, {"type", "direct"}, {"$ref", base + "/Groups/" + g.id}});
+        o["groups"] = std::move(groups);
+    }
     if (auto* kept = extensions.if_contains(user_schema_urn); kept && kept->is_object())
         for (const auto& kv : kept->as_object()) o[kv.key()] = kv.value();
     if (!enterprise.empty()) o[enterprise_user_urn] = std::move(enterprise);

@@ -105,6 +105,8 @@ std::optional<multi_valued> user_multi_valued(const schema::attribute_path& p) {
     if (a == "emails") return multi_valued{"user_emails", "value_folded", kind::folded, "user_id", "emails"};
     if (a == "phonenumbers")
         return multi_valued{"user_phone_numbers", "value", kind::text, "user_id", "phoneNumbers"};
+    // groups.value: the ids of the groups the user is a member of.
+    if (a == "groups") return multi_valued{"group_members", "group_id", kind::exact, "user_id", "groups", false};
     return std::nullopt;
 }
 
@@ -136,7 +138,7 @@ std::optional<multi_valued> group_multi_valued(const schema::attribute_path& p) 
 
 const mapping user_mapping{user_column, user_multi_valued, "u",
                            "id, externalId, userName, displayName, name.*, nickName, title, userType, locale, "
-                           "preferredLanguage, timezone, active, emails, phoneNumbers, meta.created, "
+                           "preferredLanguage, timezone, active, emails, phoneNumbers, groups.value, meta.created, "
                            "meta.lastModified, enterprise department"};
 const mapping group_mapping{group_column, group_multi_valued, "g",
                             "id, externalId, displayName, members.value, meta.created, meta.lastModified"};

@@ -135,6 +135,7 @@ std::string user_select_list(const dialect& d) {
         fragment.replace(fragment.find("{table}"), 7, table);
         out += ", " + fragment;
     }
+    out += ", " + std::string(d.groups_json);
     return out;
 }
 
@@ -161,7 +162,7 @@ std::vector<schema::multi_value> parse_multi_values(const std::string& text) {
 struct user_row {
     std::string id, organization_id, user_name, external_id, formatted, family, given, middle, prefix, suffix,
         display, nick, profile_url, title, department, user_type, preferred_language, locale, timezone, status,
-        extensions, created, updated, last_login, emails_json, phones_json;
+        extensions, created, updated, last_login, emails_json, phones_json, groups_json;
     soci::indicator last_login_ind = soci::i_ok;
     int active = 1;
     long long version = 1;
@@ -171,7 +172,7 @@ struct user_row {
         st.out(middle).out(prefix).out(suffix).out(display).out(nick).out(profile_url).out(title);
         st.out(department).out(user_type).out(preferred_language).out(locale).out(timezone).out(status);
         st.out(extensions).out(created).out(updated).out(last_login, last_login_ind).out(active).out(version);
-        st.out(emails_json).out(phones_json);
+        st.out(emails_json).out(phones_json).out(groups_json);
     }
 
     schema::user to_user() const {
@@ -199,6 +200,10 @@ struct user_row {
         u.version = version;
         u.emails = parse_multi_values(emails_json);
         u.phone_numbers = parse_multi_values(phones_json);
+        const auto groups = boost::json::parse(groups_json.empty() ? std::string("[]") : groups_json);
+        for (const auto& g : groups.as_array())
+            u.groups.push_back({std::string(g.at("v").as_string()), std::string(g.at("d").as_string())});
+        std::sort(u.groups.begin(), u.groups.end(), [](const auto& a, const auto& b) { return a.display < b.display; });
         return u;
     }
 };

@@ -113,6 +113,26 @@ BOOST_AUTO_TEST_CASE(O11_R6_replace_members_with_a_list_an_empty_list_and_a_valu
     BOOST_TEST(members(id).empty());
 }
 
+BOOST_AUTO_TEST_CASE(users_show_their_groups_read_only_and_can_be_filtered_by_them) {
+    const auto id = create_group(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Readers","members":[)" +
+                                 member(0) + "," + member(2) + "]}");
+    const auto u = json::parse(scim(verb::get, "/Users/" + users[0]).body);
+    BOOST_REQUIRE(u.as_object().contains("groups"));
+    BOOST_TEST(u.at("groups").at(0).at("value").as_string() == id);
+    BOOST_TEST(u.at("groups").at(0).at("display").as_string() == "Readers");
+    BOOST_TEST(u.at("groups").at(0).at("$ref").as_string() == base + "/Groups/" + id);
+    BOOST_TEST(!json::parse(scim(verb::get, "/Users/" + users[1]).body).as_object().contains("groups"));
+    const auto members = json::parse(scim(verb::get, "/Users?filter=groups.value%20eq%20%22" + id + "%22").body);
+    BOOST_TEST(members.at("totalResults").as_int64() == 2);
+    // Read-only: a PUT of the user with other groups changes nothing about memberships.
+    const auto put = scim(verb::put, "/Users/" + users[1],
+                          R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"user1@okta.local","groups":[{"value":")" +
+                              id + R"("}]})");
+    BOOST_TEST(put.status == 200, put.body);
+    BOOST_TEST(members.at("totalResults").as_int64() == 2);
+    BOOST_TEST(!json::parse(put.body).as_object().contains("groups"));
+}
+
 BOOST_AUTO_TEST_CASE(O13_put_replaces_membership) {
     const auto id = create_group(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"AIW","members":[)" +
                                  member(0) + "]}");

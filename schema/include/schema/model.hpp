@@ -52,6 +52,12 @@ struct name {
     std::string formatted, family_name, given_name, middle_name, honorific_prefix, honorific_suffix;
 };
 
+// A group a user is a member of, as the User resource shows it (RFC 7643 §4.1.2 "groups", read-only).
+struct group_ref {
+    std::string id;
+    std::string display;
+};
+
 struct user {
     std::string id;  // UUID, server-assigned and immutable
     std::string organization_id;
@@ -64,6 +70,7 @@ struct user {
     user_status status = user_status::active;
     std::vector<multi_value> emails;
     std::vector<multi_value> phone_numbers;
+    std::vector<group_ref> groups;  // read-only: memberships change on the Group
     // Attributes of extension schemas, as one JSON object text keyed by schema URN (RFC 7643 §3.3).
     std::string extensions_json = "{}";
     core::time_point created{};
