@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 # Every C++ file of the project (works in a clone and in an unpacked archive alike).
-sources() { find core schema store scim gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
+sources() { find core schema store scim accounts gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
 fence() {  # fence <header prefix> <allowed path regex>
   local hits
   hits=$(sources | grep -Ev "$2" | xargs grep -ln "#include <$1" 2>/dev/null || true)
@@ -17,11 +17,12 @@ fence() {  # fence <header prefix> <allowed path regex>
 fence 'soci/'        '^(store/src/|tests/store/)'
 fence 'boost/beast'  '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
 fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
+fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'yaml-cpp'     '^gateway/src/config\.cpp$'
 fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp)$'
 # Protocol modules never include the gateway.
-hits=$(sources | grep -E '^(core|schema|store|scim)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
+hits=$(sources | grep -E '^(core|schema|store|scim|accounts)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
 if [ -n "$hits" ]; then echo "modules include the gateway:" $hits; status=1; fi
 [ $status -eq 0 ] && echo "include boundaries: ok"
 exit $status

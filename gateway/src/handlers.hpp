@@ -2,6 +2,7 @@
 #pragma once
 // Handler functions. Each takes the request (already authenticated and size-checked by the router)
 // and returns a response or throws core::http_error.
+#include "accounts/service.hpp"
 #include "core/http.hpp"
 #include "gateway/router.hpp"
 #include "scim/service.hpp"
@@ -23,6 +24,8 @@ core::response list_audit(services& s, const core::request&);
 core::response create_scim_token(services& s, const core::request&);
 core::response list_scim_tokens(services& s, const core::request&);
 core::response revoke_scim_token(services& s, const core::request&);
+
+core::response bootstrap_user(services& s, const core::request&);
 
 // SCIM: resolves the organisation the token may act on and calls a SCIM handler with its context.
 using scim_handler = core::response (*)(const scim::context&, const core::request&);

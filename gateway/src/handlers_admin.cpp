@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "accounts/service.hpp"
 #include "core/crypto.hpp"
 #include "core/json_body.hpp"
 #include "handlers.hpp"
@@ -59,6 +60,11 @@ schema::organization resolve_organization(services& s, std::string_view key) {
 }  // namespace
 
 core::principal authenticate(services& s, const core::request& req, auth_policy policy) {
+    if (policy == auth_policy::session) {
+        if (auto p = accounts::authenticate_session(s.db, req)) return *p;
+        throw core::http_error(401, "unauthorized", "sign in first: POST /api/v1/login")
+            .with_header("WWW-Authenticate", "Bearer realm=\"idgate\"");
+    }
     const auto challenge = [](std::string error, std::string detail) {
         // RFC 6750 §3: a 401 carries WWW-Authenticate naming the scheme (and the error, when a token
         // was presented).
@@ -185,6 +191,12 @@ core::response revoke_scim_token(services& s, const core::request& req) {
     auto r = s.db.revoke_token(id, actor_of(req));
     if (!r) throw core::http_error(404, "not_found", "no active token '" + id + "' in this organization");
     return core::response::no_content();
+}
+
+core::response bootstrap_user(services& s, const core::request& req) {
+    const auto org = resolve_organization(s, req.param("org"));
+    accounts::context c{s.db, s.clock, org, std::nullopt, {}, actor_of(req)};
+    return accounts::bootstrap_user(c, req);
 }
 
 core::response list_audit(services& s, const core::request& req) {

@@ -42,6 +42,51 @@ void add_routes(router& r, services& s) {
           [&s](core::request& q) { return h::list_scim_tokens(s, q); });
     r.add(method::del, "/api/v1/organizations/{org}/scim-tokens/{id}", admin,
           [&s](core::request& q) { return h::revoke_scim_token(s, q); });
+    // An organisation's first user (its owner) is invited by the instance administrator.
+    r.add(method::post, "/api/v1/organizations/{org}/users", admin,
+          [&s](core::request& q) { return h::bootstrap_user(s, q); });
+
+    // Local user management: the organisation of the signed-in user.
+    namespace acc = idgate::accounts;
+    const route_options signed_in{auth_policy::session, error_style::json, execution::blocking, 64 * 1024};
+    const route_options public_json{auth_policy::none, error_style::json, execution::blocking, 16 * 1024};
+    const auto add_session = [&](method m, const char* path, acc::handler fn,
+                                 acc::mfa_gate gate = acc::mfa_gate::enforce) {
+        r.add(m, path, signed_in,
+              [&s, fn, gate](core::request& q) { return acc::with_session(s.db, s.clock, q, fn, gate); });
+    };
+    const auto add_public = [&](method m, const char* path, acc::handler fn) {
+        r.add(m, path, public_json, [&s, fn](core::request& q) { return acc::without_session(s.db, s.clock, q, fn); });
+    };
+    add_public(method::post, "/api/v1/login", acc::login);
+    add_public(method::post, "/api/v1/login/mfa", acc::login_mfa);
+    add_public(method::post, "/api/v1/invitations/accept", acc::accept_invitation);
+    add_public(method::post, "/api/v1/password-resets/complete", acc::complete_password_reset);
+    add_session(method::post, "/api/v1/logout", acc::logout, acc::mfa_gate::exempt);
+    add_session(method::get, "/api/v1/me", acc::me, acc::mfa_gate::exempt);
+    add_session(method::post, "/api/v1/me/password", acc::change_password, acc::mfa_gate::exempt);
+    add_session(method::post, "/api/v1/me/mfa", acc::start_mfa, acc::mfa_gate::exempt);
+    add_session(method::post, "/api/v1/me/mfa/confirm", acc::confirm_mfa, acc::mfa_gate::exempt);
+    add_session(method::get, "/api/v1/users", acc::list_users);
+    add_session(method::post, "/api/v1/users/invitations", acc::invite_users);
+    add_session(method::get, "/api/v1/users/{id}", acc::get_user);
+    add_session(method::patch, "/api/v1/users/{id}", acc::update_user);
+    add_session(method::del, "/api/v1/users/{id}", acc::delete_user);
+    add_session(method::post, "/api/v1/users/{id}/invitation", acc::resend_invitation);
+    add_session(method::put, "/api/v1/users/{id}/role", acc::set_role);
+    add_session(method::put, "/api/v1/users/{id}/permissions", acc::set_permissions);
+    add_session(method::post, "/api/v1/users/{id}/disable", acc::disable_user);
+    add_session(method::post, "/api/v1/users/{id}/enable", acc::enable_user);
+    add_session(method::del, "/api/v1/users/{id}/sessions", acc::end_sessions);
+    add_session(method::post, "/api/v1/users/{id}/password-reset", acc::reset_password);
+    add_session(method::del, "/api/v1/users/{id}/mfa", acc::reset_mfa);
+    add_session(method::get, "/api/v1/users/{id}/logins", acc::user_logins);
+    add_session(method::get, "/api/v1/settings", acc::get_settings);
+    add_session(method::patch, "/api/v1/settings", acc::update_settings);
+    add_session(method::get, "/api/v1/permissions", acc::list_permissions);
+    add_session(method::post, "/api/v1/permissions", acc::define_permission);
+    add_session(method::post, "/api/v1/ownership-transfer", acc::transfer_ownership);
+    add_session(method::get, "/api/v1/audit", acc::audit);
 
     // SCIM 2.0 (RFC 7644), one base URL per organisation. Bodies up to 1 MiB: a large group's members.
     const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking,

@@ -17,6 +17,9 @@ public:
             case errc::already_exists: return "already exists";
             case errc::version_mismatch: return "version mismatch";
             case errc::not_supported: return "not supported";
+            case errc::last_owner: return "would leave the organization without an owner";
+            case errc::expired: return "expired";
+            case errc::already_used: return "already used";
         }
         return "unknown storage error";
     }

@@ -258,6 +258,54 @@ const std::vector<migration>& migrations() {
              "CREATE INDEX change_events_pending ON change_events (id) WHERE sequence IS NULL",
              "CREATE INDEX change_events_at ON change_events (at)",
          }},
+        {2,
+         "local user management",
+         {
+             // The built-in system roles, shared by every organisation (organization_id '').
+             "INSERT INTO roles (id, organization_id, name, kind, description, created_at) VALUES "
+             "('system:guest', '', 'guest', 'system', 'read-only access to their own account', '1970-01-01T00:00:00.000Z'), "
+             "('system:member', '', 'member', 'system', 'analyst: their own account', '1970-01-01T00:00:00.000Z'), "
+             "('system:manager', '', 'manager', 'system', 'sees the team, changes nothing', '1970-01-01T00:00:00.000Z'), "
+             "('system:admin', '', 'admin', 'system', 'manages users', '1970-01-01T00:00:00.000Z'), "
+             "('system:super_admin', '', 'super_admin', 'system', 'the owner', '1970-01-01T00:00:00.000Z')",
+             // Invitations, password resets and MFA challenges: single use, expiring, stored as digests.
+             R"(CREATE TABLE one_time_links (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  purpose TEXT NOT NULL CHECK (purpose IN ('invitation', 'password_reset', 'mfa_challenge')),
+                  secret_hash TEXT NOT NULL UNIQUE,
+                  created_at TEXT NOT NULL,
+                  expires_at TEXT NOT NULL,
+                  used_at TEXT))",
+             "CREATE INDEX one_time_links_user ON one_time_links (user_id, purpose, created_at)",
+             // Login activity: counts, throttling and the "login activity" screen. user_id carries no
+             // foreign key (history outlives the account), login_folded is what was typed.
+             R"(CREATE TABLE login_events (
+                  id {auto_id},
+                  organization_id TEXT NOT NULL,
+                  user_id TEXT NOT NULL DEFAULT '',
+                  login_folded TEXT NOT NULL DEFAULT '',
+                  method TEXT NOT NULL,
+                  success INTEGER NOT NULL CHECK (success IN (0, 1)),
+                  reason TEXT NOT NULL DEFAULT '',
+                  client_address TEXT NOT NULL DEFAULT '',
+                  at TEXT NOT NULL))",
+             "CREATE INDEX login_events_user ON login_events (user_id, success, at)",
+             "CREATE INDEX login_events_login ON login_events (organization_id, login_folded, success, at)",
+             "CREATE INDEX login_events_address ON login_events (client_address, success, at)",
+             // TOTP (RFC 6238): last_step makes every code single use.
+             R"(CREATE TABLE user_mfa (
+                  user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  secret TEXT NOT NULL,
+                  confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+                  last_step {bigint} NOT NULL DEFAULT 0,
+                  updated_at TEXT NOT NULL))",
+             "CREATE INDEX role_assignments_role ON role_assignments (organization_id, role_id, user_id)",
+             "CREATE INDEX users_user_name_order ON users (organization_id, user_name_folded, id)",
+             "CREATE INDEX users_last_login ON users (organization_id, last_login_at, id)",
+         }},
     };
     return all;
 }

@@ -9,6 +9,15 @@
 
 namespace idgate::store {
 namespace detail {
+std::string escape_like(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '%' || c == '_') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 namespace {
 
 constexpr std::string_view core_user_urn = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -153,14 +162,6 @@ std::optional<column> sub_column(std::string_view alias, const multi_valued& mv,
     return std::nullopt;
 }
 
-std::string escape_like(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '%' || c == '_') out += '\\';
-        out += c;
-    }
-    return out;
-}
 
 class translator {
 public:

@@ -21,6 +21,9 @@ struct resource_sql {
     std::vector<std::string> params;  // values of :p0, :p1, ... in order
 };
 
+// `s` with LIKE's wildcards and the escape character escaped, for `LIKE ... ESCAPE '\'`.
+std::string escape_like(std::string_view s);
+
 // Throw query_error when the query cannot be translated.
 resource_sql translate(const user_query& q);
 resource_sql translate(const group_query& q);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
 // Random identifiers, secrets and digests. OpenSSL stays behind this header.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,12 @@ std::string new_secret(std::string_view prefix);
 
 // Lower-case hex SHA-256. Secrets are stored only as this digest; the secret itself is shown once.
 std::string sha256_hex(std::string_view data);
+
+// `n` bytes from the operating system's CSPRNG (salts, TOTP keys).
+std::string random_bytes(std::size_t n);
+
+// HMAC-SHA1 (RFC 2104), the MAC that TOTP (RFC 6238) is defined over; raw 20-byte digest.
+std::string hmac_sha1(std::string_view key, std::string_view data);
 
 // Compares without an early exit, so response time does not reveal how much of a secret matched.
 bool constant_time_equal(std::string_view a, std::string_view b);

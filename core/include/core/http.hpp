@@ -26,6 +26,7 @@ struct principal {
     std::string organization_id;  // empty for instance-wide admins
     std::string organization_slug;
     std::string display;          // for audit records, never a secret
+    std::string session_id;       // for users signed in with a session
 };
 
 struct request {

@@ -17,6 +17,7 @@ enum class auth_policy {
     none,            // public: health, metrics, discovery
     instance_admin,  // a bearer token of kind instance_admin
     scim_client,     // a SCIM bearer token; it names the one organisation it may act on
+    session,         // a signed-in user: session cookie or `Bearer idg_sess_...`
 };
 
 enum class error_style {

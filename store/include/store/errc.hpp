@@ -14,6 +14,9 @@ enum class errc {
     already_exists,    // a unique key (userName, slug, token hash...) is taken
     version_mismatch,  // optimistic concurrency: the row changed since the caller read it
     not_supported,     // a query the storage cannot run as asked (see validate())
+    last_owner,        // the change would leave the organisation without a super_admin
+    expired,           // a one-time link past its expiry
+    already_used,      // a one-time link or a TOTP time step that was already used
 };
 
 const boost::system::error_category& store_category() noexcept;

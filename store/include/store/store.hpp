@@ -26,6 +26,8 @@
 
 namespace idgate::store {
 
+class accounts;
+
 struct pool_stats {
     std::size_t size = 0;
     std::size_t in_use = 0;
@@ -89,6 +91,8 @@ public:
     virtual void ping() = 0;
     virtual pool_stats stats() const = 0;
     virtual std::string_view backend_name() const = 0;
+    // Local user management's storage (store/accounts.hpp), on the same database and pool.
+    virtual accounts& local_accounts() = 0;
 
     // Organisations (tenants).
     virtual result<schema::organization> create_organization(schema::organization org, const schema::actor& by) = 0;

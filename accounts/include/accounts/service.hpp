@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Local user management as an HTTP API (/api/v1/...): plain handler functions like the SCIM module's.
+// The gateway authenticates the session (authenticate_session), builds a context and calls a handler on
+// the blocking pool; handlers enforce every rule themselves (authorization.hpp) and throw
+// core::http_error with a machine-readable code and a message naming the field.
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/http.hpp"
+#include "schema/account.hpp"
+#include "store/store.hpp"
+
+namespace idgate::accounts {
+
+// How a browser or an API client carries its session: the cookie, or `Authorization: Bearer idg_sess_...`.
+inline constexpr std::string_view session_cookie = "idgate_session";
+inline constexpr std::string_view session_token_prefix = "idg_sess_";
+
+// Login throttling: this many failures for one login name within the window lock it until the oldest
+// of them leaves the window; a client address gets more room (it may be a shared NAT).
+inline constexpr int account_failure_limit = 5;
+inline constexpr int address_failure_limit = 50;
+inline constexpr std::chrono::minutes failure_window{15};
+
+// Resend an invitation at most this often per user.
+inline constexpr std::chrono::seconds invitation_resend_interval{30};
+
+// The session the request carries, if it is valid: a principal of kind `user` (id = user id,
+// organization id and slug, session id); nullopt when there is none or it is invalid or expired.
+std::optional<core::principal> authenticate_session(store::store& db, const core::request& req);
+
+struct context {
+    store::store& db;
+    const core::clock& clock;
+    schema::organization organization;  // the caller's, or the one named by a public request
+    std::optional<schema::account> caller;  // the signed-in user (absent on public routes)
+    std::string session_id;
+    schema::actor actor;  // for the audit trail
+};
+
+using handler = core::response (*)(const context&, const core::request&);
+
+// Whether a handler stays reachable to a user who must enrol in MFA and has not yet: /me, MFA
+// enrolment, logout and their own password. Everything else answers 403 mfa_enrollment_required.
+enum class mfa_gate { enforce, exempt };
+
+// Runs `fn` for a signed-in request: loads the caller's account and organisation, enforces the MFA
+// requirement, builds the context.
+core::response with_session(store::store& db, const core::clock& clock, const core::request& req, handler fn,
+                            mfa_gate gate);
+// Runs `fn` for a public request (login, accepting an invitation, completing a reset).
+core::response without_session(store::store& db, const core::clock& clock, const core::request& req, handler fn);
+
+// Sessions, passwords, MFA (sessions.cpp).
+core::response login(const context& c, const core::request& req);            // POST /api/v1/login
+core::response login_mfa(const context& c, const core::request& req);        // POST /api/v1/login/mfa
+core::response logout(const context& c, const core::request& req);           // POST /api/v1/logout
+core::response me(const context& c, const core::request& req);               // GET /api/v1/me
+core::response change_password(const context& c, const core::request& req); // POST /api/v1/me/password
+core::response start_mfa(const context& c, const core::request& req);       // POST /api/v1/me/mfa
+core::response confirm_mfa(const context& c, const core::request& req);     // POST /api/v1/me/mfa/confirm
+core::response accept_invitation(const context& c, const core::request& req);  // POST /api/v1/invitations/accept
+core::response complete_password_reset(const context& c, const core::request& req);  // POST /api/v1/password-resets/complete
+
+// Users (users.cpp).
+core::response list_users(const context& c, const core::request& req);        // GET /api/v1/users
+core::response invite_users(const context& c, const core::request& req);      // POST /api/v1/users/invitations
+core::response get_user(const context& c, const core::request& req);          // GET /api/v1/users/{id}
+core::response update_user(const context& c, const core::request& req);       // PATCH /api/v1/users/{id}
+core::response delete_user(const context& c, const core::request& req);       // DELETE /api/v1/users/{id}
+core::response resend_invitation(const context& c, const core::request& req); // POST /api/v1/users/{id}/invitation
+core::response set_role(const context& c, const core::request& req);          // PUT /api/v1/users/{id}/role
+core::response set_permissions(const context& c, const core::request& req);   // PUT /api/v1/users/{id}/permissions
+core::response disable_user(const context& c, const core::request& req);      // POST /api/v1/users/{id}/disable
+core::response enable_user(const context& c, const core::request& req);       // POST /api/v1/users/{id}/enable
+core::response end_sessions(const context& c, const core::request& req);      // DELETE /api/v1/users/{id}/sessions
+core::response reset_password(const context& c, const core::request& req);    // POST /api/v1/users/{id}/password-reset
+core::response reset_mfa(const context& c, const core::request& req);         // DELETE /api/v1/users/{id}/mfa
+core::response user_logins(const context& c, const core::request& req);       // GET /api/v1/users/{id}/logins
+
+// The organisation's own settings (organization.cpp).
+core::response get_settings(const context& c, const core::request& req);      // GET /api/v1/settings
+core::response update_settings(const context& c, const core::request& req);   // PATCH /api/v1/settings
+core::response list_permissions(const context& c, const core::request& req);  // GET /api/v1/permissions
+core::response define_permission(const context& c, const core::request& req); // POST /api/v1/permissions
+core::response transfer_ownership(const context& c, const core::request& req);  // POST /api/v1/ownership-transfer
+core::response audit(const context& c, const core::request& req);             // GET /api/v1/audit
+
+// For the instance administrator: creates a user in an organisation -- how its first user, the owner,
+// is invited (organization's context; no caller).
+core::response bootstrap_user(const context& c, const core::request& req);
+
+}  // namespace idgate::accounts

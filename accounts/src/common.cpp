@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "common.hpp"
+
+#include <boost/json/array.hpp>
+
+#include "core/crypto.hpp"
+#include "core/json_body.hpp"
+
+namespace idgate::accounts::detail {
+
+boost::json::object account_json(const schema::account& a) {
+    const auto& u = a.profile;
+    std::string email;
+    for (const auto& e : u.emails)
+        if (email.empty() || e.primary) email = e.value;
+    boost::json::array permissions;
+    for (const auto& p : a.permissions) permissions.emplace_back(p);
+    const auto optional_time = [](const std::optional<core::time_point>& t) {
+        return t ? boost::json::value(core::format_timestamp(*t)) : boost::json::value(nullptr);
+    };
+    return {{"id", u.id},
+            {"user_name", u.user_name},
+            {"email", email},
+            {"given_name", u.name.given_name},
+            {"family_name", u.name.family_name},
+            {"display_name", u.display_name},
+            {"title", u.title},
+            {"department", u.department},
+            {"locale", u.locale},
+            {"status", schema::to_string(u.status)},
+            {"invitation", schema::to_string(a.invitation)},
+            {"invitation_sent", optional_time(a.invitation_sent)},
+            {"role", schema::to_string(a.role)},
+            {"permissions", permissions},
+            {"mfa_enrolled", a.mfa_enrolled},
+            {"created", core::format_timestamp(u.created)},
+            {"last_login", optional_time(u.last_login)},
+            {"logins", boost::json::object{{"last_7_days", a.logins.last_7_days},
+                                           {"last_30_days", a.logins.last_30_days},
+                                           {"last_365_days", a.logins.last_365_days}}},
+            {"version", u.version}};
+}
+
+core::http_error invalid_field(std::string_view field, std::string message) {
+    return core::http_error(400, "invalid_field", "'" + std::string(field) + "': " + message);
+}
+
+void require(const decision& d) {
+    if (!d) throw core::http_error(403, "forbidden", d.reason);
+}
+
+schema::account load_target(const context& c, std::string_view id) {
+    auto a = c.db.local_accounts().get_account(c.organization.id, id);
+    if (!a) throw core::http_error(404, "not_found", "no user '" + std::string(id) + "' in this organization");
+    return *a;
+}
+
+void throw_store_error(const boost::system::error_code& ec, std::string_view what) {
+    if (ec == store::errc::not_found) throw core::http_error(404, "not_found", std::string(what) + " not found");
+    if (ec == store::errc::already_exists)
+        throw core::http_error(409, "conflict", std::string(what) + " already exists");
+    if (ec == store::errc::last_owner)
+        throw core::http_error(409, "last_owner",
+                               "this would leave the organization without an owner (super_admin); transfer "
+                               "ownership first");
+    if (ec == store::errc::version_mismatch)
+        throw core::http_error(409, "conflict", std::string(what) + " changed meanwhile; retry");
+    throw core::http_error(500, "internal_error", "the change could not be stored", ec.message());
+}
+
+body_reader::body_reader(const core::request& req, std::initializer_list<std::string_view> accepted)
+    : body_(core::parse_json_object_body(req)) {
+    for (const auto& [key, value] : body_) {
+        bool known = false;
+        for (auto a : accepted) known = known || key == a;
+        if (!known) {
+            std::string list;
+            for (auto a : accepted) list += (list.empty() ? "" : ", ") + std::string(a);
+            throw invalid_field(key, "unknown field (accepted: " + list + ")");
+        }
+    }
+}
+
+std::optional<std::string> body_reader::string(std::string_view key, std::size_t max_length) const {
+    const auto* v = body_.if_contains(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) throw invalid_field(key, "must be a string");
+    if (v->as_string().size() > max_length)
+        throw invalid_field(key, "must be at most " + std::to_string(max_length) + " characters");
+    return std::string(v->as_string());
+}
+
+std::string body_reader::required_string(std::string_view key, std::size_t max_length) const {
+    auto s = string(key, max_length);
+    if (!s || s->empty()) throw invalid_field(key, "required");
+    return *s;
+}
+
+std::optional<bool> body_reader::boolean(std::string_view key) const {
+    const auto* v = body_.if_contains(key);
+    if (!v) return std::nullopt;
+    if (!v->is_bool()) throw invalid_field(key, "must be true or false");
+    return v->as_bool();
+}
+
+issued_link new_link(const context& c, schema::link_purpose purpose, std::string_view user_id,
+                     std::chrono::seconds ttl) {
+    issued_link out;
+    out.secret = core::new_secret(purpose == schema::link_purpose::invitation       ? "idg_inv_"
+                                  : purpose == schema::link_purpose::password_reset ? "idg_rst_"
+                                                                                    : "idg_mfa_");
+    out.link.organization_id = c.organization.id;
+    out.link.user_id = user_id;
+    out.link.purpose = purpose;
+    out.link.secret_hash = core::sha256_hex(out.secret);
+    out.link.created = c.clock.now();
+    out.link.expires = c.clock.now() + ttl;
+    return out;
+}
+
+bool plausible_email(std::string_view email) {
+    const auto at = email.find('@');
+    if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) return false;
+    if (email.size() > 254) return false;
+    const auto domain = email.substr(at + 1);
+    const auto dot = domain.find('.');
+    if (domain.empty() || dot == std::string_view::npos || dot == 0 || domain.back() == '.') return false;
+    for (char ch : email)
+        if (static_cast<unsigned char>(ch) <= ' ' || ch == ',' || ch == '<' || ch == '>' || ch == '"') return false;
+    return true;
+}
+
+}  // namespace idgate::accounts::detail

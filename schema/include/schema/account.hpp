@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Local user management ("Settings > Users"): the account around a user -- its system role, extra
+// permissions, credentials state, invitations, sessions and login history. The rules that use these
+// types live in the accounts module; storage only keeps them.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "schema/model.hpp"
+
+namespace idgate::schema {
+
+// The built-in system roles, exactly one per user, in increasing order of privilege.
+enum class system_role { guest, member, manager, admin, super_admin };
+std::string_view to_string(system_role r);
+std::optional<system_role> parse_system_role(std::string_view text);
+inline constexpr std::array all_system_roles{system_role::guest, system_role::member, system_role::manager,
+                                             system_role::admin, system_role::super_admin};
+
+// A permission an organisation defines and grants to users on top of their role (e.g.
+// "active_response"). One that requires MFA blocks its holder until they have enrolled.
+struct permission_definition {
+    std::string name;  // [a-z0-9_.:-], 1-64 characters
+    std::string description;
+    bool requires_mfa = false;
+};
+
+// The organisation's password rules. Defaults: 8-60 characters with an upper-case letter, a lower-case
+// letter, a digit and one of the special characters.
+struct password_policy {
+    int min_length = 8;
+    int max_length = 60;
+    bool require_upper = true;
+    bool require_lower = true;
+    bool require_digit = true;
+    bool require_special = true;
+    std::string special_characters = "!@#$%^&*_-";
+};
+
+// Per-organisation settings of local user management, stored as one JSON document.
+struct organization_settings {
+    bool deactivate_only = false;  // "deletion: deactivate_only": DELETE of a user is refused
+    bool mfa_required = false;     // every user must enrol in TOTP MFA
+    password_policy passwords;
+    int invitation_ttl_hours = 7 * 24;
+    int session_ttl_hours = 12;
+};
+std::string to_json(const organization_settings& s);
+// Missing keys keep their defaults; unknown keys and wrong types are errors (message in `error`).
+std::optional<organization_settings> parse_organization_settings(std::string_view json, std::string& error);
+
+// Single-use links and challenges. Only a SHA-256 of the secret is stored.
+enum class link_purpose { invitation, password_reset, mfa_challenge };
+std::string_view to_string(link_purpose p);
+
+struct one_time_link {
+    std::string id;
+    std::string organization_id;
+    std::string user_id;
+    link_purpose purpose = link_purpose::invitation;
+    std::string secret_hash;
+    core::time_point created{};
+    core::time_point expires{};
+    std::optional<core::time_point> used;
+};
+
+enum class invitation_state { none, pending, expired };
+std::string_view to_string(invitation_state s);
+
+struct login_counts {
+    std::int64_t last_7_days = 0, last_30_days = 0, last_365_days = 0;
+};
+
+// A user as local user management sees it.
+struct account {
+    user profile;
+    system_role role = system_role::member;
+    std::vector<std::string> permissions;  // extra permissions, sorted
+    bool has_password = false;
+    bool mfa_enrolled = false;
+    invitation_state invitation = invitation_state::none;
+    std::optional<core::time_point> invitation_sent;  // the latest invitation's creation
+    login_counts logins;
+};
+
+struct session {
+    std::string id;
+    std::string organization_id;
+    std::string user_id;
+    std::string secret_hash;
+    std::string connection_id;  // the IdP connection for SSO sessions; empty for local logins
+    core::time_point created{};
+    core::time_point expires{};
+    std::string client_address;
+    std::string user_agent;
+};
+
+// What a login attempt was, for login activity, counts and throttling.
+struct login_attempt {
+    std::string organization_id;
+    std::string user_id;  // empty when the login named no known user
+    std::string login;    // what was typed (folded), for per-account throttling of unknown names too
+    std::string method;   // "password", "saml", "oidc"
+    bool success = false;
+    std::string reason;   // on failure: "bad_password", "disabled", "mfa_failed", ...
+    std::string client_address;
+    core::time_point at{};
+};
+
+// TOTP state (RFC 6238): the shared secret, whether enrolment was confirmed, and the last time step
+// accepted, so a code cannot be used twice.
+struct mfa_state {
+    std::string secret;  // raw key bytes, base64url; empty when not enrolled
+    bool confirmed = false;
+    std::int64_t last_step = 0;
+};
+
+}  // namespace idgate::schema

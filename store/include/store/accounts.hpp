@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Storage of local user management: accounts (a user with its system role, permissions and credential
+// state), one-time links, sessions, login history, TOTP state and organisation settings. Same contract
+// as store::store (thread-safe, blocking, one transaction per write with its audit record and change
+// event, uniqueness by indexes). The invariants that must hold across concurrent admins -- an
+// organisation always keeps a super_admin -- are checked inside the writing transaction, with the
+// organisation row locked, so two admins demoting each other cannot both succeed.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "schema/account.hpp"
+#include "store/errc.hpp"
+
+namespace idgate::store {
+
+struct account_query {
+    std::string organization_id;
+    // Case-insensitive "contains" over userName, display/given/family name and email addresses.
+    std::string text;
+    std::optional<schema::system_role> role;
+    std::vector<schema::user_status> statuses;  // empty: every status
+    std::optional<core::time_point> created_from, created_to;  // inclusive, exclusive
+    enum class sort_key { created, user_name, display_name, last_login };
+    sort_key sort = sort_key::created;
+    bool descending = false;
+    std::int64_t offset = 0;
+    std::int64_t limit = 50;
+};
+
+struct account_page {
+    std::vector<schema::account> accounts;
+    std::int64_t total = 0;
+};
+
+// A login's stored secret, for the caller to verify.
+struct login_record {
+    schema::account account;
+    std::string password_hash;  // empty when the account has no password (invited, or SSO only)
+};
+
+struct new_account {
+    schema::user user;
+    schema::system_role role = schema::system_role::member;
+    std::optional<schema::one_time_link> invitation;
+    std::optional<std::string> password_hash;
+};
+
+class accounts {
+public:
+    virtual ~accounts() = default;
+
+    // Creates users, all or none (a taken userName fails the whole call with errc::already_exists).
+    // The first user of an organisation (no super_admin yet) becomes its owner, super_admin, whatever
+    // `role` says. With an invitation, the user is `pending` and the link (ids filled in) is stored with
+    // it; otherwise the user is active, with `password_hash` if given.
+    virtual result<std::vector<schema::account>> create_accounts(std::vector<new_account> accounts,
+                                                                 const schema::actor& by) = 0;
+    virtual result<schema::account> get_account(std::string_view organization_id, std::string_view user_id) = 0;
+    // By userName, or by email address when exactly one user of the organisation has it.
+    virtual result<login_record> find_login(std::string_view organization_id, std::string_view login) = 0;
+    virtual result<account_page> find_accounts(const account_query& q) = 0;
+
+    // errc::last_owner when it would remove the organisation's last super_admin.
+    virtual result<schema::account> set_role(std::string_view organization_id, std::string_view user_id,
+                                             schema::system_role role, const schema::actor& by) = 0;
+    // `to` (an admin) becomes super_admin and `from` (a super_admin) an admin, in one transaction.
+    virtual result<void> transfer_ownership(std::string_view organization_id, std::string_view from,
+                                            std::string_view to, const schema::actor& by) = 0;
+    // active or disabled; disabling ends every session of the user in the same transaction.
+    virtual result<schema::account> set_status(std::string_view organization_id, std::string_view user_id,
+                                               schema::user_status status, const schema::actor& by) = 0;
+    // Removes the user, its sessions, links and memberships; audit records stay.
+    virtual result<void> delete_account(std::string_view organization_id, std::string_view user_id,
+                                        const schema::actor& by) = 0;
+
+    virtual result<void> define_permission(std::string_view organization_id, const schema::permission_definition& p,
+                                           const schema::actor& by) = 0;
+    virtual std::vector<schema::permission_definition> list_permissions(std::string_view organization_id) = 0;
+    // Replaces the user's extra permissions; errc::not_found if one is not defined in the organisation.
+    virtual result<schema::account> set_permissions(std::string_view organization_id, std::string_view user_id,
+                                                    const std::vector<std::string>& permissions,
+                                                    const schema::actor& by) = 0;
+
+    // Sets the password hash; with `end_sessions`, ends every session of the user but `keep_session_id`.
+    virtual result<void> set_password(std::string_view organization_id, std::string_view user_id,
+                                      const std::string& password_hash, bool end_sessions,
+                                      std::string_view keep_session_id, const schema::actor& by) = 0;
+
+    // Stores a link; earlier unused links of the same purpose for that user stop working.
+    virtual result<schema::one_time_link> issue_link(schema::one_time_link link, const schema::actor& by) = 0;
+    // A link by the digest of its secret, used or not.
+    virtual std::optional<schema::one_time_link> find_link(std::string_view secret_hash) = 0;
+    // The newest link of `purpose` for the user, used or not (for resend limits and invitation state).
+    virtual std::optional<schema::one_time_link> latest_link(std::string_view organization_id,
+                                                             std::string_view user_id,
+                                                             schema::link_purpose purpose) = 0;
+    // Marks the link used, if it exists with that purpose, is unused and unexpired (errc::not_found,
+    // already_used, expired). With `password_hash`, also sets the password, and for an invitation
+    // activates the user -- all in one transaction.
+    virtual result<schema::one_time_link> redeem_link(std::string_view secret_hash, schema::link_purpose purpose,
+                                                      std::optional<std::string> password_hash,
+                                                      const schema::actor& by) = 0;
+
+    virtual result<schema::session> create_session(schema::session s) = 0;
+    // An unexpired session by the digest of its secret, if its user is still active.
+    virtual std::optional<schema::session> find_session(std::string_view secret_hash) = 0;
+    virtual result<void> end_session(std::string_view session_id) = 0;
+    virtual result<std::int64_t> end_user_sessions(std::string_view organization_id, std::string_view user_id,
+                                                   const schema::actor& by) = 0;
+    virtual std::int64_t count_sessions(std::string_view organization_id, std::string_view user_id) = 0;
+
+    // Login activity. A successful attempt also sets the user's last login.
+    virtual void record_login(const schema::login_attempt& attempt) = 0;
+    // When the newest failed attempts (at most `limit`, newest first) since `since` for this (folded)
+    // login name happened; and how many failed from this client address.
+    virtual std::vector<core::time_point> failed_logins(std::string_view organization_id,
+                                                        std::string_view login_folded, core::time_point since,
+                                                        std::int64_t limit) = 0;
+    virtual std::int64_t count_failed_logins_from(std::string_view client_address, core::time_point since) = 0;
+    virtual std::vector<schema::login_attempt> list_logins(std::string_view organization_id,
+                                                           std::string_view user_id, std::int64_t limit) = 0;
+
+    virtual result<schema::mfa_state> get_mfa(std::string_view organization_id, std::string_view user_id) = 0;
+    // Replaces the TOTP state (start of enrolment, confirmation, admin reset with an empty state).
+    virtual result<void> set_mfa(std::string_view organization_id, std::string_view user_id,
+                                 const schema::mfa_state& state, std::string_view action,
+                                 const schema::actor& by) = 0;
+    // Records that TOTP time step `step` was used; errc::already_used when it (or a later one) was.
+    virtual result<void> use_mfa_step(std::string_view organization_id, std::string_view user_id,
+                                      std::int64_t step) = 0;
+
+    virtual result<schema::organization_settings> get_settings(std::string_view organization_id) = 0;
+    virtual result<void> set_settings(std::string_view organization_id, const schema::organization_settings& s,
+                                      const schema::actor& by) = 0;
+};
+
+}  // namespace idgate::store

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// What every SOCI-backed part of the store shares: error classification, statement binding, the user
+// row mapping, and sql_runner -- the transaction plumbing (leases, retries, the audit record and change
+// event written inside each write). Internal to store/src; SOCI types never leave this module.
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dialect.hpp"
+#include "migrations.hpp"
+#include "pool.hpp"
+#include "store/store.hpp"
+
+namespace idgate::store::detail {
+
+using schema::actor;
+using soci::into;
+using soci::use;
+
+// ---------------------------------------------------------------------------------------------------
+// Error classification: what a SOCI exception means for the caller.
+
+enum class failure { unique_violation, foreign_key_violation, retryable, connection, other };
+
+inline failure classify(const soci::soci_error& e) {
+    if (std::getenv("IDGATE_DEBUG_SQL")) std::fprintf(stderr, "soci error: %s\n", e.what());
+    if (const auto* s = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+        const int primary = s->result() & 0xff;
+        const std::string message = e.get_error_message();
+        if (primary == 19 /* SQLITE_CONSTRAINT */) {
+            if (message.find("UNIQUE") != std::string::npos || message.find("PRIMARY KEY") != std::string::npos)
+                return failure::unique_violation;
+            if (message.find("FOREIGN KEY") != std::string::npos) return failure::foreign_key_violation;
+            return failure::other;
+        }
+        if (primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */) return failure::retryable;
+        return failure::other;
+    }
+    if (const auto* p = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+        const std::string state = p->sqlstate();
+        if (state == "23505") return failure::unique_violation;
+        if (state == "23503") return failure::foreign_key_violation;
+        // serialization_failure, deadlock_detected: the transaction can simply run again.
+        if (state == "40001" || state == "40P01") return failure::retryable;
+        // connection_exception class, admin_shutdown, crash_shutdown, cannot_connect_now.
+        if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+            return failure::connection;
+    }
+    if (e.get_error_category() == soci::soci_error::connection_error) return failure::connection;
+    return failure::other;
+}
+
+[[noreturn]] inline void throw_infrastructure(const soci::soci_error& e, failure f) {
+    if (f == failure::connection || f == failure::retryable)
+        throw unavailable("database unavailable: " + e.get_error_message());
+    // A failure we did not expect is a bug or a schema drift: a 500, with the database's words logged.
+    throw std::runtime_error("database error: " + e.get_error_message());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small binding helpers. soci::use binds by reference: every bound variable must outlive execute().
+
+inline std::string ts(core::time_point t) { return core::format_timestamp(t); }
+
+inline core::time_point parse_ts(const std::string& text) {
+    auto t = core::parse_timestamp(text);
+    if (!t) throw std::runtime_error("database holds a malformed timestamp: '" + text + "'");
+    return *t;
+}
+
+inline std::optional<core::time_point> parse_optional_ts(const std::string& text, soci::indicator ind) {
+    if (ind == soci::i_null) return std::nullopt;
+    return parse_ts(text);
+}
+
+// A prepared-on-the-spot statement built from exchanges, so long column lists can be bound by
+// helpers instead of one enormous comma expression.
+class bound_statement {
+public:
+    explicit bound_statement(soci::session& sql) : st_(sql) {}
+    template <typename T>
+    bound_statement& in(T& value, const char* name) {
+        st_.exchange(use(value, name));
+        return *this;
+    }
+    template <typename T>
+    bound_statement& in(T& value, soci::indicator& ind, const char* name) {
+        st_.exchange(use(value, ind, name));
+        return *this;
+    }
+    template <typename T>
+    bound_statement& out(T& value) {
+        st_.exchange(into(value));
+        return *this;
+    }
+    template <typename T>
+    bound_statement& out(T& value, soci::indicator& ind) {
+        st_.exchange(into(value, ind));
+        return *this;
+    }
+    // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
+    // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
+    bool run(const std::string& query) {
+        st_.alloc();
+        // One-time: SOCI's PostgreSQL backend would otherwise PREPARE, EXECUTE and DEALLOCATE a
+        // named statement, three round trips where one will do.
+        st_.prepare(query, soci::details::st_one_time_query);
+        st_.define_and_bind();
+        return st_.execute(true);
+    }
+    bool next() { return st_.fetch(); }
+    long long affected_rows() { return st_.get_affected_rows(); }
+
+private:
+    soci::statement st_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Users: the column list once, with the row type that binds to it.
+
+// The columns of a user, against `users u`; the dialect appends the emails and phone numbers as JSON.
+inline constexpr const char* user_columns =
+    "u.id, u.organization_id, u.user_name, u.external_id, u.formatted_name, u.family_name, u.given_name, "
+    "u.middle_name, u.honorific_prefix, u.honorific_suffix, u.display_name, u.nick_name, u.profile_url, u.title, "
+    "u.department, u.user_type, u.preferred_language, u.locale, u.timezone, u.status, u.extensions, u.created_at, "
+    "u.updated_at, u.last_login_at, u.active, u.version";
+
+inline std::string user_select_list(const dialect& d) {
+    std::string out = user_columns;
+    for (const char* table : {"user_emails", "user_phone_numbers"}) {
+        std::string fragment{d.multi_values_json};
+        fragment.replace(fragment.find("{table}"), 7, table);
+        out += ", " + fragment;
+    }
+    out += ", " + std::string(d.groups_json);
+    return out;
+}
+
+// [{"p": position, "v": value, "t": type, "d": display, "pr": 0|1}, ...] in position order.
+inline std::vector<schema::multi_value> parse_multi_values(const std::string& text) {
+    std::vector<std::pair<std::int64_t, schema::multi_value>> rows;
+    const auto parsed = boost::json::parse(text.empty() ? std::string("[]") : text);
+    for (const auto& item : parsed.as_array()) {
+        const auto& o = item.as_object();
+        const auto str = [&o](const char* key) {
+            const auto* v = o.if_contains(key);
+            return v && v->is_string() ? std::string(v->as_string()) : std::string();
+        };
+        const auto* pr = o.if_contains("pr");
+        const bool primary = pr && ((pr->is_int64() && pr->as_int64() != 0) || (pr->is_bool() && pr->as_bool()));
+        rows.emplace_back(o.at("p").to_number<std::int64_t>(), schema::multi_value{str("v"), str("t"), str("d"), primary});
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<schema::multi_value> out;
+    for (auto& r : rows) out.push_back(std::move(r.second));
+    return out;
+}
+
+struct user_row {
+    std::string id, organization_id, user_name, external_id, formatted, family, given, middle, prefix, suffix,
+        display, nick, profile_url, title, department, user_type, preferred_language, locale, timezone, status,
+        extensions, created, updated, last_login, emails_json, phones_json, groups_json;
+    soci::indicator last_login_ind = soci::i_ok;
+    int active = 1;
+    long long version = 1;
+
+    void bind(bound_statement& st) {
+        st.out(id).out(organization_id).out(user_name).out(external_id).out(formatted).out(family).out(given);
+        st.out(middle).out(prefix).out(suffix).out(display).out(nick).out(profile_url).out(title);
+        st.out(department).out(user_type).out(preferred_language).out(locale).out(timezone).out(status);
+        st.out(extensions).out(created).out(updated).out(last_login, last_login_ind).out(active).out(version);
+        st.out(emails_json).out(phones_json).out(groups_json);
+    }
+
+    schema::user to_user() const {
+        schema::user u;
+        u.id = id;
+        u.organization_id = organization_id;
+        u.user_name = user_name;
+        u.external_id = external_id;
+        u.name = {formatted, family, given, middle, prefix, suffix};
+        u.display_name = display;
+        u.nick_name = nick;
+        u.profile_url = profile_url;
+        u.title = title;
+        u.department = department;
+        u.user_type = user_type;
+        u.preferred_language = preferred_language;
+        u.locale = locale;
+        u.timezone = timezone;
+        u.status = schema::parse_user_status(status).value_or(schema::user_status::active);
+        u.extensions_json = extensions;
+        u.created = parse_ts(created);
+        u.updated = parse_ts(updated);
+        u.last_login = parse_optional_ts(last_login, last_login_ind);
+        u.active = active != 0;
+        u.version = version;
+        u.emails = parse_multi_values(emails_json);
+        u.phone_numbers = parse_multi_values(phones_json);
+        const auto groups = boost::json::parse(groups_json.empty() ? std::string("[]") : groups_json);
+        for (const auto& g : groups.as_array())
+            u.groups.push_back({std::string(g.at("v").as_string()), std::string(g.at("d").as_string())});
+        std::sort(u.groups.begin(), u.groups.end(), [](const auto& a, const auto& b) { return a.display < b.display; });
+        return u;
+    }
+};
+
+// The writable columns of a user, as bind variables.
+struct user_params {
+    std::string id, organization_id, user_name, user_name_folded, external_id, formatted, family, given, middle,
+        prefix, suffix, display, nick, profile_url, title, department, user_type, preferred_language, locale,
+        timezone, status, extensions, now;
+    int active;
+
+    user_params(const schema::user& u, core::time_point at)
+        : id(u.id),
+          organization_id(u.organization_id),
+          user_name(u.user_name),
+          user_name_folded(schema::case_fold(u.user_name)),
+          external_id(u.external_id),
+          formatted(u.name.formatted),
+          family(u.name.family_name),
+          given(u.name.given_name),
+          middle(u.name.middle_name),
+          prefix(u.name.honorific_prefix),
+          suffix(u.name.honorific_suffix),
+          display(u.display_name),
+          nick(u.nick_name),
+          profile_url(u.profile_url),
+          title(u.title),
+          department(u.department),
+          user_type(u.user_type),
+          preferred_language(u.preferred_language),
+          locale(u.locale),
+          timezone(u.timezone),
+          status(schema::to_string(u.status)),
+          extensions(u.extensions_json),
+          now(ts(at)),
+          active(u.active ? 1 : 0) {}
+
+    void bind(bound_statement& st) {
+        st.in(id, "id").in(organization_id, "org").in(user_name, "user_name").in(user_name_folded, "folded");
+        st.in(external_id, "external_id").in(formatted, "formatted").in(family, "family").in(given, "given");
+        st.in(middle, "middle").in(prefix, "prefix").in(suffix, "suffix").in(display, "display");
+        st.in(nick, "nick").in(profile_url, "profile_url").in(title, "title").in(department, "department");
+        st.in(user_type, "user_type").in(preferred_language, "preferred_language").in(locale, "locale");
+        st.in(timezone, "timezone").in(status, "status").in(extensions, "extensions").in(now, "now");
+        st.in(active, "active");
+    }
+};
+
+inline constexpr const char* user_set_clause =
+    "user_name = :user_name, user_name_folded = :folded, external_id = :external_id, formatted_name = :formatted, "
+    "family_name = :family, given_name = :given, middle_name = :middle, honorific_prefix = :prefix, "
+    "honorific_suffix = :suffix, display_name = :display, nick_name = :nick, profile_url = :profile_url, "
+    "title = :title, department = :department, user_type = :user_type, preferred_language = :preferred_language, "
+    "locale = :locale, timezone = :timezone, status = :status, extensions = :extensions, active = :active, "
+    "updated_at = :now";
+
+inline void write_multi_values(soci::session& sql, const schema::user& u, bool replace) {
+    if (replace) {
+        std::string id = u.id;
+        sql << "DELETE FROM user_emails WHERE user_id = :id", use(id, "id");
+        sql << "DELETE FROM user_phone_numbers WHERE user_id = :id", use(id, "id");
+    }
+    // Emails carry a folded copy for case-insensitive search; phone numbers do not need one.
+    int position = 0;
+    for (const auto& mv : u.emails) {
+        std::string user_id = u.id, org = u.organization_id, value = mv.value, folded = schema::case_fold(mv.value),
+                    type = mv.type, display = mv.display;
+        int primary = mv.primary ? 1 : 0;
+        sql << "INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)",
+            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(folded, "f"), use(type, "t"),
+            use(display, "d"), use(primary, "pr");
+        ++position;
+    }
+    position = 0;
+    for (const auto& mv : u.phone_numbers) {
+        std::string user_id = u.id, org = u.organization_id, value = mv.value, type = mv.type, display = mv.display;
+        int primary = mv.primary ? 1 : 0;
+        sql << "INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)",
+            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(type, "t"),
+            use(display, "d"), use(primary, "pr");
+        ++position;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transactions. Every SOCI-backed component runs its SQL through one sql_runner.
+
+class sql_runner {
+public:
+    sql_runner(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
+        : d_(d), pool_(std::move(pool)), clock_(clock), user_select_(user_select_list(d)) {}
+
+    const dialect& sql_dialect() const { return d_; }
+    const core::clock& clock() const { return clock_; }
+    bool postgres() const { return d_.id == dialect::kind::postgres; }
+    // The user columns (against `users u`) with emails, phone numbers and groups as JSON.
+    const std::string& user_select() const { return user_select_; }
+
+    // -- users, inside a caller's transaction ------------------------------------------------------
+
+    // Inserts `u` (id, created and version already assigned) with its emails and phone numbers.
+    static void insert_user(soci::session& sql, const schema::user& u, const std::string* password_hash = nullptr) {
+        user_params p(u, u.created);
+        std::string hash = password_hash ? *password_hash : std::string();
+        soci::indicator hash_ind = password_hash ? soci::i_ok : soci::i_null;
+        bound_statement b(sql);
+        p.bind(b);
+        b.in(hash, hash_ind, "password_hash");
+        b.run(
+            "INSERT INTO users (id, organization_id, user_name, user_name_folded, external_id, formatted_name, "
+            "family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, "
+            "profile_url, title, department, user_type, preferred_language, locale, timezone, status, "
+            "extensions, active, password_hash, created_at, updated_at, version) VALUES (:id, :org, :user_name, "
+            ":folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
+            ":profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, :status, "
+            ":extensions, :active, :password_hash, :now, :now, 1)");
+        write_multi_values(sql, u, false);
+    }
+
+    result<schema::user> store_user_update(soci::session& sql, const schema::user& before, const schema::user& u,
+                                           const actor& by) {
+        schema::user after = u;
+        after.created = before.created;
+        after.last_login = before.last_login;
+        after.updated = clock_.now();
+        after.version = before.version + 1;
+        user_params p(after, after.updated);
+        long long expected = before.version;
+        bound_statement st(sql);
+        p.bind(st);
+        st.in(expected, "expected");
+        st.run(std::string("UPDATE users SET ") + user_set_clause +
+               ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected");
+        // Unless the row was locked, PostgreSQL's read committed lets a concurrent writer commit between
+        // our read and this update: the version predicate is the real compare-and-swap.
+        if (st.affected_rows() != 1) return errc::version_mismatch;
+        write_multi_values(sql, after, true);
+        if (before.active && !after.active) {
+            // Deprovisioning must end access now, not when a session expires: the IdP's next sync
+            // may be 40 minutes away (INTEROP §2.7).
+            std::string id = after.id;
+            sql << "DELETE FROM sessions WHERE user_id = :id", use(id, "id");
+        }
+        record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
+               schema::describe_user_changes(before, after), "user.updated", schema::summarize_user(after));
+        return after;
+    }
+
+    result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
+                                   std::string_view key, bool for_update = false) {
+        std::string org{organization_id}, k{key};
+        if (for_update) {
+            // Lock first, read after. In PostgreSQL's read committed, a SELECT ... FOR UPDATE that waits
+            // for a concurrent writer re-reads the locked row but evaluates its subqueries (the emails
+            // and phone numbers) on its older snapshot; a separate statement after the lock sees all.
+            std::string id;
+            sql << "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE",
+                use(org, "org"), use(k, "k"), into(id);
+            if (!sql.got_data()) return errc::not_found;
+        }
+        user_row row;
+        bound_statement st(sql);
+        row.bind(st);
+        st.in(org, "org").in(k, "k");
+        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column + " = :k"))
+            return errc::not_found;
+        return row.to_user();
+    }
+
+    // -- audit + change feed, inside the writer's transaction --------------------------------------
+
+    void record(soci::session& sql, const std::string& organization_id, const actor& by, std::string_view action,
+                std::string_view target_type, const std::string& target_id, const std::string& target_display,
+                const std::string& details_json, std::string_view event_type, const std::string& payload_json) {
+        std::string org = organization_id, at = ts(clock_.now()), act{action}, ttype{target_type}, tid = target_id,
+                    tdisplay = target_display, details = details_json, akind = by.kind, aid = by.id,
+                    adisplay = by.display, addr = by.client_address, rid = by.request_id;
+        sql << "INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
+               "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, "
+               ":aid, :adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)",
+            use(org, "org"), use(at, "at"), use(akind, "akind"), use(aid, "aid"), use(adisplay, "adisplay"),
+            use(addr, "addr"), use(rid, "rid"), use(act, "act"), use(ttype, "ttype"), use(tid, "tid"),
+            use(tdisplay, "tdisplay"), use(details, "details");
+
+        // No sequence here: numbering in the writer would serialise an organisation's writers through
+        // their commits. The relay numbers the event once it is committed (sequence_changes).
+        std::string etype{event_type}, payload = payload_json;
+        sql << "INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
+               "VALUES (:org, :at, :type, :rtype, :rid, :payload)",
+            use(org, "org"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"), use(tid, "rid"),
+            use(payload, "payload");
+    }
+
+    // -- connection and transaction plumbing -------------------------------------------------------
+
+    static int database_version(soci::session& sql) {
+        int version = 0;
+        soci::indicator ind = soci::i_ok;
+        sql << "SELECT MAX(version) FROM schema_migrations", into(version, ind);
+        return ind == soci::i_null ? 0 : version;
+    }
+
+    bool migrations_table_exists(soci::session& sql) const {
+        long long n = 0;
+        if (d_.id == dialect::kind::postgres)
+            sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                   "AND table_name = 'schema_migrations'",
+                into(n);
+        else
+            sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", into(n);
+        return n > 0;
+    }
+
+    // Runs `body` in a write transaction holding the migration lock; commits if it returns true.
+    template <typename F>
+    bool locked(soci::session& sql, F&& body) {
+        sql << d_.begin_write;
+        try {
+            if (d_.id == dialect::kind::postgres) sql << "SELECT pg_advisory_xact_lock(7461636769)";
+            const bool changed = body();
+            sql << (changed ? "COMMIT" : "ROLLBACK");
+            return changed;
+        } catch (...) {
+            try {
+                sql << "ROLLBACK";
+            } catch (...) {
+            }
+            throw;
+        }
+    }
+
+    static std::string too_new_message(int database) {
+        return "the database schema is at version " + std::to_string(database) +
+               ", newer than this idgate binary knows (" + std::to_string(latest_migration_version()) +
+               "): it was migrated by a newer release. Run that release, or restore a backup taken before "
+               "the upgrade.";
+    }
+
+    // Runs `body` on a leased connection without an explicit transaction.
+    template <typename F>
+    auto read_only(F&& body) -> decltype(body(std::declval<soci::session&>())) {
+        auto lease = pool_->acquire();
+        try {
+            return body(*lease);
+        } catch (const soci::soci_error& e) {
+            const failure f = classify(e);
+            if (f == failure::connection) lease.mark_broken();
+            throw_infrastructure(e, f);
+        }
+    }
+
+    // Runs a multi-statement read in one snapshot, so a user and its emails are read consistently.
+    template <typename F>
+    auto read_snapshot(F&& body) -> decltype(body(std::declval<soci::session&>())) {
+        return read_only([&](soci::session& sql) {
+            sql << (d_.id == dialect::kind::postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+            try {
+                auto r = body(sql);
+                sql << "COMMIT";
+                return r;
+            } catch (...) {
+                try {
+                    sql << "ROLLBACK";
+                } catch (...) {
+                }
+                throw;
+            }
+        });
+    }
+
+    // Runs `body` in a write transaction. A unique violation becomes errc::already_exists and a foreign
+    // key violation errc::not_found; busy/serialization failures are retried a few times with backoff.
+    // An error result rolls the transaction back, so a failed call never leaves a partial write.
+    template <typename T, typename F>
+    result<T> write(F&& body) {
+        for (int attempt = 0;; ++attempt) {
+            auto lease = pool_->acquire();
+            soci::session& sql = *lease;
+            bool open = false;
+            try {
+                sql << d_.begin_write;
+                open = true;
+                result<T> r = body(sql);
+                open = false;
+                sql << (r.has_value() ? "COMMIT" : "ROLLBACK");
+                return r;
+            } catch (const soci::soci_error& e) {
+                const failure f = classify(e);
+                if (open) {
+                    try {
+                        sql << "ROLLBACK";
+                    } catch (...) {
+                        lease.mark_broken();
+                    }
+                }
+                if (f == failure::unique_violation) return errc::already_exists;
+                if (f == failure::foreign_key_violation) return errc::not_found;
+                if (f == failure::retryable && attempt < 5) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+                    continue;
+                }
+                if (f == failure::connection) lease.mark_broken();
+                throw_infrastructure(e, f);
+            } catch (...) {
+                if (open) {
+                    try {
+                        sql << "ROLLBACK";
+                    } catch (...) {
+                        lease.mark_broken();
+                    }
+                }
+                throw;
+            }
+        }
+    }
+
+    const dialect& d_;
+protected:
+    std::unique_ptr<session_pool> pool_;
+    const core::clock& clock_;
+    const std::string user_select_;  // user columns plus emails and phone numbers as JSON
+};
+
+}  // namespace idgate::store::detail
