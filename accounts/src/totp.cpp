@@ -43,6 +43,27 @@ std::string base32(std::string_view bytes) {
     return out;
 }
 
+bool base32_decode(std::string_view text, std::string& out) {
+    out.clear();
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (char ch : text) {
+        int v;
+        if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+        else if (ch >= 'a' && ch <= 'z') v = ch - 'a';
+        else if (ch >= '2' && ch <= '7') v = ch - '2' + 26;
+        else if (ch == '=' || ch == ' ') continue;
+        else return false;
+        buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
+        bits += 5;
+        if (bits >= 8) {
+            out += static_cast<char>((buffer >> (bits - 8)) & 0xff);
+            bits -= 8;
+        }
+    }
+    return true;
+}
+
 std::string provisioning_uri(std::string_view issuer, std::string_view account, std::string_view key) {
     return "otpauth://totp/" + uri_escape(issuer) + ":" + uri_escape(account) + "?secret=" + base32(key) +
            "&issuer=" + uri_escape(issuer) + "&algorithm=SHA1&digits=" + std::to_string(digits) +

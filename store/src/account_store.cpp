@@ -409,6 +409,7 @@ public:
 
     std::optional<schema::one_time_link> latest_link(std::string_view organization_id, std::string_view user_id,
                                                      schema::link_purpose purpose) override {
+        // Within one millisecond, the unused link is the newer one: issuing retires the ones before.
         return db_.read_only([&](soci::session& sql) -> std::optional<schema::one_time_link> {
             std::string org{organization_id}, id{user_id}, p{schema::to_string(purpose)};
             link_row row;
@@ -417,7 +418,7 @@ public:
             st.in(org, "org").in(id, "id").in(p, "p");
             if (!st.run(std::string("SELECT ") + link_columns +
                         " FROM one_time_links WHERE organization_id = :org AND user_id = :id AND purpose = :p "
-                        "ORDER BY created_at DESC, id DESC LIMIT 1"))
+                        "ORDER BY created_at DESC, CASE WHEN used_at IS NULL THEN 0 ELSE 1 END, id DESC LIMIT 1"))
                 return std::nullopt;
             return row.to_link();
         });

@@ -20,6 +20,9 @@ std::string new_key();
 // RFC 4648 §6 base32 without padding: how authenticator apps take the key.
 std::string base32(std::string_view bytes);
 
+// Decodes base32 (case-insensitive, padding and spaces ignored); false on another character.
+bool base32_decode(std::string_view text, std::string& out);
+
 // The otpauth:// URI that authenticator apps scan (Google Authenticator's Key Uri Format).
 std::string provisioning_uri(std::string_view issuer, std::string_view account, std::string_view key);
 

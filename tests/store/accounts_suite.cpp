@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Local user management's storage, on every backend: ownership invariants, one-time links, sessions,
+// login history, TOTP steps, settings, account queries.
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+#include "../support/manual_clock.hpp"
+#include "backend_context.hpp"
+#include "store/accounts.hpp"
+
+namespace idgate::store {
+inline std::ostream& operator<<(std::ostream& out, errc e) { return out << make_error_code(e).message(); }
+}  // namespace idgate::store
+namespace idgate::schema {
+inline std::ostream& operator<<(std::ostream& out, system_role r) { return out << to_string(r); }
+inline std::ostream& operator<<(std::ostream& out, user_status s) { return out << to_string(s); }
+inline std::ostream& operator<<(std::ostream& out, invitation_state s) { return out << to_string(s); }
+}  // namespace idgate::schema
+
+using namespace idgate;
+using idgate::test::context;
+using schema::system_role;
+using store::errc;
+
+namespace {
+
+const schema::actor by{"user", "u-admin", "admin", "127.0.0.1", "req"};
+
+struct accounts_fixture {
+    test::manual_clock clock;
+    std::unique_ptr<store::store> db;
+    schema::organization org;
+
+    accounts_fixture() : db(context().open_fresh(clock)) {
+        db->migrate();
+        schema::organization o;
+        o.slug = "acme";
+        o.name = "Acme";
+        org = db->create_organization(o, by).value();
+    }
+    store::accounts& accounts() { return db->local_accounts(); }
+
+    store::new_account draft(const std::string& email, system_role role, bool invite = false) {
+        store::new_account d;
+        d.user.organization_id = org.id;
+        d.user.user_name = email;
+        d.user.emails = {{email, "work", "", true}};
+        d.user.display_name = email.substr(0, email.find('@'));
+        d.role = role;
+        if (invite) {
+            schema::one_time_link l;
+            l.purpose = schema::link_purpose::invitation;
+            l.secret_hash = "hash-of-" + email;
+            l.expires = clock.now() + std::chrono::hours(24 * 7);
+            d.invitation = l;
+        } else {
+            d.password_hash = "$argon2id$stored";
+        }
+        return d;
+    }
+    schema::account create(const std::string& email, system_role role, bool invite = false) {
+        auto r = accounts().create_accounts({draft(email, role, invite)}, by);
+        BOOST_TEST_REQUIRE(r.has_value());
+        return r->front();
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(accounts)
+
+BOOST_AUTO_TEST_CASE(the_first_user_becomes_the_owner_and_the_last_owner_cannot_be_removed) {
+    accounts_fixture f;
+    const auto owner = f.create("owner@acme.test", system_role::member);
+    BOOST_TEST(owner.role == system_role::super_admin);  // first user, whatever was asked
+    const auto admin = f.create("admin@acme.test", system_role::admin);
+    BOOST_TEST(admin.role == system_role::admin);
+
+    BOOST_TEST(f.accounts().set_role(f.org.id, owner.profile.id, system_role::admin, by).error() == errc::last_owner);
+    BOOST_TEST(f.accounts().set_status(f.org.id, owner.profile.id, schema::user_status::disabled, by).error() ==
+               errc::last_owner);
+    BOOST_TEST(f.accounts().delete_account(f.org.id, owner.profile.id, by).error() == errc::last_owner);
+    BOOST_TEST(f.accounts().get_account(f.org.id, owner.profile.id)->role == system_role::super_admin);
+
+    // Transfer: the admin becomes owner, the owner an admin, in one step; now the old owner can go.
+    BOOST_TEST(f.accounts().transfer_ownership(f.org.id, owner.profile.id, admin.profile.id, by).has_value());
+    BOOST_TEST(f.accounts().get_account(f.org.id, admin.profile.id)->role == system_role::super_admin);
+    BOOST_TEST(f.accounts().get_account(f.org.id, owner.profile.id)->role == system_role::admin);
+    BOOST_TEST(f.accounts().delete_account(f.org.id, owner.profile.id, by).has_value());
+    BOOST_TEST(f.accounts().get_account(f.org.id, owner.profile.id).error() == errc::not_found);
+    // The audit trail still names the deleted user.
+    bool found = false;
+    for (const auto& r : f.db->list_audit(f.org.id, 0, 1000))
+        found = found || (r.action == "user.delete" && r.target_display == "owner@acme.test");
+    BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(two_owners_demoting_each_other_concurrently_leave_one) {
+    accounts_fixture f;
+    const auto a = f.create("a@acme.test", system_role::super_admin);
+    const auto b = f.create("b@acme.test", system_role::super_admin);
+    BOOST_TEST_REQUIRE(b.role == system_role::super_admin);
+    auto other = context().open_again(f.clock);
+    std::atomic<int> succeeded{0};
+    std::thread t1([&] { succeeded += f.accounts().set_role(f.org.id, a.profile.id, system_role::admin, by) ? 1 : 0; });
+    std::thread t2([&] { succeeded += other->local_accounts().set_role(f.org.id, b.profile.id, system_role::admin, by) ? 1 : 0; });
+    t1.join();
+    t2.join();
+    BOOST_TEST(succeeded.load() == 1);
+    const int owners = (f.accounts().get_account(f.org.id, a.profile.id)->role == system_role::super_admin) +
+                       (f.accounts().get_account(f.org.id, b.profile.id)->role == system_role::super_admin);
+    BOOST_TEST(owners == 1);
+}
+
+BOOST_AUTO_TEST_CASE(batch_creation_is_all_or_nothing) {
+    accounts_fixture f;
+    f.create("owner@acme.test", system_role::super_admin);
+    f.create("taken@acme.test", system_role::member);
+    auto r = f.accounts().create_accounts(
+        {f.draft("new1@acme.test", system_role::member, true), f.draft("TAKEN@acme.test", system_role::member, true)}, by);
+    BOOST_TEST(r.error() == errc::already_exists);
+    BOOST_TEST(!f.db->find_user_by_user_name(f.org.id, "new1@acme.test"));
+}
+
+BOOST_AUTO_TEST_CASE(invitation_links_are_single_use_expire_and_are_replaced_by_a_resend) {
+    accounts_fixture f;
+    f.create("owner@acme.test", system_role::super_admin);
+    const auto invited = f.create("new@acme.test", system_role::member, true);
+    BOOST_TEST(invited.profile.status == schema::user_status::pending);
+    BOOST_TEST(invited.invitation == schema::invitation_state::pending);
+    BOOST_TEST(!invited.has_password);
+
+    // A resend replaces the first link.
+    schema::one_time_link second;
+    second.organization_id = f.org.id;
+    second.user_id = invited.profile.id;
+    second.purpose = schema::link_purpose::invitation;
+    second.secret_hash = "second";
+    second.expires = f.clock.now() + std::chrono::hours(1);
+    BOOST_TEST(f.accounts().issue_link(second, by).has_value());
+    BOOST_TEST(f.accounts().redeem_link("hash-of-new@acme.test", schema::link_purpose::invitation, "h", by).error() ==
+               errc::already_used);
+    BOOST_TEST(f.accounts().latest_link(f.org.id, invited.profile.id, schema::link_purpose::invitation)->secret_hash ==
+               "second");
+    // Wrong purpose: not found. Expired: expired, and the user shows an expired invitation.
+    BOOST_TEST(f.accounts().redeem_link("second", schema::link_purpose::password_reset, "h", by).error() ==
+               errc::not_found);
+    f.clock.advance(std::chrono::hours(2));
+    BOOST_TEST(f.accounts().get_account(f.org.id, invited.profile.id)->invitation == schema::invitation_state::expired);
+    BOOST_TEST(f.accounts().redeem_link("second", schema::link_purpose::invitation, "h", by).error() == errc::expired);
+
+    // A fresh link works once: the user becomes active with the password.
+    second.secret_hash = "third";
+    second.expires = f.clock.now() + std::chrono::hours(1);
+    BOOST_TEST(f.accounts().issue_link(second, by).has_value());
+    BOOST_TEST((f.accounts().redeem_link("third", schema::link_purpose::invitation, std::string("$argon2id$x"), by)).has_value());
+    const auto active = f.accounts().get_account(f.org.id, invited.profile.id).value();
+    BOOST_TEST(active.profile.status == schema::user_status::active);
+    BOOST_TEST(active.has_password);
+    BOOST_TEST(active.invitation == schema::invitation_state::none);
+    BOOST_TEST(f.accounts().find_login(f.org.id, "NEW@acme.test")->password_hash == "$argon2id$x");
+    BOOST_TEST(f.accounts().redeem_link("third", schema::link_purpose::invitation, std::string("$y"), by).error() ==
+               errc::already_used);
+}
+
+BOOST_AUTO_TEST_CASE(disabling_ends_sessions_and_disabled_users_sessions_stop_working) {
+    accounts_fixture f;
+    f.create("owner@acme.test", system_role::super_admin);
+    const auto u = f.create("u@acme.test", system_role::member);
+    schema::session s;
+    s.organization_id = f.org.id;
+    s.user_id = u.profile.id;
+    s.secret_hash = "session-secret";
+    s.expires = f.clock.now() + std::chrono::hours(1);
+    BOOST_TEST_REQUIRE(f.accounts().create_session(s).has_value());
+    BOOST_TEST(f.accounts().find_session("session-secret").has_value());
+    BOOST_TEST(f.accounts().count_sessions(f.org.id, u.profile.id) == 1);
+    BOOST_TEST((f.accounts().set_status(f.org.id, u.profile.id, schema::user_status::disabled, by)).has_value());
+    BOOST_TEST(!f.accounts().find_session("session-secret"));
+    BOOST_TEST(f.accounts().count_sessions(f.org.id, u.profile.id) == 0);
+
+    // Expiry is the store's check too.
+    BOOST_TEST((f.accounts().set_status(f.org.id, u.profile.id, schema::user_status::active, by)).has_value());
+    s.secret_hash = "short-lived";
+    s.expires = f.clock.now() + std::chrono::minutes(1);
+    BOOST_TEST(f.accounts().create_session(s).has_value());
+    BOOST_TEST(f.accounts().find_session("short-lived").has_value());
+    f.clock.advance(std::chrono::minutes(2));
+    BOOST_TEST(!f.accounts().find_session("short-lived"));
+}
+
+BOOST_AUTO_TEST_CASE(login_history_counts_windows_and_failures) {
+    accounts_fixture f;
+    const auto u = f.create("u@acme.test", system_role::super_admin);
+    const auto login = [&](bool ok) {
+        f.accounts().record_login({f.org.id, u.profile.id, "u@acme.test", "password", ok, ok ? "" : "bad_password",
+                                   "10.0.0.1", f.clock.now()});
+    };
+    login(true);
+    f.clock.advance(std::chrono::hours(24 * 10));
+    login(true);
+    f.clock.advance(std::chrono::hours(24 * 25));
+    login(true);
+    login(false);
+    login(false);
+    const auto a = f.accounts().get_account(f.org.id, u.profile.id).value();
+    BOOST_TEST(a.logins.last_7_days == 1);
+    BOOST_TEST(a.logins.last_30_days == 2);
+    BOOST_TEST(a.logins.last_365_days == 3);
+    BOOST_TEST(a.profile.last_login.has_value());
+    const auto since = f.clock.now() - std::chrono::minutes(15);
+    BOOST_TEST(f.accounts().failed_logins(f.org.id, "u@acme.test", since, 5).size() == 2u);
+    BOOST_TEST(f.accounts().count_failed_logins_from("10.0.0.1", since) == 2);
+    BOOST_TEST(f.accounts().count_failed_logins_from("10.0.0.2", since) == 0);
+    BOOST_TEST(f.accounts().list_logins(f.org.id, u.profile.id, 10).size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_totp_step_is_accepted_once) {
+    accounts_fixture f;
+    const auto u = f.create("u@acme.test", system_role::super_admin);
+    BOOST_TEST(f.accounts().get_mfa(f.org.id, u.profile.id)->secret.empty());
+    BOOST_TEST((f.accounts().set_mfa(f.org.id, u.profile.id, {"c2VjcmV0", true, 100}, "user.mfa_enrol", by)).has_value());
+    BOOST_TEST(f.accounts().get_account(f.org.id, u.profile.id)->mfa_enrolled);
+    BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 100).error() == errc::already_used);
+    BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 101).has_value());
+    BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 101).error() == errc::already_used);
+    BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 100).error() == errc::already_used);
+    BOOST_TEST((f.accounts().set_mfa(f.org.id, u.profile.id, {}, "user.mfa_reset", by)).has_value());
+    BOOST_TEST(!f.accounts().get_account(f.org.id, u.profile.id)->mfa_enrolled);
+}
+
+BOOST_AUTO_TEST_CASE(permissions_must_be_defined_before_they_are_granted) {
+    accounts_fixture f;
+    const auto u = f.create("u@acme.test", system_role::super_admin);
+    BOOST_TEST(f.accounts().set_permissions(f.org.id, u.profile.id, {"active_response"}, by).error() == errc::not_found);
+    BOOST_TEST((f.accounts().define_permission(f.org.id, {"active_response", "isolate hosts", true}, by)).has_value());
+    BOOST_TEST((f.accounts().define_permission(f.org.id, {"billing", "", false}, by)).has_value());
+    const auto a = f.accounts().set_permissions(f.org.id, u.profile.id, {"billing", "active_response"}, by).value();
+    BOOST_TEST(a.permissions == (std::vector<std::string>{"active_response", "billing"}));
+    const auto defs = f.accounts().list_permissions(f.org.id);
+    BOOST_TEST_REQUIRE(defs.size() == 2u);
+    BOOST_TEST(defs[0].requires_mfa);
+}
+
+BOOST_AUTO_TEST_CASE(settings_default_and_persist) {
+    accounts_fixture f;
+    auto s = f.accounts().get_settings(f.org.id).value();
+    BOOST_TEST(!s.deactivate_only);
+    BOOST_TEST(s.passwords.min_length == 8);
+    s.deactivate_only = true;
+    s.mfa_required = true;
+    BOOST_TEST((f.accounts().set_settings(f.org.id, s, by)).has_value());
+    const auto back = f.accounts().get_settings(f.org.id).value();
+    BOOST_TEST(back.deactivate_only);
+    BOOST_TEST(back.mfa_required);
+    BOOST_TEST(f.accounts().get_settings("no-such-org").error() == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(account_queries_search_filter_sort_and_page) {
+    accounts_fixture f;
+    f.create("owner@acme.test", system_role::super_admin);
+    f.clock.advance(std::chrono::hours(1));
+    f.create("ann@acme.test", system_role::manager);
+    f.clock.advance(std::chrono::hours(1));
+    f.create("bob@other.test", system_role::member, true);
+    f.clock.advance(std::chrono::hours(1));
+    const auto carl = f.create("carl@acme.test", system_role::member);
+    BOOST_TEST((f.accounts().set_status(f.org.id, carl.profile.id, schema::user_status::disabled, by)).has_value());
+
+    store::account_query q;
+    q.organization_id = f.org.id;
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 4);
+    q.text = "ACME.TEST";
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 3);
+    q.text = "100%";  // LIKE wildcards are literal
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 0);
+    q.text.clear();
+    q.role = system_role::member;
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 2);
+    q.role.reset();
+    q.statuses = {schema::user_status::active};
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 2);
+    q.statuses = {schema::user_status::pending};
+    const auto pending = f.accounts().find_accounts(q).value();
+    BOOST_TEST_REQUIRE(pending.accounts.size() == 1u);
+    BOOST_TEST(pending.accounts[0].profile.user_name == "bob@other.test");
+    BOOST_TEST(pending.accounts[0].invitation == schema::invitation_state::pending);
+    q.statuses.clear();
+    q.created_from = *core::parse_timestamp("2026-01-01T01:00:00.000Z");
+    q.created_to = *core::parse_timestamp("2026-01-01T03:00:00.000Z");
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 2);
+    q.created_from.reset();
+    q.created_to.reset();
+    q.sort = store::account_query::sort_key::user_name;
+    q.descending = true;
+    q.limit = 2;
+    q.offset = 1;
+    const auto page = f.accounts().find_accounts(q).value();
+    BOOST_TEST(page.total == 4);
+    BOOST_TEST_REQUIRE(page.accounts.size() == 2u);
+    BOOST_TEST(page.accounts[0].profile.user_name == "carl@acme.test");
+    BOOST_TEST(page.accounts[1].profile.user_name == "bob@other.test");
+}
+
+BOOST_AUTO_TEST_CASE(a_login_by_email_must_name_exactly_one_user) {
+    accounts_fixture f;
+    f.create("owner@acme.test", system_role::super_admin);
+    auto d1 = f.draft("one", system_role::member);
+    d1.user.emails = {{"shared@acme.test", "work", "", true}};
+    auto d2 = f.draft("two", system_role::member);
+    d2.user.emails = {{"shared@acme.test", "work", "", true}};
+    auto d3 = f.draft("three", system_role::member);
+    d3.user.emails = {{"Unique@acme.test", "work", "", true}};
+    BOOST_TEST((f.accounts().create_accounts({d1, d2, d3}, by)).has_value());
+    BOOST_TEST(f.accounts().find_login(f.org.id, "shared@acme.test").error() == errc::not_found);
+    BOOST_TEST(f.accounts().find_login(f.org.id, "unique@ACME.test")->account.profile.user_name == "three");
+    BOOST_TEST(f.accounts().find_login(f.org.id, "TWO")->account.profile.user_name == "two");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
