@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Local user management (/api/v1) against the real binary: the whole lifecycle of an account, every
+// permission rule, and bad input answered with a clear error that changes nothing.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "accounts/totp.hpp"
+#include "gateway_process.hpp"
+#include "http_client.hpp"
+
+using namespace idgate::test;
+using http::verb;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* good_password = "Sunny-Day42";
+
+json::object object_of(const reply& r) {
+    const auto v = json::parse(r.body);
+    return v.as_object();
+}
+std::string text(const json::object& o, const char* key) { return std::string(o.at(key).as_string()); }
+std::string error_code(const reply& r) { return text(object_of(r).at("error").as_object(), "code"); }
+std::string error_message(const reply& r) { return text(object_of(r).at("error").as_object(), "message"); }
+
+struct person {
+    std::string id, session;
+};
+
+struct accounts_fixture {
+    gateway_process gw{"", "accounts"};
+    std::string slug = "acme";
+    person owner;
+
+    accounts_fixture() {
+        const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+        BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                               .status == 201);
+        // The instance admin invites the first user, who becomes the owner whatever role is asked.
+        const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
+                                  R"({"email":"owner@acme.test","role":"member"})", admin);
+        BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
+        const auto first = object_of(invited).at("invited").as_array().at(0).as_object();
+        BOOST_TEST(text(first, "role") == "super_admin");
+        owner.id = text(first, "id");
+        accept(text(first.at("invitation_link").as_object(), "token"), good_password);
+        owner.session = login("owner@acme.test", good_password);
+    }
+
+    reply api(verb v, const std::string& path, const std::string& session, const std::string& body = "") {
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!session.empty()) headers.emplace_back("Authorization", "Bearer " + session);
+        return call(gw.port(), v, path, body, headers);
+    }
+
+    void accept(const std::string& token, const std::string& password) {
+        const auto r = api(verb::post, "/api/v1/invitations/accept", "",
+                           R"({"token":")" + token + R"(","password":")" + password + R"("})");
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    }
+
+    reply login_reply(const std::string& login, const std::string& password, const std::string& org = "acme") {
+        return api(verb::post, "/api/v1/login", "",
+                   R"({"organization":")" + org + R"(","login":")" + login + R"(","password":")" + password + R"("})");
+    }
+
+    std::string login(const std::string& login, const std::string& password) {
+        const auto r = login_reply(login, password);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        return text(object_of(r).at("session").as_object(), "token");
+    }
+
+    // Invites one address with a role; returns its id and invitation token.
+    std::pair<std::string, std::string> invite(const std::string& email, const std::string& role,
+                                               const std::string& session = {}) {
+        const auto r = api(verb::post, "/api/v1/users/invitations", session.empty() ? owner.session : session,
+                           R"({"emails":")" + email + R"(","role":")" + role + R"("})");
+        BOOST_TEST_REQUIRE(r.status == 201, r.body);
+        const auto u = object_of(r).at("invited").as_array().at(0).as_object();
+        return {text(u, "id"), text(u.at("invitation_link").as_object(), "token")};
+    }
+
+    // An active user with `role`, signed in.
+    person member(const std::string& email, const std::string& role) {
+        const auto [id, token] = invite(email, role);
+        accept(token, good_password);
+        return {id, login(email, good_password)};
+    }
+
+    json::object me(const std::string& session) {
+        const auto r = api(verb::get, "/api/v1/me", session);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        return object_of(r);
+    }
+
+    bool audit_has(const std::string& action, const std::string& target_display) {
+        const auto r = api(verb::get, "/api/v1/audit?limit=1000", owner.session);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        const auto records = object_of(r);  // keep the parsed document alive for the loop
+        for (const auto& rec : records.at("records").as_array()) {
+            const auto& o = rec.as_object();
+            if (text(o, "action") == action && text(o.at("target").as_object(), "display") == target_display)
+                return true;
+        }
+        return false;
+    }
+};
+
+std::string totp_now(const std::string& base32_secret, int steps_ahead = 0) {
+    std::string key;
+    BOOST_TEST_REQUIRE(idgate::accounts::totp::base32_decode(base32_secret, key));
+    const auto now = idgate::core::time_point(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch()));
+    return idgate::accounts::totp::code_at(key, idgate::accounts::totp::step_of(now) + steps_ahead);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(accounts_api)
+
+BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
+    accounts_fixture f;
+    // Invite two people at once, comma-separated.
+    const auto invited = f.api(verb::post, "/api/v1/users/invitations", f.owner.session,
+                               R"({"emails":"ann@acme.test, bob@acme.test","role":"member"})");
+    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
+    const auto list = object_of(invited).at("invited").as_array();
+    BOOST_TEST_REQUIRE(list.size() == 2u);
+    const auto ann = list.at(0).as_object();
+    const std::string ann_id = text(ann, "id");
+    BOOST_TEST(text(ann, "status") == "pending");
+    BOOST_TEST(text(ann, "invitation") == "pending");
+
+    // Resend at most every 30 seconds.
+    const auto resend = f.api(verb::post, "/api/v1/users/" + ann_id + "/invitation", f.owner.session);
+    BOOST_TEST(resend.status == 429, resend.body);
+    BOOST_TEST(error_code(resend) == "too_soon");
+    BOOST_TEST(!resend.header("Retry-After").empty());
+
+    // Accept: the password policy lists every rule broken; then it works once.
+    const std::string token = text(ann.at("invitation_link").as_object(), "token");
+    auto weak = f.api(verb::post, "/api/v1/invitations/accept", "", R"({"token":")" + token + R"(","password":"abc"})");
+    BOOST_TEST(weak.status == 400);
+    BOOST_TEST(error_message(weak).find("at least 8 characters") != std::string::npos);
+    BOOST_TEST(error_message(weak).find("digit") != std::string::npos);
+    BOOST_TEST(error_message(weak).find("special character") != std::string::npos);
+    f.accept(token, good_password);
+    const auto again = f.api(verb::post, "/api/v1/invitations/accept", "",
+                             R"({"token":")" + token + R"(","password":")" + good_password + R"("})");
+    BOOST_TEST(again.status == 410);
+    BOOST_TEST(error_code(again) == "link_used");
+
+    // Login (username is case-insensitive) and /me.
+    std::string session = f.login("ANN@acme.test", good_password);
+    auto me = f.me(session);
+    BOOST_TEST(text(me, "user_name") == "ann@acme.test");
+    BOOST_TEST(text(me, "role") == "member");
+    BOOST_TEST(text(me, "status") == "active");
+    BOOST_TEST(me.at("logins").at("last_7_days").as_int64() == 1);
+
+    // MFA enrolment, then login needs a code; a code works once.
+    const auto started = f.api(verb::post, "/api/v1/me/mfa", session);
+    BOOST_TEST_REQUIRE(started.status == 200, started.body);
+    const auto secret = text(object_of(started), "secret");
+    BOOST_TEST(text(object_of(started), "otpauth_uri").rfind("otpauth://totp/idgate:acme%3Aann@acme.test?secret=", 0) == 0u);
+    BOOST_TEST(f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":"000000"})").status == 400);
+    const auto confirmed = f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":")" + totp_now(secret) + R"("})");
+    BOOST_TEST_REQUIRE(confirmed.status == 204, confirmed.body);
+    BOOST_TEST(f.me(session).at("mfa_enrolled").as_bool());
+    BOOST_TEST(f.api(verb::post, "/api/v1/logout", session).status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", session).status == 401);
+
+    auto challenge = f.login_reply("ann@acme.test", good_password);
+    BOOST_TEST_REQUIRE(challenge.status == 200, challenge.body);
+    BOOST_TEST(object_of(challenge).at("mfa_required").as_bool());
+    BOOST_TEST(!object_of(challenge).contains("session"));
+    // One step of drift is allowed: the next step's code (the current one confirmed the enrolment).
+    const std::string code = totp_now(secret, 1);
+    auto second = f.api(verb::post, "/api/v1/login/mfa", "",
+                        R"({"mfa_token":")" + text(object_of(challenge), "mfa_token") + R"(","code":")" + code + R"("})");
+    BOOST_TEST_REQUIRE(second.status == 200, second.body);
+    session = text(object_of(second).at("session").as_object(), "token");
+    challenge = f.login_reply("ann@acme.test", good_password);
+    const auto replay = f.api(verb::post, "/api/v1/login/mfa", "",
+                              R"({"mfa_token":")" + text(object_of(challenge), "mfa_token") + R"(","code":")" + code + R"("})");
+    BOOST_TEST(replay.status == 401);
+    BOOST_TEST(error_code(replay) == "mfa_code_used");
+
+    // Role change shows in /me.
+    const auto promoted = f.api(verb::put, "/api/v1/users/" + ann_id + "/role", f.owner.session, R"({"role":"admin"})");
+    BOOST_TEST_REQUIRE(promoted.status == 200, promoted.body);
+    BOOST_TEST(text(f.me(session), "role") == "admin");
+
+    // Disable: sessions end at once, login is refused with a clear reason.
+    const auto disabled = f.api(verb::post, "/api/v1/users/" + ann_id + "/disable", f.owner.session);
+    BOOST_TEST_REQUIRE(disabled.status == 200, disabled.body);
+    BOOST_TEST(text(object_of(disabled), "status") == "disabled");
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", session).status == 401);
+    const auto refused = f.login_reply("ann@acme.test", good_password);
+    BOOST_TEST(refused.status == 403);
+    BOOST_TEST(error_code(refused) == "account_disabled");
+
+    // Enable: she can sign in again (MFA still enrolled).
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + ann_id + "/enable", f.owner.session).status == 200);
+    BOOST_TEST(object_of(f.login_reply("ann@acme.test", good_password)).at("mfa_required").as_bool());
+
+    // Delete: gone, but the audit trail keeps her name.
+    BOOST_TEST(f.api(verb::delete_, "/api/v1/users/" + ann_id, f.owner.session).status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + ann_id, f.owner.session).status == 404);
+    BOOST_TEST(f.audit_has("user.delete", "ann@acme.test"));
+    BOOST_TEST(f.audit_has("user.role_change", "ann@acme.test"));
+    BOOST_TEST(f.audit_has("user.mfa_enrol", "ann@acme.test"));
+}
+
+BOOST_AUTO_TEST_CASE(who_may_do_what) {
+    accounts_fixture f;
+    const auto admin = f.member("admin@acme.test", "admin");
+    const auto manager = f.member("manager@acme.test", "manager");
+    const auto analyst = f.member("analyst@acme.test", "member");
+    const auto guest = f.member("guest@acme.test", "guest");
+
+    // Managers see the team but change nothing.
+    const auto team = f.api(verb::get, "/api/v1/users", manager.session);
+    BOOST_TEST_REQUIRE(team.status == 200);
+    BOOST_TEST(object_of(team).at("total").as_int64() == 5);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/invitations", manager.session, R"({"emails":"x@acme.test"})").status == 403);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + analyst.id + "/disable", manager.session).status == 403);
+
+    // Members and guests see only themselves; another user is "not found" to them.
+    const auto mine = f.api(verb::get, "/api/v1/users", analyst.session);
+    BOOST_TEST(object_of(mine).at("total").as_int64() == 1);
+    BOOST_TEST(text(object_of(mine).at("users").as_array().at(0).as_object(), "id") == analyst.id);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + manager.id, analyst.session).status == 404);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + analyst.id, analyst.session).status == 200);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + analyst.id, analyst.session, R"({"given_name":"Ana"})").status == 200);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + analyst.id, analyst.session, R"({"title":"Boss"})").status == 403);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + guest.id, guest.session, R"({"given_name":"G"})").status == 403);
+
+    // Admins manage users, but not the owner, and cannot grant super_admin.
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + analyst.id + "/role", admin.session, R"({"role":"manager"})").status == 200);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + analyst.id + "/role", admin.session, R"({"role":"super_admin"})").status == 403);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + f.owner.id + "/disable", admin.session).status == 403);
+    BOOST_TEST(f.api(verb::delete_, "/api/v1/users/" + f.owner.id, admin.session).status == 403);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/invitations", admin.session,
+                     R"({"emails":"boss@acme.test","role":"super_admin"})").status == 403);
+    // Nobody disables themselves; the owner cannot be demoted into an ownerless organisation.
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + admin.id + "/disable", admin.session).status == 403);
+    const auto grant = f.api(verb::put, "/api/v1/users/" + admin.id + "/role", f.owner.session, R"({"role":"super_admin"})");
+    BOOST_TEST(grant.status == 409);
+    BOOST_TEST(error_code(grant) == "use_ownership_transfer");
+
+    // Ownership transfer: the owner's password, to an admin; the old owner becomes an admin.
+    BOOST_TEST(f.api(verb::post, "/api/v1/ownership-transfer", admin.session,
+                     R"({"to":")" + analyst.id + R"(","password":"Sunny-Day42"})").status == 403);
+    const auto wrong = f.api(verb::post, "/api/v1/ownership-transfer", f.owner.session,
+                             R"({"to":")" + admin.id + R"(","password":"Wrong-Pass1"})");
+    BOOST_TEST(wrong.status == 400);
+    BOOST_TEST(error_message(wrong).find("'password'") != std::string::npos);
+    BOOST_TEST(f.api(verb::post, "/api/v1/ownership-transfer", f.owner.session,
+                     R"({"to":")" + manager.id + R"(","password":"Sunny-Day42"})").status == 400);
+    BOOST_TEST(f.api(verb::post, "/api/v1/ownership-transfer", f.owner.session,
+                     R"({"to":")" + admin.id + R"(","password":"Sunny-Day42"})").status == 204);
+    BOOST_TEST(text(f.me(admin.session), "role") == "super_admin");
+    BOOST_TEST(text(f.me(f.owner.session), "role") == "admin");
+
+    // Settings and audit are admin-only.
+    BOOST_TEST(f.api(verb::get, "/api/v1/audit", manager.session).status == 403);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/settings", manager.session, R"({"mfa_required":true})").status == 403);
+}
+
+BOOST_AUTO_TEST_CASE(a_permission_that_requires_mfa_blocks_its_holder_until_enrolled) {
+    accounts_fixture f;
+    const auto analyst = f.member("analyst@acme.test", "member");
+    BOOST_TEST_REQUIRE(f.api(verb::post, "/api/v1/permissions", f.owner.session,
+                             R"({"name":"active_response","description":"isolate hosts","requires_mfa":true})")
+                           .status == 201);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + analyst.id + "/permissions", f.owner.session,
+                     R"({"permissions":["no_such_permission"]})").status == 400);
+    const auto granted = f.api(verb::put, "/api/v1/users/" + analyst.id + "/permissions", f.owner.session,
+                               R"({"permissions":["active_response"]})");
+    BOOST_TEST_REQUIRE(granted.status == 200, granted.body);
+    const auto blocked = f.api(verb::get, "/api/v1/users", analyst.session);
+    BOOST_TEST(blocked.status == 403);
+    BOOST_TEST(error_code(blocked) == "mfa_enrollment_required");
+    const auto me = f.me(analyst.session);  // /me stays reachable, and says why
+    BOOST_TEST(me.at("mfa").at("required").as_bool());
+    BOOST_TEST(!me.at("mfa").at("enrolled").as_bool());
+    const auto secret = text(object_of(f.api(verb::post, "/api/v1/me/mfa", analyst.session)), "secret");
+    BOOST_TEST(f.api(verb::post, "/api/v1/me/mfa/confirm", analyst.session, R"({"code":")" + totp_now(secret) + R"("})")
+                   .status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users", analyst.session).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_error_and_changes_nothing) {
+    accounts_fixture f;
+    const auto s = f.owner.session;
+    const auto unknown = f.api(verb::post, "/api/v1/users/invitations", s, R"({"emails":"a@acme.test","colour":"red"})");
+    BOOST_TEST(unknown.status == 400);
+    BOOST_TEST(error_message(unknown).find("'colour'") != std::string::npos);
+    const auto type = f.api(verb::post, "/api/v1/users/invitations", s, R"({"emails":42})");
+    BOOST_TEST(type.status == 400);
+    BOOST_TEST(error_message(type).find("'emails'") != std::string::npos);
+    // One bad address in a list: nobody is invited.
+    const auto bad = f.api(verb::post, "/api/v1/users/invitations", s, R"({"emails":"ok@acme.test, not-an-email"})");
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(error_message(bad).find("not-an-email") != std::string::npos);
+    const auto role = f.api(verb::post, "/api/v1/users/invitations", s, R"({"emails":"ok@acme.test","role":"wizard"})");
+    BOOST_TEST(role.status == 400);
+    BOOST_TEST(error_message(role).find("wizard") != std::string::npos);
+    BOOST_TEST(object_of(f.api(verb::get, "/api/v1/users?q=ok@", s)).at("total").as_int64() == 0);
+    const auto dup = f.invite("dup@acme.test", "member");
+    const auto twice = f.api(verb::post, "/api/v1/users/invitations", s, R"({"emails":"DUP@acme.test"})");
+    BOOST_TEST(twice.status == 409);
+
+    // Usernames are immutable; fields are typed.
+    const auto rename = f.api(verb::patch, "/api/v1/users/" + dup.first, s, R"({"user_name":"other@acme.test"})");
+    BOOST_TEST(rename.status == 400);
+    BOOST_TEST(error_message(rename).find("'user_name'") != std::string::npos);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + dup.first, s, R"({"given_name":7})").status == 400);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + dup.first + "/role", s, R"({"role":"emperor"})").status == 400);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + dup.first, s, R"({not json)").status == 400);
+
+    // Another organisation's user is not found.
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + f.gw.admin_token()}};
+    BOOST_TEST(call(f.gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"other","name":"Other"})", admin).status == 201);
+    const auto foreign = call(f.gw.port(), verb::post, "/api/v1/organizations/other/users", R"({"email":"x@other.test"})", admin);
+    const auto foreign_id = text(object_of(foreign).at("invited").as_array().at(0).as_object(), "id");
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + foreign_id, s).status == 404);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + foreign_id + "/disable", s).status == 404);
+
+    // An unknown link is 404, a used one 410.
+    BOOST_TEST(f.api(verb::post, "/api/v1/invitations/accept", "", R"({"token":"idg_inv_nope","password":"Sunny-Day42"})")
+                   .status == 404);
+    f.accept(dup.second, good_password);
+    BOOST_TEST(f.api(verb::post, "/api/v1/invitations/accept", "",
+                     R"({"token":")" + dup.second + R"(","password":"Sunny-Day42"})").status == 410);
+
+    // deactivate_only: delete is refused with the way out.
+    BOOST_TEST(f.api(verb::patch, "/api/v1/settings", s, R"({"deletion":"deactivate_only"})").status == 200);
+    const auto refused = f.api(verb::delete_, "/api/v1/users/" + dup.first, s);
+    BOOST_TEST(refused.status == 409);
+    BOOST_TEST(error_message(refused).find("disable") != std::string::npos);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + dup.first, s).status == 200);
+    const auto bad_setting = f.api(verb::patch, "/api/v1/settings", s, R"({"deletion":"sometimes"})");
+    BOOST_TEST(bad_setting.status == 400);
+    BOOST_TEST(object_of(f.api(verb::get, "/api/v1/settings", s)).at("deletion").as_string() == "deactivate_only");
+}
+
+BOOST_AUTO_TEST_CASE(repeated_failed_logins_lock_the_account_and_say_until_when) {
+    accounts_fixture f;
+    for (int i = 0; i < 5; ++i) {
+        const auto r = f.login_reply("owner@acme.test", "Wrong-Pass1");
+        BOOST_TEST(r.status == 401);
+        BOOST_TEST(error_code(r) == "invalid_credentials");
+    }
+    // Even the right password now waits; the answer says when to retry.
+    const auto locked = f.login_reply("owner@acme.test", good_password);
+    BOOST_TEST(locked.status == 429);
+    BOOST_TEST(error_code(locked) == "account_locked");
+    BOOST_TEST(error_message(locked).find("try again after") != std::string::npos);
+    BOOST_TEST(std::stoi(locked.header("Retry-After")) > 800);
+    // Unknown organisations and users get the same answer as a wrong password.
+    BOOST_TEST(error_code(f.login_reply("nobody@acme.test", good_password)) == "invalid_credentials");
+    BOOST_TEST(error_code(f.login_reply("owner@acme.test", good_password, "nowhere")) == "invalid_credentials");
+    // The failures are the owner's login activity.
+    const auto activity = f.api(verb::get, "/api/v1/users/" + f.owner.id + "/logins", f.owner.session);
+    BOOST_TEST_REQUIRE(activity.status == 200);
+    BOOST_TEST(object_of(activity).at("logins").as_array().size() >= 6u);
+}
+
+BOOST_AUTO_TEST_CASE(password_change_and_admin_reset_end_other_sessions) {
+    accounts_fixture f;
+    const auto ann = f.member("ann@acme.test", "member");
+    const auto other_session = f.login("ann@acme.test", good_password);
+    const auto wrong = f.api(verb::post, "/api/v1/me/password", ann.session,
+                             R"({"current_password":"Nope-Nope1","new_password":"Rainy-Day43"})");
+    BOOST_TEST(wrong.status == 400);
+    BOOST_TEST(error_message(wrong).find("'current_password'") != std::string::npos);
+    BOOST_TEST(f.api(verb::post, "/api/v1/me/password", ann.session,
+                     R"({"current_password":"Sunny-Day42","new_password":"weak"})").status == 400);
+    BOOST_TEST(f.api(verb::post, "/api/v1/me/password", ann.session,
+                     R"({"current_password":"Sunny-Day42","new_password":"Rainy-Day43"})").status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", ann.session).status == 200);     // this session stays
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", other_session).status == 401);  // the others end
+    f.login("ann@acme.test", "Rainy-Day43");
+
+    // Admin reset: a single-use link; completing it ends every session.
+    const auto reset = f.api(verb::post, "/api/v1/users/" + ann.id + "/password-reset", f.owner.session);
+    BOOST_TEST_REQUIRE(reset.status == 200, reset.body);
+    const auto token = text(object_of(reset).at("reset_link").as_object(), "token");
+    BOOST_TEST(f.api(verb::post, "/api/v1/password-resets/complete", "",
+                     R"({"token":")" + token + R"(","password":"Windy-Day44"})").status == 200);
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", ann.session).status == 401);
+    BOOST_TEST(f.api(verb::post, "/api/v1/password-resets/complete", "",
+                     R"({"token":")" + token + R"(","password":"Windy-Day45"})").status == 410);
+    f.login("ann@acme.test", "Windy-Day44");
+    // Invalidate sessions on demand.
+    const auto s2 = f.login("ann@acme.test", "Windy-Day44");
+    const auto ended = f.api(verb::delete_, "/api/v1/users/" + ann.id + "/sessions", f.owner.session);
+    BOOST_TEST(ended.status == 200);
+    BOOST_TEST(object_of(ended).at("sessions_ended").as_int64() >= 1);
+    BOOST_TEST(f.api(verb::get, "/api/v1/me", s2).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(browsers_get_a_hardened_session_cookie) {
+    accounts_fixture f;
+    const auto r = f.login_reply("owner@acme.test", good_password);
+    const auto cookie = r.header("Set-Cookie");
+    BOOST_TEST(cookie.find("idgate_session=idg_sess_") == 0u);
+    BOOST_TEST(cookie.find("HttpOnly") != std::string::npos);
+    BOOST_TEST(cookie.find("Secure") != std::string::npos);
+    BOOST_TEST(cookie.find("SameSite=Lax") != std::string::npos);
+    const auto value = cookie.substr(0, cookie.find(';'));
+    BOOST_TEST(call(f.gw.port(), verb::get, "/api/v1/me", "", {{"Cookie", "theme=dark; " + value}}).status == 200);
+    // A cookie-authenticated change from another origin is refused.
+    BOOST_TEST(call(f.gw.port(), verb::post, "/api/v1/logout", "",
+                    {{"Cookie", value}, {"Origin", "https://evil.example"}}).status == 401);
+    BOOST_TEST(call(f.gw.port(), verb::get, "/api/v1/me", "", {{"Cookie", value}}).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
