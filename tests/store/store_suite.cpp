@@ -65,12 +65,14 @@ BOOST_AUTO_TEST_CASE(migrate_from_empty_then_rerun_is_a_no_op) {
     const auto again = db->migrate();
     BOOST_TEST(again.database_version == first.database_version);
     BOOST_TEST(context().count("SELECT COUNT(*) FROM schema_migrations") == first.database_version);
-    // The whole data model exists.
+    // The whole data model exists, empty but for the five built-in system roles.
     for (const char* table : {"organizations", "users", "user_emails", "user_phone_numbers", "directory_groups",
-                              "group_members", "permissions", "roles", "role_permissions", "resource_scopes",
+                              "group_members", "permissions", "role_permissions", "resource_scopes",
                               "role_assignments", "user_permissions", "idp_connections", "identity_bindings",
-                              "api_tokens", "sessions", "audit_records", "change_sequences", "change_events"})
+                              "api_tokens", "sessions", "audit_records", "change_sequences", "change_events",
+                              "one_time_links", "login_events", "user_mfa"})
         BOOST_TEST(context().count(std::string("SELECT COUNT(*) FROM ") + table) == 0, table);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM roles WHERE kind = 'system' AND organization_id = ''") == 5);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_migrators_apply_each_migration_once) {
