@@ -5,6 +5,7 @@
 
 #include "core/crypto.hpp"
 #include "core/json_body.hpp"
+#include "core/log.hpp"
 
 namespace idgate::accounts::detail {
 
@@ -116,6 +117,60 @@ issued_link new_link(const context& c, schema::link_purpose purpose, std::string
     out.link.created = c.clock.now();
     out.link.expires = c.clock.now() + ttl;
     return out;
+}
+
+namespace {
+
+std::string with_token(const std::string& url_template, const std::string& token) {
+    std::string out = url_template;
+    for (auto at = out.find("{token}"); at != std::string::npos; at = out.find("{token}", at + token.size()))
+        out.replace(at, 7, token);
+    return out;
+}
+
+std::string recipient_of(const schema::account& a) {
+    for (const auto& e : a.profile.emails)
+        if (e.primary) return e.value;
+    return a.profile.emails.empty() ? a.profile.user_name : a.profile.emails.front().value;
+}
+
+}  // namespace
+
+boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l) {
+    const auto expires = core::format_timestamp(l.link.expires);
+    boost::json::object shown{{"expires", expires}};
+    if (!c.mail) {
+        shown["token"] = l.secret;
+        return shown;
+    }
+    const auto& settings = c.mail->settings();
+    const std::string org = c.organization.name.empty() ? c.organization.slug : c.organization.name;
+    const std::string who = c.caller ? (c.caller->profile.display_name.empty() ? c.caller->profile.user_name
+                                                                              : c.caller->profile.display_name)
+                                     : "An administrator";
+    mail_message m;
+    m.to = recipient_of(to);
+    if (l.link.purpose == schema::link_purpose::invitation) {
+        m.subject = "You are invited to " + org;
+        m.text = who + " invited you to " + org + ".\n\nAccept the invitation and choose your password:\n" +
+                 with_token(settings.invitation_url, l.secret) + "\n\nThe link works once and expires at " + expires +
+                 ".\nYour username is " + to.profile.user_name + ".\n";
+    } else {
+        m.subject = "Reset your " + org + " password";
+        m.text = "An administrator of " + org + " started a password reset for your account (" +
+                 to.profile.user_name + ").\n\nChoose a new password:\n" +
+                 with_token(settings.password_reset_url, l.secret) + "\n\nThe link works once and expires at " +
+                 expires + ". Your current sessions end when you use it.\n";
+    }
+    try {
+        c.mail->send(m);
+        shown["sent_to"] = m.to;
+    } catch (const delivery_error& e) {
+        core::log::warn("mail delivery failed", {{"to_user", to.profile.id}, {"error", e.what()}});
+        shown["token"] = l.secret;
+        shown["delivery_error"] = "the mail could not be sent; pass the link on, or resend later";
+    }
+    return shown;
 }
 
 bool plausible_email(std::string_view email) {

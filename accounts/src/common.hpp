@@ -48,6 +48,11 @@ struct issued_link {
 issued_link new_link(const context& c, schema::link_purpose purpose, std::string_view user_id,
                      std::chrono::seconds ttl);
 
+// Sends the link to the user when a mail server is configured, and returns what the API shows about it:
+// {"sent_to", "expires"} once sent; otherwise {"token", "expires"} for the admin to pass on (with
+// "delivery_error" when sending failed -- the link is valid either way, and a resend can retry).
+boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l);
+
 // Whether `email` looks like an address: one '@', a non-empty local part, a dotted domain, no spaces.
 bool plausible_email(std::string_view email);
 

@@ -187,14 +187,15 @@ std::optional<core::principal> authenticate_session(store::store& db, const core
     return p;
 }
 
-core::response with_session(store::store& db, const core::clock& clock, const core::request& req, handler fn,
-                            mfa_gate gate) {
+core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
+                            const core::request& req, handler fn, mfa_gate gate) {
     auto org = db.get_organization(req.caller.organization_id);
     auto account = db.local_accounts().get_account(req.caller.organization_id, req.caller.id);
     if (!org || !account)
         throw core::http_error(401, "unauthorized", "the session is no longer valid; sign in again");
     context c{db, clock, *org, *account, req.caller.session_id,
-              {"user", account->profile.id, account->profile.user_name, req.client_address, req.request_id}};
+              {"user", account->profile.id, account->profile.user_name, req.client_address, req.request_id},
+              mail};
     if (gate == mfa_gate::enforce && !account->mfa_enrolled &&
         mfa_required(db, settings_of(c, org->id), *account))
         throw core::http_error(403, "mfa_enrollment_required",
@@ -203,8 +204,9 @@ core::response with_session(store::store& db, const core::clock& clock, const co
     return fn(c, req);
 }
 
-core::response without_session(store::store& db, const core::clock& clock, const core::request& req, handler fn) {
-    context c{db, clock, {}, std::nullopt, {}, {"anonymous", "", "", req.client_address, req.request_id}};
+core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
+                               const core::request& req, handler fn) {
+    context c{db, clock, {}, std::nullopt, {}, {"anonymous", "", "", req.client_address, req.request_id}, mail};
     return fn(c, req);
 }
 

@@ -54,11 +54,6 @@ core::response account_response(int status, const schema::account& a) {
     return core::response::json(status, boost::json::serialize(account_json(a)));
 }
 
-// Invitation links go to the person by email once a mail server is configured; until then the admin
-// gets the link's token to pass on.
-boost::json::object invitation_json(const issued_link& l) {
-    return {{"token", l.secret}, {"expires", core::format_timestamp(l.link.expires)}};
-}
 
 std::vector<std::string> split_emails(const boost::json::value& v) {
     std::vector<std::string> out;
@@ -131,7 +126,7 @@ core::response create_invited(const context& c, const core::request& req) {
     boost::json::array invited;
     for (std::size_t i = 0; i < created->size(); ++i) {
         auto item = account_json((*created)[i]);
-        item["invitation_link"] = invitation_json(links[i]);
+        item["invitation_link"] = deliver_link(c, (*created)[i], links[i]);
         invited.push_back(std::move(item));
     }
     return core::response::json(201, boost::json::serialize(boost::json::object{{"invited", invited}}));
@@ -288,8 +283,9 @@ core::response resend_invitation(const context& c, const core::request& req) {
                          std::chrono::hours(settings.invitation_ttl_hours));
     auto issued = accounts.issue_link(link.link, c.actor);
     if (!issued) throw_store_error(issued.error(), "user");
-    auto body = account_json(load_target(c, target.profile.id));
-    body["invitation_link"] = invitation_json(link);
+    const auto updated = load_target(c, target.profile.id);
+    auto body = account_json(updated);
+    body["invitation_link"] = deliver_link(c, updated, link);
     return core::response::json(200, boost::json::serialize(body));
 }
 
@@ -371,7 +367,7 @@ core::response reset_password(const context& c, const core::request& req) {
     auto issued = c.db.local_accounts().issue_link(link.link, c.actor);
     if (!issued) throw_store_error(issued.error(), "user");
     return core::response::json(
-        200, boost::json::serialize(boost::json::object{{"reset_link", invitation_json(link)}}));
+        200, boost::json::serialize(boost::json::object{{"reset_link", deliver_link(c, target, link)}}));
 }
 
 core::response reset_mfa(const context& c, const core::request& req) {

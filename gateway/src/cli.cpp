@@ -103,7 +103,8 @@ int serve(const config& c) {
     ensure_bootstrap_token(*db);
 
     metrics stats;
-    services svc{*db, stats, clock, c.scim.extensions};
+    const auto mail = c.mail.enabled() ? accounts::make_smtp_mailer(c.mail) : nullptr;
+    services svc{*db, stats, clock, c.scim.extensions, mail.get()};
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;

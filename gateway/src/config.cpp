@@ -296,6 +296,37 @@ void parse_scim(const reader& r, const YAML::Node& node, const std::string& path
     });
 }
 
+// mail:
+//   smtp_url: smtp://mail.example.com:587
+//   from: no-reply@example.com
+//   invitation_url: https://app.example.com/accept-invitation?token={token}
+void parse_mail(const reader& r, const YAML::Node& node, const std::string& path, accounts::mail_settings& m) {
+    r.map(node, path,
+          {"smtp_url", "from", "from_name", "username", "password", "require_tls", "timeout_seconds", "invitation_url",
+           "password_reset_url"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "smtp_url") {
+                  m.smtp_url = r.string(v, p);
+                  if (m.smtp_url.rfind("smtp://", 0) != 0 && m.smtp_url.rfind("smtps://", 0) != 0)
+                      r.fail(v, p, "must start with smtp:// or smtps://");
+              } else if (key == "from") {
+                  m.from = r.string(v, p);
+                  if (m.from.find('@') == std::string::npos) r.fail(v, p, "must be an email address");
+              } else if (key == "from_name") m.from_name = r.string(v, p);
+              else if (key == "username") m.username = r.string(v, p);
+              else if (key == "password") m.password = r.string(v, p);
+              else if (key == "require_tls") m.require_tls = r.boolean(v, p);
+              else if (key == "timeout_seconds") m.timeout = std::chrono::seconds(r.integer(v, p, 1, 300));
+              else {
+                  auto& target = key == "invitation_url" ? m.invitation_url : m.password_reset_url;
+                  target = r.string(v, p);
+                  if (target.find("{token}") == std::string::npos)
+                      r.fail(v, p, "must contain {token}, where the link's secret goes");
+              }
+          });
+    if (!m.smtp_url.empty() && m.from.empty()) r.fail(node, path, "'from' is required with 'smtp_url'");
+}
+
 void parse_log(const reader& r, const YAML::Node& node, const std::string& path, log_config& l) {
     r.map(node, path, {"level", "access_log"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
         if (key == "level") {
@@ -321,11 +352,12 @@ config parse_config(const std::string& yaml_text, const std::string& source) {
     c.source = source;
     reader r(source);
     if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
-    r.map(root, "", {"server", "storage", "scim", "log"},
+    r.map(root, "", {"server", "storage", "scim", "mail", "log"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "server") parse_server(r, v, p, c.server);
               else if (key == "storage") parse_storage(r, v, p, c.storage);
               else if (key == "scim") parse_scim(r, v, p, c.scim);
+              else if (key == "mail") parse_mail(r, v, p, c.mail);
               else parse_log(r, v, p, c.log);
           });
     return c;

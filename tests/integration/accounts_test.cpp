@@ -8,6 +8,7 @@
 #include "accounts/totp.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "smtp_sink.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -418,6 +419,66 @@ BOOST_AUTO_TEST_CASE(browsers_get_a_hardened_session_cookie) {
     BOOST_TEST(call(f.gw.port(), verb::post, "/api/v1/logout", "",
                     {{"Cookie", value}, {"Origin", "https://evil.example"}}).status == 401);
     BOOST_TEST(call(f.gw.port(), verb::get, "/api/v1/me", "", {{"Cookie", value}}).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(accounts_mail)
+
+BOOST_AUTO_TEST_CASE(invitations_and_resets_are_mailed_when_a_mail_server_is_configured) {
+    smtp_sink sink;
+    gateway_process gw("", "mail",
+                       "mail:\n  smtp_url: smtp://127.0.0.1:" + std::to_string(sink.port()) +
+                           "\n  from: no-reply@idgate.test\n  from_name: Acme Sign-in\n  require_tls: false\n"
+                           "  invitation_url: https://app.test/accept?token={token}\n"
+                           "  password_reset_url: https://app.test/reset?token={token}\n");
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                           .status == 201);
+    const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
+                              R"({"email":"owner@acme.test"})", admin);
+    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
+    const auto link = object_of(invited).at("invited").as_array().at(0).at("invitation_link").as_object();
+    // Sent: the API does not show the secret, the mail carries it.
+    BOOST_TEST(text(link, "sent_to") == "owner@acme.test");
+    BOOST_TEST(!link.contains("token"));
+    const auto mails = sink.wait_for(1);
+    BOOST_TEST_REQUIRE(mails.size() == 1u);
+    BOOST_TEST(mails[0].from == "<no-reply@idgate.test>");
+    BOOST_TEST_REQUIRE(mails[0].recipients.size() == 1u);
+    BOOST_TEST(mails[0].recipients[0] == "<owner@acme.test>");
+    BOOST_TEST(mails[0].data.find("Subject: You are invited to Acme") != std::string::npos);
+    BOOST_TEST(mails[0].data.find("From: Acme Sign-in <no-reply@idgate.test>") != std::string::npos);
+    const auto at = mails[0].data.find("https://app.test/accept?token=");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    const auto start = at + std::string("https://app.test/accept?token=").size();
+    const auto token = mails[0].data.substr(start, mails[0].data.find("\r\n", start) - start);
+    const auto accepted = call(gw.port(), verb::post, "/api/v1/invitations/accept",
+                               R"({"token":")" + token + R"(","password":"Sunny-Day42"})");
+    BOOST_TEST(accepted.status == 200, accepted.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_mail_server_that_is_down_does_not_lose_the_invitation) {
+    unsigned short closed_port = 0;
+    {
+        smtp_sink gone;  // a port that was just free, now closed again
+        closed_port = gone.port();
+    }
+    gateway_process gw("", "mail-down",
+                       "mail:\n  smtp_url: smtp://127.0.0.1:" + std::to_string(closed_port) +
+                           "\n  from: no-reply@idgate.test\n  require_tls: false\n  timeout_seconds: 2\n");
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                           .status == 201);
+    const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
+                              R"({"email":"owner@acme.test"})", admin);
+    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
+    const auto link = object_of(invited).at("invited").as_array().at(0).at("invitation_link").as_object();
+    BOOST_TEST(link.contains("delivery_error"));
+    // The user and the link exist: the admin can pass the link on.
+    const auto accepted = call(gw.port(), verb::post, "/api/v1/invitations/accept",
+                               R"({"token":")" + text(link, "token") + R"(","password":"Sunny-Day42"})");
+    BOOST_TEST(accepted.status == 200, accepted.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -60,6 +60,29 @@ log: {level: debug, access_log: false}
     BOOST_TEST(!c.log.access_log);
 }
 
+BOOST_AUTO_TEST_CASE(mail_settings_are_read_and_checked) {
+    const auto c = parse_config(R"(
+mail:
+  smtp_url: smtps://mail.example.com:465
+  from: no-reply@example.com
+  from_name: Example
+  username: relay
+  password: secret
+  timeout_seconds: 5
+  invitation_url: https://app.example.com/accept?token={token}
+)", "idgate.yaml");
+    BOOST_TEST(c.mail.enabled());
+    BOOST_TEST(c.mail.require_tls);  // the default: never send links in clear text
+    BOOST_TEST(c.mail.timeout.count() == 5);
+    BOOST_TEST(c.mail.invitation_url == "https://app.example.com/accept?token={token}");
+    BOOST_TEST(!parse_config("", "idgate.yaml").mail.enabled());
+    BOOST_TEST(error_of("mail:\n  smtp_url: http://mail.example.com\n  from: a@b.c\n").find(
+                   "idgate.yaml:2:13: 'mail.smtp_url': must start with smtp:// or smtps://") == 0u);
+    BOOST_TEST(error_of("mail:\n  smtp_url: smtp://mail.example.com\n").find("'from' is required") != std::string::npos);
+    BOOST_TEST(error_of("mail:\n  invitation_url: https://app.example.com/accept\n").find("must contain {token}") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_key_names_file_line_column_and_alternatives) {
     const auto e = error_of("server:\n  port: 8080\n  listen_port: 9\n");
     BOOST_TEST(e.find("idgate.yaml:3:3:") == 0u, e);

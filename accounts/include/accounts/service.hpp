@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "accounts/mail.hpp"
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "schema/account.hpp"
@@ -38,6 +39,7 @@ struct context {
     std::optional<schema::account> caller;  // the signed-in user (absent on public routes)
     std::string session_id;
     schema::actor actor;  // for the audit trail
+    const mailer* mail = nullptr;  // null: no mail server; links are returned to the admin instead
 };
 
 using handler = core::response (*)(const context&, const core::request&);
@@ -48,10 +50,11 @@ enum class mfa_gate { enforce, exempt };
 
 // Runs `fn` for a signed-in request: loads the caller's account and organisation, enforces the MFA
 // requirement, builds the context.
-core::response with_session(store::store& db, const core::clock& clock, const core::request& req, handler fn,
-                            mfa_gate gate);
+core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
+                            const core::request& req, handler fn, mfa_gate gate);
 // Runs `fn` for a public request (login, accepting an invitation, completing a reset).
-core::response without_session(store::store& db, const core::clock& clock, const core::request& req, handler fn);
+core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
+                               const core::request& req, handler fn);
 
 // Sessions, passwords, MFA (sessions.cpp).
 core::response login(const context& c, const core::request& req);            // POST /api/v1/login

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "accounts/mail.hpp"
 #include "core/log.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
@@ -61,6 +62,7 @@ struct config {
     server_config server;
     storage_config storage;
     scim_config scim;
+    accounts::mail_settings mail;  // disabled unless `mail.smtp_url` is set
     log_config log;
 };
 
