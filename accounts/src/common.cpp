@@ -14,8 +14,21 @@ boost::json::object account_json(const schema::account& a) {
     std::string email;
     for (const auto& e : u.emails)
         if (email.empty() || e.primary) email = e.value;
-    boost::json::array permissions;
-    for (const auto& p : a.permissions) permissions.emplace_back(p);
+    const auto strings = [](const std::vector<std::string>& items) {
+        boost::json::array out;
+        for (const auto& i : items) out.emplace_back(i);
+        return out;
+    };
+    boost::json::array scoped;
+    for (const auto& r : a.scoped_roles) {
+        std::string role{schema::to_string(r.role)};
+        role[0] = static_cast<char>(role[0] - 'a' + 'A');
+        scoped.push_back(boost::json::object{{"scope_id", r.scope_id},
+                                             {"kind", schema::to_string(r.kind)},
+                                             {"scope", r.scope_name},
+                                             {"role", schema::to_string(r.role)},
+                                             {"display", r.scope_name + ": " + role}});
+    }
     const auto optional_time = [](const std::optional<core::time_point>& t) {
         return t ? boost::json::value(core::format_timestamp(*t)) : boost::json::value(nullptr);
     };
@@ -32,7 +45,10 @@ boost::json::object account_json(const schema::account& a) {
             {"invitation", schema::to_string(a.invitation)},
             {"invitation_sent", optional_time(a.invitation_sent)},
             {"role", schema::to_string(a.role)},
-            {"permissions", permissions},
+            {"permissions", strings(a.permissions)},
+            {"custom_roles", strings(a.custom_roles)},
+            {"effective_permissions", strings(a.effective_permissions)},
+            {"scoped_roles", scoped},
             {"mfa_enrolled", a.mfa_enrolled},
             {"created", core::format_timestamp(u.created)},
             {"last_login", optional_time(u.last_login)},

@@ -44,9 +44,11 @@ std::string session_cookie_header(std::string_view secret, std::int64_t max_age_
 // holds a permission that does.
 bool mfa_required(store::store& db, const schema::organization_settings& settings, const schema::account& a) {
     if (settings.mfa_required) return true;
-    if (a.permissions.empty()) return false;
+    if (a.effective_permissions.empty()) return false;
     for (const auto& p : db.local_accounts().list_permissions(a.profile.organization_id))
-        if (p.requires_mfa && std::binary_search(a.permissions.begin(), a.permissions.end(), p.name)) return true;
+        if (p.requires_mfa &&
+            std::binary_search(a.effective_permissions.begin(), a.effective_permissions.end(), p.name))
+            return true;
     return false;
 }
 
@@ -304,9 +306,7 @@ core::response me(const context& c, const core::request&) {
                                                {"name", c.organization.name},
                                                {"sso", schema::to_string(c.organization.sso)}};
     user["mfa"] = boost::json::object{{"enrolled", a.mfa_enrolled}, {"required", mfa_required(c.db, settings, a)}};
-    // Scoped roles and identity-provider locks arrive with workspaces/projects and the mapping rules;
-    // the fields are here so that clients can rely on their shape.
-    user["scoped_roles"] = boost::json::array{};
+    // Fields an identity provider owns arrive with the mapping rules; none while SSO is off.
     user["locked_fields"] = boost::json::array{};
     return core::response::json(200, boost::json::serialize(user));
 }

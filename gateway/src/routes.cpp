@@ -81,6 +81,18 @@ void add_routes(router& r, services& s) {
     add_session(method::post, "/api/v1/users/{id}/password-reset", acc::reset_password);
     add_session(method::del, "/api/v1/users/{id}/mfa", acc::reset_mfa);
     add_session(method::get, "/api/v1/users/{id}/logins", acc::user_logins);
+    add_session(method::put, "/api/v1/users/{id}/scoped-roles/{scope}", acc::set_scoped_role);
+    add_session(method::del, "/api/v1/users/{id}/scoped-roles/{scope}", acc::remove_scoped_role);
+    add_session(method::put, "/api/v1/users/{id}/custom-roles", acc::set_custom_roles);
+    add_session(method::get, "/api/v1/workspaces", acc::list_workspaces);
+    add_session(method::post, "/api/v1/workspaces", acc::create_workspace);
+    add_session(method::del, "/api/v1/workspaces/{id}", acc::delete_workspace);
+    add_session(method::get, "/api/v1/projects", acc::list_projects);
+    add_session(method::post, "/api/v1/projects", acc::create_project);
+    add_session(method::del, "/api/v1/projects/{id}", acc::delete_project);
+    add_session(method::get, "/api/v1/roles", acc::list_roles);
+    add_session(method::post, "/api/v1/roles", acc::create_role);
+    add_session(method::del, "/api/v1/roles/{name}", acc::delete_role);
     add_session(method::get, "/api/v1/settings", acc::get_settings);
     add_session(method::patch, "/api/v1/settings", acc::update_settings);
     add_session(method::get, "/api/v1/permissions", acc::list_permissions);

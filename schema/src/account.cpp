@@ -29,6 +29,30 @@ std::optional<system_role> parse_system_role(std::string_view text) {
     return std::nullopt;
 }
 
+std::string_view to_string(scope_kind k) { return k == scope_kind::project ? "project" : "workspace"; }
+
+std::optional<scope_kind> parse_scope_kind(std::string_view text) {
+    if (text == "workspace") return scope_kind::workspace;
+    if (text == "project") return scope_kind::project;
+    return std::nullopt;
+}
+
+std::string_view to_string(scoped_role_name r) {
+    switch (r) {
+        case scoped_role_name::owner: return "owner";
+        case scoped_role_name::editor: return "editor";
+        case scoped_role_name::viewer: return "viewer";
+    }
+    return "viewer";
+}
+
+std::optional<scoped_role_name> parse_scoped_role_name(std::string_view text) {
+    if (text == "owner") return scoped_role_name::owner;
+    if (text == "editor") return scoped_role_name::editor;
+    if (text == "viewer") return scoped_role_name::viewer;
+    return std::nullopt;
+}
+
 std::string_view to_string(link_purpose p) {
     switch (p) {
         case link_purpose::invitation: return "invitation";

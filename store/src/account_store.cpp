@@ -30,15 +30,17 @@ std::vector<std::string> split_list(const std::string& text) {
 // The account columns after the user's: role, permissions, password?, MFA?, invitation, login counts.
 struct account_row {
     user_row user;
-    std::string role, permissions, invitation_created, invitation_expires;
-    soci::indicator role_ind = soci::i_ok, permissions_ind = soci::i_ok, invitation_created_ind = soci::i_ok,
+    std::string role, permissions, custom_roles, role_permissions, scoped_json, invitation_created, invitation_expires;
+    soci::indicator role_ind = soci::i_ok, permissions_ind = soci::i_ok, custom_roles_ind = soci::i_ok,
+                    role_permissions_ind = soci::i_ok, invitation_created_ind = soci::i_ok,
                     invitation_expires_ind = soci::i_ok;
     int has_password = 0, mfa = 0;
     long long logins7 = 0, logins30 = 0, logins365 = 0;
 
     void bind(bound_statement& st) {
         user.bind(st);
-        st.out(role, role_ind).out(permissions, permissions_ind).out(has_password).out(mfa);
+        st.out(role, role_ind).out(permissions, permissions_ind).out(custom_roles, custom_roles_ind);
+        st.out(role_permissions, role_permissions_ind).out(scoped_json).out(has_password).out(mfa);
         st.out(invitation_created, invitation_created_ind).out(invitation_expires, invitation_expires_ind);
         st.out(logins7).out(logins30).out(logins365);
     }
@@ -49,6 +51,25 @@ struct account_row {
         a.role = role_ind == soci::i_ok ? schema::parse_system_role(role).value_or(schema::system_role::member)
                                         : schema::system_role::member;
         if (permissions_ind == soci::i_ok) a.permissions = split_list(permissions);
+        if (custom_roles_ind == soci::i_ok) a.custom_roles = split_list(custom_roles);
+        a.effective_permissions = a.permissions;
+        if (role_permissions_ind == soci::i_ok)
+            for (auto& p : split_list(role_permissions)) a.effective_permissions.push_back(std::move(p));
+        std::sort(a.effective_permissions.begin(), a.effective_permissions.end());
+        a.effective_permissions.erase(std::unique(a.effective_permissions.begin(), a.effective_permissions.end()),
+                                      a.effective_permissions.end());
+        const auto scoped = boost::json::parse(scoped_json.empty() ? std::string("[]") : scoped_json);
+        for (const auto& item : scoped.as_array()) {
+            schema::scoped_role r;
+            r.scope_id = item.at("i").as_string();
+            r.kind = schema::parse_scope_kind(item.at("k").as_string()).value_or(schema::scope_kind::workspace);
+            r.scope_name = item.at("n").as_string();
+            r.role = schema::parse_scoped_role_name(item.at("r").as_string()).value_or(schema::scoped_role_name::viewer);
+            a.scoped_roles.push_back(std::move(r));
+        }
+        std::sort(a.scoped_roles.begin(), a.scoped_roles.end(), [](const auto& x, const auto& y) {
+            return std::tie(x.kind, x.scope_name) < std::tie(y.kind, y.scope_name);
+        });
         a.has_password = has_password != 0;
         a.mfa_enrolled = mfa != 0;
         a.invitation_sent = parse_optional_ts(invitation_created, invitation_created_ind);
@@ -350,6 +371,195 @@ public:
             const std::string details = boost::json::serialize(
                 boost::json::object{{"permissions", boost::json::object{{"from", from}, {"to", to}}}});
             db_.record(sql, org, by, "user.permissions_change", "user", id, before->profile.user_name, details,
+                       "user.updated", schema::summarize_user(before->profile));
+            return after;
+        });
+    }
+
+    // -- workspaces, projects, scoped and custom roles ---------------------------------------------
+
+    result<schema::resource_scope> create_scope(schema::resource_scope scope, const actor& by) override {
+        scope.id = core::new_uuid();
+        scope.created = clock_.now();
+        return db_.write<schema::resource_scope>([&](soci::session& sql) -> result<schema::resource_scope> {
+            std::string id = scope.id, org = scope.organization_id, kind{schema::to_string(scope.kind)},
+                        name = scope.name, now = ts(scope.created);
+            sql << "INSERT INTO resource_scopes (id, organization_id, kind, name, created_at) VALUES (:id, :org, "
+                   ":kind, :name, :now)",
+                use(id, "id"), use(org, "org"), use(kind, "kind"), use(name, "name"), use(now, "now");
+            const std::string details = boost::json::serialize(boost::json::object{{"kind", kind}, {"name", name}});
+            db_.record(sql, org, by, kind + ".create", kind, id, name, details, kind + ".created", details);
+            return scope;
+        });
+    }
+
+    std::vector<schema::resource_scope> list_scopes(std::string_view organization_id,
+                                                    std::optional<schema::scope_kind> kind) override {
+        return db_.read_only([&](soci::session& sql) {
+            std::vector<schema::resource_scope> out;
+            std::string org{organization_id}, k = kind ? std::string(schema::to_string(*kind)) : std::string(),
+                        row_kind, created;
+            schema::resource_scope s;
+            bound_statement st(sql);
+            st.out(s.id).out(row_kind).out(s.name).out(created).in(org, "org").in(k, "k");
+            if (st.run("SELECT id, kind, name, created_at FROM resource_scopes WHERE organization_id = :org AND "
+                       "(:k = '' OR kind = :k) ORDER BY kind, name")) {
+                do {
+                    s.organization_id = org;
+                    s.kind = schema::parse_scope_kind(row_kind).value_or(schema::scope_kind::workspace);
+                    s.created = parse_ts(created);
+                    out.push_back(s);
+                } while (st.next());
+            }
+            return out;
+        });
+    }
+
+    result<void> delete_scope(std::string_view organization_id, std::string_view scope_id, const actor& by) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string org{organization_id}, id{scope_id}, kind, name;
+            sql << "SELECT kind, name FROM resource_scopes WHERE organization_id = :org AND id = :id", use(org, "org"),
+                use(id, "id"), into(kind), into(name);
+            if (!sql.got_data()) return errc::not_found;
+            // Role assignments name their scope by id without a foreign key (system roles use ''): removed here.
+            sql << "DELETE FROM role_assignments WHERE organization_id = :org AND scope_id = :id", use(org, "org"),
+                use(id, "id");
+            sql << "DELETE FROM resource_scopes WHERE id = :id", use(id, "id");
+            const std::string details = boost::json::serialize(boost::json::object{{"kind", kind}, {"name", name}});
+            db_.record(sql, org, by, kind + ".delete", kind, id, name, details, kind + ".deleted", details);
+            return {};
+        });
+    }
+
+    result<schema::account> set_scoped_role(std::string_view organization_id, std::string_view user_id,
+                                            std::string_view scope_id, schema::scoped_role_name role,
+                                            const actor& by) override {
+        return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
+            auto before = load_account(sql, organization_id, "id", user_id);
+            if (!before) return before.error();
+            std::string org{organization_id}, uid{user_id}, sid{scope_id}, kind, name,
+                rid = "scoped:" + std::string(schema::to_string(role)), now = ts(clock_.now());
+            sql << "SELECT kind, name FROM resource_scopes WHERE organization_id = :org AND id = :id", use(org, "org"),
+                use(sid, "id"), into(kind), into(name);
+            if (!sql.got_data()) return errc::not_found;
+            sql << "DELETE FROM role_assignments WHERE user_id = :u AND scope_id = :s", use(uid, "u"), use(sid, "s");
+            sql << "INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, "
+                   "created_at) VALUES (:org, :u, :r, :s, 0, 'local', :now)",
+                use(org, "org"), use(uid, "u"), use(rid, "r"), use(sid, "s"), use(now, "now");
+            const std::string details = boost::json::serialize(boost::json::object{
+                {"scoped_role", boost::json::object{{"scope", kind + ":" + name}, {"role", schema::to_string(role)}}}});
+            db_.record(sql, org, by, "user.scoped_role_set", "user", uid, before->profile.user_name, details,
+                       "user.updated", schema::summarize_user(before->profile));
+            return load_account(sql, organization_id, "id", user_id);
+        });
+    }
+
+    result<schema::account> remove_scoped_role(std::string_view organization_id, std::string_view user_id,
+                                               std::string_view scope_id, const actor& by) override {
+        return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
+            auto before = load_account(sql, organization_id, "id", user_id);
+            if (!before) return before.error();
+            std::string uid{user_id}, sid{scope_id};
+            bound_statement st(sql);
+            st.in(uid, "u").in(sid, "s");
+            st.run("DELETE FROM role_assignments WHERE user_id = :u AND scope_id = :s AND scope_id <> ''");
+            if (st.affected_rows() == 0) return errc::not_found;
+            db_.record(sql, std::string(organization_id), by, "user.scoped_role_remove", "user", uid,
+                       before->profile.user_name, boost::json::serialize(boost::json::object{{"scope_id", sid}}),
+                       "user.updated", schema::summarize_user(before->profile));
+            return load_account(sql, organization_id, "id", user_id);
+        });
+    }
+
+    result<schema::custom_role> create_custom_role(std::string_view organization_id, schema::custom_role role,
+                                                   const actor& by) override {
+        role.id = core::new_uuid();
+        std::sort(role.permissions.begin(), role.permissions.end());
+        role.permissions.erase(std::unique(role.permissions.begin(), role.permissions.end()), role.permissions.end());
+        return db_.write<schema::custom_role>([&](soci::session& sql) -> result<schema::custom_role> {
+            std::string id = role.id, org{organization_id}, name = role.name, description = role.description,
+                        now = ts(clock_.now());
+            sql << "INSERT INTO roles (id, organization_id, name, kind, description, created_at) VALUES (:id, :org, "
+                   ":name, 'custom', :d, :now)",
+                use(id, "id"), use(org, "org"), use(name, "name"), use(description, "d"), use(now, "now");
+            boost::json::array perms;
+            for (const auto& p : role.permissions) {
+                std::string perm = p;
+                long long defined = 0;
+                sql << "SELECT COUNT(*) FROM permissions WHERE organization_id = :org AND name = :p", use(org, "org"),
+                    use(perm, "p"), into(defined);
+                if (defined == 0) return errc::not_found;
+                sql << "INSERT INTO role_permissions (role_id, permission) VALUES (:id, :p)", use(id, "id"),
+                    use(perm, "p");
+                perms.emplace_back(p);
+            }
+            const std::string details = boost::json::serialize(
+                boost::json::object{{"name", name}, {"description", description}, {"permissions", perms}});
+            db_.record(sql, org, by, "role.create", "role", id, name, details, "role.created", details);
+            return role;
+        });
+    }
+
+    std::vector<schema::custom_role> list_custom_roles(std::string_view organization_id) override {
+        return db_.read_only([&](soci::session& sql) {
+            std::vector<schema::custom_role> out;
+            std::string org{organization_id}, perms;
+            soci::indicator perms_ind = soci::i_ok;
+            schema::custom_role r;
+            bound_statement st(sql);
+            st.out(r.id).out(r.name).out(r.description).out(perms, perms_ind).in(org, "org");
+            if (st.run("SELECT r.id, r.name, r.description, (SELECT " + list_of("rp.permission") +
+                       " FROM role_permissions rp WHERE rp.role_id = r.id) FROM roles r WHERE r.organization_id = "
+                       ":org AND r.kind = 'custom' ORDER BY r.name")) {
+                do {
+                    r.permissions = perms_ind == soci::i_ok ? split_list(perms) : std::vector<std::string>{};
+                    out.push_back(r);
+                } while (st.next());
+            }
+            return out;
+        });
+    }
+
+    result<void> delete_custom_role(std::string_view organization_id, std::string_view name,
+                                    const actor& by) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string org{organization_id}, n{name}, id;
+            sql << "SELECT id FROM roles WHERE organization_id = :org AND name = :n AND kind = 'custom'",
+                use(org, "org"), use(n, "n"), into(id);
+            if (!sql.got_data()) return errc::not_found;
+            sql << "DELETE FROM roles WHERE id = :id", use(id, "id");  // cascades to assignments and permissions
+            const std::string details = boost::json::serialize(boost::json::object{{"name", n}});
+            db_.record(sql, org, by, "role.delete", "role", id, n, details, "role.deleted", details);
+            return {};
+        });
+    }
+
+    result<schema::account> set_custom_roles(std::string_view organization_id, std::string_view user_id,
+                                             const std::vector<std::string>& role_names, const actor& by) override {
+        return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
+            auto before = load_account(sql, organization_id, "id", user_id);
+            if (!before) return before.error();
+            std::string org{organization_id}, uid{user_id}, now = ts(clock_.now());
+            sql << "DELETE FROM role_assignments WHERE user_id = :u AND is_system = 0 AND scope_id = '' AND role_id IN "
+                   "(SELECT id FROM roles WHERE kind = 'custom')",
+                use(uid, "u");
+            for (const auto& name : role_names) {
+                std::string n = name, rid;
+                sql << "SELECT id FROM roles WHERE organization_id = :org AND name = :n AND kind = 'custom'",
+                    use(org, "org"), use(n, "n"), into(rid);
+                if (!sql.got_data()) return errc::not_found;
+                sql << "INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, "
+                       "created_at) VALUES (:org, :u, :r, '', 0, 'local', :now) ON CONFLICT (user_id, role_id, "
+                       "scope_id) DO NOTHING",
+                    use(org, "org"), use(uid, "u"), use(rid, "r"), use(now, "now");
+            }
+            auto after = load_account(sql, organization_id, "id", user_id);
+            boost::json::array from, to;
+            for (const auto& r : before->custom_roles) from.emplace_back(r);
+            for (const auto& r : after->custom_roles) to.emplace_back(r);
+            db_.record(sql, org, by, "user.custom_roles_change", "user", uid, before->profile.user_name,
+                       boost::json::serialize(
+                           boost::json::object{{"custom_roles", boost::json::object{{"from", from}, {"to", to}}}}),
                        "user.updated", schema::summarize_user(before->profile));
             return after;
         });
@@ -718,6 +928,12 @@ private:
         void bind(bound_statement& st) { st.in(since7, "since7").in(since30, "since30").in(since365, "since365"); }
     };
 
+    std::string list_of(std::string_view expression) const {
+        std::string out{d_.list_aggregate};
+        out.replace(out.find("{}"), 2, expression);
+        return out;
+    }
+
     std::string account_select_list() const {
         const auto logins = [](const char* since) {
             return std::string("(SELECT COUNT(*) FROM login_events le WHERE le.user_id = u.id AND le.success = 1 AND "
@@ -726,7 +942,12 @@ private:
         return db_.user_select() +
                ", (SELECT r.name FROM role_assignments ra JOIN roles r ON r.id = ra.role_id WHERE ra.user_id = u.id "
                "AND ra.is_system = 1)"
-               ", (SELECT " + std::string(d_.permission_list) + " FROM user_permissions up WHERE up.user_id = u.id)"
+               ", (SELECT " + list_of("up.permission") + " FROM user_permissions up WHERE up.user_id = u.id)"
+               ", (SELECT " + list_of("r.name") + " FROM role_assignments ra JOIN roles r ON r.id = ra.role_id "
+               "WHERE ra.user_id = u.id AND r.kind = 'custom')"
+               ", (SELECT " + list_of("rp.permission") + " FROM role_assignments ra JOIN role_permissions rp ON "
+               "rp.role_id = ra.role_id WHERE ra.user_id = u.id AND ra.scope_id = '' AND ra.is_system = 0), " +
+               std::string(d_.scoped_roles_json) +
                ", CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END"
                ", COALESCE((SELECT m.confirmed FROM user_mfa m WHERE m.user_id = u.id), 0)"
                ", (SELECT MAX(l.created_at) FROM one_time_links l WHERE l.user_id = u.id AND l.purpose = 'invitation')"

@@ -267,7 +267,11 @@ const std::vector<migration>& migrations() {
              "('system:member', '', 'member', 'system', 'analyst: their own account', '1970-01-01T00:00:00.000Z'), "
              "('system:manager', '', 'manager', 'system', 'sees the team, changes nothing', '1970-01-01T00:00:00.000Z'), "
              "('system:admin', '', 'admin', 'system', 'manages users', '1970-01-01T00:00:00.000Z'), "
-             "('system:super_admin', '', 'super_admin', 'system', 'the owner', '1970-01-01T00:00:00.000Z')",
+             "('system:super_admin', '', 'super_admin', 'system', 'the owner', '1970-01-01T00:00:00.000Z'), "
+             // The roles a user holds on one workspace or project ("Workspace: Role").
+             "('scoped:owner', '', 'owner', 'scoped', 'owns the workspace or project', '1970-01-01T00:00:00.000Z'), "
+             "('scoped:editor', '', 'editor', 'scoped', 'changes its content', '1970-01-01T00:00:00.000Z'), "
+             "('scoped:viewer', '', 'viewer', 'scoped', 'reads its content', '1970-01-01T00:00:00.000Z')",
              // Invitations, password resets and MFA challenges: single use, expiring, stored as digests.
              R"(CREATE TABLE one_time_links (
                   id TEXT PRIMARY KEY,
@@ -303,7 +307,9 @@ const std::vector<migration>& migrations() {
                   last_step {bigint} NOT NULL DEFAULT 0,
                   updated_at TEXT NOT NULL))",
              "CREATE INDEX role_assignments_role ON role_assignments (organization_id, role_id, user_id)",
-             "CREATE INDEX users_user_name_order ON users (organization_id, user_name_folded, id)",
+             // One role per user per workspace or project.
+             "CREATE UNIQUE INDEX role_assignments_one_per_scope ON role_assignments (user_id, scope_id) "
+             "WHERE scope_id <> ''",
              "CREATE INDEX users_last_login ON users (organization_id, last_login_at, id)",
          }},
     };

@@ -294,6 +294,45 @@ BOOST_AUTO_TEST_CASE(a_permission_that_requires_mfa_blocks_its_holder_until_enro
     BOOST_TEST(f.api(verb::get, "/api/v1/users", analyst.session).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(scoped_and_custom_roles_show_in_me) {
+    accounts_fixture f;
+    const auto ann = f.member("ann@acme.test", "member");
+    const auto ws = f.api(verb::post, "/api/v1/workspaces", f.owner.session, R"({"name":"Marketing"})");
+    BOOST_TEST_REQUIRE(ws.status == 201, ws.body);
+    const auto ws_id = text(object_of(ws), "id");
+    BOOST_TEST(f.api(verb::post, "/api/v1/workspaces", f.owner.session, R"({"name":"Marketing"})").status == 409);
+    BOOST_TEST(f.api(verb::post, "/api/v1/workspaces", ann.session, R"({"name":"Mine"})").status == 403);
+    BOOST_TEST(f.api(verb::get, "/api/v1/workspaces", ann.session).status == 200);
+    const auto set = f.api(verb::put, "/api/v1/users/" + ann.id + "/scoped-roles/" + ws_id, f.owner.session,
+                           R"({"role":"editor"})");
+    BOOST_TEST_REQUIRE(set.status == 200, set.body);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + ann.id + "/scoped-roles/" + ws_id, f.owner.session,
+                     R"({"role":"emperor"})").status == 400);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + ann.id + "/scoped-roles/nope", f.owner.session,
+                     R"({"role":"viewer"})").status == 404);
+    auto me = f.me(ann.session);
+    BOOST_TEST_REQUIRE(me.at("scoped_roles").as_array().size() == 1u);
+    BOOST_TEST(text(me.at("scoped_roles").as_array().at(0).as_object(), "display") == "Marketing: Editor");
+
+    // A custom role carrying an MFA-requiring permission blocks until enrolment, like a direct grant.
+    BOOST_TEST(f.api(verb::post, "/api/v1/permissions", f.owner.session,
+                     R"({"name":"active_response","requires_mfa":true})").status == 201);
+    BOOST_TEST(f.api(verb::post, "/api/v1/roles", f.owner.session,
+                     R"({"name":"admin","permissions":["active_response"]})").status == 400);
+    BOOST_TEST(f.api(verb::post, "/api/v1/roles", f.owner.session,
+                     R"({"name":"responder","permissions":["active_response"]})").status == 201);
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + ann.id + "/custom-roles", f.owner.session,
+                     R"({"roles":["responder"]})").status == 200);
+    me = f.me(ann.session);
+    BOOST_TEST(me.at("effective_permissions").as_array().at(0).as_string() == "active_response");
+    BOOST_TEST(me.at("mfa").at("required").as_bool());
+    BOOST_TEST(f.api(verb::get, "/api/v1/workspaces", ann.session).status == 403);
+    BOOST_TEST(f.api(verb::delete_, "/api/v1/roles/responder", f.owner.session).status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/workspaces", ann.session).status == 200);
+    BOOST_TEST(f.api(verb::delete_, "/api/v1/workspaces/" + ws_id, f.owner.session).status == 204);
+    BOOST_TEST(f.me(ann.session).at("scoped_roles").as_array().empty());
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_error_and_changes_nothing) {
     accounts_fixture f;
     const auto s = f.owner.session;

@@ -302,6 +302,59 @@ BOOST_AUTO_TEST_CASE(account_queries_search_filter_sort_and_page) {
     BOOST_TEST(page.accounts[1].profile.user_name == "bob@other.test");
 }
 
+BOOST_AUTO_TEST_CASE(scoped_roles_one_per_scope_and_gone_with_the_scope) {
+    accounts_fixture f;
+    const auto u = f.create("u@acme.test", system_role::super_admin);
+    schema::resource_scope ws;
+    ws.organization_id = f.org.id;
+    ws.kind = schema::scope_kind::workspace;
+    ws.name = "Marketing";
+    const auto marketing = f.accounts().create_scope(ws, by).value();
+    BOOST_TEST(f.accounts().create_scope(ws, by).error() == errc::already_exists);
+    ws.kind = schema::scope_kind::project;  // the same name as a project is fine
+    const auto project = f.accounts().create_scope(ws, by).value();
+    BOOST_TEST(f.accounts().list_scopes(f.org.id, schema::scope_kind::workspace).size() == 1u);
+    BOOST_TEST(f.accounts().list_scopes(f.org.id, std::nullopt).size() == 2u);
+
+    BOOST_TEST(f.accounts().set_scoped_role(f.org.id, u.profile.id, marketing.id, schema::scoped_role_name::editor, by).has_value());
+    auto a = f.accounts().set_scoped_role(f.org.id, u.profile.id, marketing.id, schema::scoped_role_name::owner, by).value();
+    BOOST_TEST_REQUIRE(a.scoped_roles.size() == 1u);  // replaced, not added
+    BOOST_TEST(a.scoped_roles[0].scope_name == "Marketing");
+    BOOST_TEST((a.scoped_roles[0].role == schema::scoped_role_name::owner));
+    a = f.accounts().set_scoped_role(f.org.id, u.profile.id, project.id, schema::scoped_role_name::viewer, by).value();
+    BOOST_TEST(a.scoped_roles.size() == 2u);
+    BOOST_TEST(a.role == system_role::super_admin);  // the system role is untouched
+    BOOST_TEST(f.accounts().set_scoped_role(f.org.id, u.profile.id, "no-such-scope", schema::scoped_role_name::viewer, by)
+                   .error() == errc::not_found);
+    BOOST_TEST(f.accounts().remove_scoped_role(f.org.id, u.profile.id, project.id, by)->scoped_roles.size() == 1u);
+    BOOST_TEST(f.accounts().remove_scoped_role(f.org.id, u.profile.id, project.id, by).error() == errc::not_found);
+    BOOST_TEST(f.accounts().delete_scope(f.org.id, marketing.id, by).has_value());
+    BOOST_TEST(f.accounts().get_account(f.org.id, u.profile.id)->scoped_roles.empty());
+}
+
+BOOST_AUTO_TEST_CASE(custom_roles_grant_their_permissions) {
+    accounts_fixture f;
+    const auto u = f.create("u@acme.test", system_role::super_admin);
+    BOOST_TEST(f.accounts().define_permission(f.org.id, {"active_response", "", true}, by).has_value());
+    BOOST_TEST(f.accounts().define_permission(f.org.id, {"billing", "", false}, by).has_value());
+    BOOST_TEST(f.accounts().create_custom_role(f.org.id, {"", "responder", "", {"undefined"}}, by).error() ==
+               errc::not_found);
+    BOOST_TEST(f.accounts().list_custom_roles(f.org.id).empty());  // nothing half-created
+    BOOST_TEST(f.accounts().create_custom_role(f.org.id, {"", "responder", "IR team", {"active_response"}}, by).has_value());
+    BOOST_TEST(f.accounts().create_custom_role(f.org.id, {"", "responder", "", {"billing"}}, by).error() ==
+               errc::already_exists);
+    BOOST_TEST(f.accounts().set_permissions(f.org.id, u.profile.id, {"billing"}, by).has_value());
+    const auto a = f.accounts().set_custom_roles(f.org.id, u.profile.id, {"responder"}, by).value();
+    BOOST_TEST(a.custom_roles == (std::vector<std::string>{"responder"}));
+    BOOST_TEST(a.permissions == (std::vector<std::string>{"billing"}));
+    BOOST_TEST(a.effective_permissions == (std::vector<std::string>{"active_response", "billing"}));
+    BOOST_TEST(f.accounts().set_custom_roles(f.org.id, u.profile.id, {"ghost"}, by).error() == errc::not_found);
+    BOOST_TEST(f.accounts().get_account(f.org.id, u.profile.id)->custom_roles.size() == 1u);  // rolled back
+    BOOST_TEST(f.accounts().delete_custom_role(f.org.id, "responder", by).has_value());
+    BOOST_TEST(f.accounts().get_account(f.org.id, u.profile.id)->effective_permissions ==
+               (std::vector<std::string>{"billing"}));
+}
+
 BOOST_AUTO_TEST_CASE(a_login_by_email_must_name_exactly_one_user) {
     accounts_fixture f;
     f.create("owner@acme.test", system_role::super_admin);

@@ -83,6 +83,20 @@ core::response reset_password(const context& c, const core::request& req);    //
 core::response reset_mfa(const context& c, const core::request& req);         // DELETE /api/v1/users/{id}/mfa
 core::response user_logins(const context& c, const core::request& req);       // GET /api/v1/users/{id}/logins
 
+// Workspaces, projects, scoped roles and custom roles (roles.cpp).
+core::response list_workspaces(const context& c, const core::request& req);   // GET /api/v1/workspaces
+core::response create_workspace(const context& c, const core::request& req);  // POST /api/v1/workspaces
+core::response delete_workspace(const context& c, const core::request& req);  // DELETE /api/v1/workspaces/{id}
+core::response list_projects(const context& c, const core::request& req);     // GET /api/v1/projects
+core::response create_project(const context& c, const core::request& req);    // POST /api/v1/projects
+core::response delete_project(const context& c, const core::request& req);    // DELETE /api/v1/projects/{id}
+core::response set_scoped_role(const context& c, const core::request& req);   // PUT /api/v1/users/{id}/scoped-roles/{scope}
+core::response remove_scoped_role(const context& c, const core::request& req);  // DELETE /api/v1/users/{id}/scoped-roles/{scope}
+core::response list_roles(const context& c, const core::request& req);        // GET /api/v1/roles
+core::response create_role(const context& c, const core::request& req);       // POST /api/v1/roles
+core::response delete_role(const context& c, const core::request& req);       // DELETE /api/v1/roles/{name}
+core::response set_custom_roles(const context& c, const core::request& req);  // PUT /api/v1/users/{id}/custom-roles
+
 // The organisation's own settings (organization.cpp).
 core::response get_settings(const context& c, const core::request& req);      // GET /api/v1/settings
 core::response update_settings(const context& c, const core::request& req);   // PATCH /api/v1/settings

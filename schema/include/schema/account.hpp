@@ -30,6 +30,40 @@ struct permission_definition {
     bool requires_mfa = false;
 };
 
+// Workspaces and projects: the named resources that scoped roles apply to.
+enum class scope_kind { workspace, project };
+std::string_view to_string(scope_kind k);
+std::optional<scope_kind> parse_scope_kind(std::string_view text);
+
+struct resource_scope {
+    std::string id;
+    std::string organization_id;
+    scope_kind kind = scope_kind::workspace;
+    std::string name;  // unique per organisation and kind
+    core::time_point created{};
+};
+
+// The roles a user can hold on one workspace or project.
+enum class scoped_role_name { owner, editor, viewer };
+std::string_view to_string(scoped_role_name r);
+std::optional<scoped_role_name> parse_scoped_role_name(std::string_view text);
+
+// One scoped role of a user, shown as "Workspace: Role".
+struct scoped_role {
+    std::string scope_id;
+    scope_kind kind = scope_kind::workspace;
+    std::string scope_name;
+    scoped_role_name role = scoped_role_name::viewer;
+};
+
+// An admin-defined role: a named set of permissions, granted on top of the system role.
+struct custom_role {
+    std::string id;
+    std::string name;
+    std::string description;
+    std::vector<std::string> permissions;  // sorted
+};
+
 // The organisation's password rules. Defaults: 8-60 characters with an upper-case letter, a lower-case
 // letter, a digit and one of the special characters.
 struct password_policy {
@@ -80,7 +114,11 @@ struct login_counts {
 struct account {
     user profile;
     system_role role = system_role::member;
-    std::vector<std::string> permissions;  // extra permissions, sorted
+    std::vector<std::string> permissions;  // extra permissions granted directly, sorted
+    std::vector<std::string> custom_roles;  // names, sorted
+    // Every permission the user holds: direct ones and those of their custom roles, sorted.
+    std::vector<std::string> effective_permissions;
+    std::vector<scoped_role> scoped_roles;  // by kind, then scope name
     bool has_password = false;
     bool mfa_enrolled = false;
     invitation_state invitation = invitation_state::none;

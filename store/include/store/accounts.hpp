@@ -86,6 +86,32 @@ public:
                                                     const std::vector<std::string>& permissions,
                                                     const schema::actor& by) = 0;
 
+    // Workspaces and projects. errc::already_exists for a taken name (per kind).
+    virtual result<schema::resource_scope> create_scope(schema::resource_scope scope, const schema::actor& by) = 0;
+    virtual std::vector<schema::resource_scope> list_scopes(std::string_view organization_id,
+                                                            std::optional<schema::scope_kind> kind) = 0;
+    // Removes the scope and every role held on it.
+    virtual result<void> delete_scope(std::string_view organization_id, std::string_view scope_id,
+                                      const schema::actor& by) = 0;
+    // Gives the user `role` on the scope, replacing the role they had there (one per scope).
+    virtual result<schema::account> set_scoped_role(std::string_view organization_id, std::string_view user_id,
+                                                    std::string_view scope_id, schema::scoped_role_name role,
+                                                    const schema::actor& by) = 0;
+    virtual result<schema::account> remove_scoped_role(std::string_view organization_id, std::string_view user_id,
+                                                       std::string_view scope_id, const schema::actor& by) = 0;
+
+    // Custom roles: named permission sets. errc::not_found when a permission is not defined,
+    // already_exists for a taken name.
+    virtual result<schema::custom_role> create_custom_role(std::string_view organization_id, schema::custom_role role,
+                                                           const schema::actor& by) = 0;
+    virtual std::vector<schema::custom_role> list_custom_roles(std::string_view organization_id) = 0;
+    virtual result<void> delete_custom_role(std::string_view organization_id, std::string_view name,
+                                            const schema::actor& by) = 0;
+    // Replaces the user's custom roles (by name; errc::not_found for an unknown one).
+    virtual result<schema::account> set_custom_roles(std::string_view organization_id, std::string_view user_id,
+                                                     const std::vector<std::string>& role_names,
+                                                     const schema::actor& by) = 0;
+
     // Sets the password hash; with `end_sessions`, ends every session of the user but `keep_session_id`.
     virtual result<void> set_password(std::string_view organization_id, std::string_view user_id,
                                       const std::string& password_hash, bool end_sessions,
