@@ -126,6 +126,43 @@ schema::one_time_link usable_link(const context& c, std::string_view secret, sch
     return *link;
 }
 
+constexpr int recovery_code_count = 10;
+
+// Ten codes of 10 base32 characters (50 bits each), shown as xxxxx-xxxxx; only their digests are stored.
+std::vector<std::string> new_recovery_codes() {
+    std::vector<std::string> codes;
+    for (int i = 0; i < recovery_code_count; ++i) {
+        std::string code = totp::base32(core::random_bytes(7)).substr(0, 10);
+        for (auto& ch : code) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        codes.push_back(code.substr(0, 5) + "-" + code.substr(5));
+    }
+    return codes;
+}
+
+// What a user types, in the form the digest was taken of: lower-case, without separators.
+std::string normalise_recovery_code(std::string_view typed) {
+    std::string out;
+    for (char ch : typed)
+        if (ch != '-' && ch != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+}
+
+core::response issue_recovery_codes(const context& c) {
+    const auto codes = new_recovery_codes();
+    std::vector<std::string> digests;
+    for (const auto& code : codes) digests.push_back(core::sha256_hex(normalise_recovery_code(code)));
+    auto r = c.db.local_accounts().set_recovery_codes(c.organization.id, c.caller->profile.id, digests, c.actor);
+    if (!r) throw_store_error(r.error(), "user");
+    boost::json::array shown;
+    for (const auto& code : codes) shown.emplace_back(code);
+    auto res = core::response::json(200, boost::json::serialize(boost::json::object{
+                                             {"recovery_codes", shown},
+                                             {"note", "each code signs in once in place of an authenticator code; "
+                                                      "store them safely, they are not shown again"}}));
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+}
+
 void check_password_policy(const schema::organization_settings& settings, const std::string& password,
                            std::string_view field) {
     const auto problems = password_problems(settings.passwords, password);
@@ -249,7 +286,7 @@ core::response login(const context& c, const core::request& req) {
         throw core::http_error(403, "account_pending", "this account has not been activated; accept the invitation");
     }
     if (account.mfa_enrolled) {
-        context in_org{c.db, c.clock, *org, account, {}, c.actor};
+        context in_org{c.db, c.clock, *org, account, {}, c.actor, c.mail};
         auto challenge = new_link(in_org, schema::link_purpose::mfa_challenge, account.profile.id, mfa_challenge_ttl);
         auto issued = c.db.local_accounts().issue_link(challenge.link, c.actor);
         if (!issued) throw_store_error(issued.error(), "user");
@@ -258,36 +295,54 @@ core::response login(const context& c, const core::request& req) {
                                              {"mfa_token", challenge.secret},
                                              {"expires", core::format_timestamp(challenge.link.expires)}}));
     }
-    return start_session(context{c.db, c.clock, *org, account, {}, c.actor}, account, req);
+    return start_session(context{c.db, c.clock, *org, account, {}, c.actor, c.mail}, account, req);
 }
 
 core::response login_mfa(const context& c, const core::request& req) {
-    const body_reader body(req, {"mfa_token", "code"});
+    const body_reader body(req, {"mfa_token", "code", "recovery_code"});
     const auto token = body.required_string("mfa_token", 200);
-    const auto code = body.required_string("code", 16);
+    const auto code = body.string("code", 16);
+    const auto recovery = body.string("recovery_code", 32);
+    if (code.has_value() == recovery.has_value())
+        throw invalid_field("code", "give either 'code' (from the authenticator) or 'recovery_code'");
     const auto link = usable_link(c, token, schema::link_purpose::mfa_challenge, "sign-in");
     auto account = c.db.local_accounts().get_account(link.organization_id, link.user_id);
     if (!account) throw core::http_error(401, "invalid_credentials", "the sign-in attempt is no longer valid");
     const auto login = schema::case_fold(account->profile.user_name);
     check_throttle(c, link.organization_id, login, req);
-    const auto mfa = c.db.local_accounts().get_mfa(link.organization_id, link.user_id).value();
-    std::string key;
-    const auto step = mfa.confirmed && core::base64url_decode(mfa.secret, key) ? totp::match(key, code, c.clock.now())
-                                                                                : std::nullopt;
-    if (!step) {
-        record(c, link.organization_id, link.user_id, login, false, "mfa_failed", req);
-        throw core::http_error(401, "invalid_mfa_code", "the authentication code is not correct");
-    }
-    // Each code works once (RFC 6238 §5.2): the step is recorded with a compare-and-set.
-    if (!c.db.local_accounts().use_mfa_step(link.organization_id, link.user_id, *step)) {
-        record(c, link.organization_id, link.user_id, login, false, "mfa_replayed", req);
-        throw core::http_error(401, "mfa_code_used", "this authentication code was already used; wait for the next one");
+    const schema::actor actor{"user", account->profile.id, account->profile.user_name, req.client_address,
+                              req.request_id};
+    if (recovery) {
+        const auto used = c.db.local_accounts().use_recovery_code(
+            link.organization_id, link.user_id, core::sha256_hex(normalise_recovery_code(*recovery)), actor);
+        if (!used) {
+            record(c, link.organization_id, link.user_id, login, false, "mfa_failed", req);
+            if (used.error() == store::errc::already_used)
+                throw core::http_error(401, "recovery_code_used", "this recovery code was already used");
+            throw core::http_error(401, "invalid_mfa_code", "the recovery code is not correct");
+        }
+    } else {
+        const auto mfa = c.db.local_accounts().get_mfa(link.organization_id, link.user_id).value();
+        std::string key;
+        const auto step = mfa.confirmed && core::base64url_decode(mfa.secret, key)
+                              ? totp::match(key, *code, c.clock.now())
+                              : std::nullopt;
+        if (!step) {
+            record(c, link.organization_id, link.user_id, login, false, "mfa_failed", req);
+            throw core::http_error(401, "invalid_mfa_code", "the authentication code is not correct");
+        }
+        // Each code works once (RFC 6238 §5.2): the step is recorded with a compare-and-set.
+        if (!c.db.local_accounts().use_mfa_step(link.organization_id, link.user_id, *step)) {
+            record(c, link.organization_id, link.user_id, login, false, "mfa_replayed", req);
+            throw core::http_error(401, "mfa_code_used",
+                                   "this authentication code was already used; wait for the next one");
+        }
     }
     auto redeemed = c.db.local_accounts().redeem_link(core::sha256_hex(token), schema::link_purpose::mfa_challenge,
                                                       std::nullopt, c.actor);
     if (!redeemed) throw core::http_error(410, "link_used", "this sign-in attempt was already completed");
     auto org = c.db.get_organization(link.organization_id).value();
-    return start_session(context{c.db, c.clock, org, *account, {}, c.actor}, *account, req);
+    return start_session(context{c.db, c.clock, org, *account, {}, c.actor, c.mail}, *account, req);
 }
 
 core::response logout(const context& c, const core::request&) {
@@ -305,7 +360,10 @@ core::response me(const context& c, const core::request&) {
                                                {"slug", c.organization.slug},
                                                {"name", c.organization.name},
                                                {"sso", schema::to_string(c.organization.sso)}};
-    user["mfa"] = boost::json::object{{"enrolled", a.mfa_enrolled}, {"required", mfa_required(c.db, settings, a)}};
+    user["mfa"] = boost::json::object{
+        {"enrolled", a.mfa_enrolled},
+        {"required", mfa_required(c.db, settings, a)},
+        {"recovery_codes_remaining", c.db.local_accounts().count_recovery_codes(c.organization.id, a.profile.id)}};
     // Fields an identity provider owns arrive with the mapping rules; none while SSO is off.
     user["locked_fields"] = boost::json::array{};
     return core::response::json(200, boost::json::serialize(user));
@@ -359,7 +417,20 @@ core::response confirm_mfa(const context& c, const core::request& req) {
     mfa.last_step = *step;  // the code that confirmed enrolment cannot sign in as well
     auto r = c.db.local_accounts().set_mfa(c.organization.id, c.caller->profile.id, mfa, "user.mfa_enrol", c.actor);
     if (!r) throw_store_error(r.error(), "user");
-    return core::response::no_content();
+    return issue_recovery_codes(c);
+}
+
+core::response regenerate_recovery_codes(const context& c, const core::request& req) {
+    const body_reader body(req, {"code"});
+    const auto code = body.required_string("code", 16);
+    const auto mfa = c.db.local_accounts().get_mfa(c.organization.id, c.caller->profile.id).value();
+    if (!mfa.confirmed) throw core::http_error(409, "mfa_not_enrolled", "enrol in MFA first: POST /api/v1/me/mfa");
+    std::string key;
+    const auto step = core::base64url_decode(mfa.secret, key) ? totp::match(key, code, c.clock.now()) : std::nullopt;
+    // A current authenticator code proves the device is at hand; it is then spent like a sign-in code.
+    if (!step || !c.db.local_accounts().use_mfa_step(c.organization.id, c.caller->profile.id, *step))
+        throw invalid_field("code", "is not a current, unused code of the authenticator");
+    return issue_recovery_codes(c);
 }
 
 core::response accept_invitation(const context& c, const core::request& req) {

@@ -67,6 +67,7 @@ void add_routes(router& r, services& s) {
     add_session(method::post, "/api/v1/me/password", acc::change_password, acc::mfa_gate::exempt);
     add_session(method::post, "/api/v1/me/mfa", acc::start_mfa, acc::mfa_gate::exempt);
     add_session(method::post, "/api/v1/me/mfa/confirm", acc::confirm_mfa, acc::mfa_gate::exempt);
+    add_session(method::post, "/api/v1/me/mfa/recovery-codes", acc::regenerate_recovery_codes, acc::mfa_gate::exempt);
     add_session(method::get, "/api/v1/users", acc::list_users);
     add_session(method::post, "/api/v1/users/invitations", acc::invite_users);
     add_session(method::get, "/api/v1/users/{id}", acc::get_user);

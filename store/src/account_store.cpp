@@ -858,6 +858,8 @@ public:
             int confirmed = m.confirmed ? 1 : 0;
             long long step = m.last_step;
             sql << "DELETE FROM user_mfa WHERE user_id = :id", use(id, "id");
+            // A new or reset enrolment invalidates the recovery codes of the old one.
+            if (!m.confirmed) sql << "DELETE FROM mfa_recovery_codes WHERE user_id = :id", use(id, "id");
             if (!m.secret.empty())
                 sql << "INSERT INTO user_mfa (user_id, organization_id, secret, confirmed, last_step, updated_at) "
                        "VALUES (:id, :org, :s, :c, :step, :now)",
@@ -884,6 +886,60 @@ public:
                    "last_step < :s");
             if (st.affected_rows() != 1) return errc::already_used;
             return {};
+        });
+    }
+
+    result<void> set_recovery_codes(std::string_view organization_id, std::string_view user_id,
+                                    const std::vector<std::string>& code_hashes, const actor& by) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            auto user = db_.load_user(sql, organization_id, "id", user_id);
+            if (!user) return user.error();
+            std::string org{organization_id}, id{user_id}, now = ts(clock_.now());
+            sql << "DELETE FROM mfa_recovery_codes WHERE user_id = :id", use(id, "id");
+            for (const auto& h : code_hashes) {
+                std::string hash = h;
+                sql << "INSERT INTO mfa_recovery_codes (user_id, organization_id, code_hash, created_at) VALUES (:id, "
+                       ":org, :h, :now)",
+                    use(id, "id"), use(org, "org"), use(hash, "h"), use(now, "now");
+            }
+            db_.record(sql, org, by, "user.mfa_recovery_codes_issue", "user", id, user->user_name,
+                       boost::json::serialize(boost::json::object{{"count", code_hashes.size()}}), "user.updated",
+                       schema::summarize_user(*user));
+            return {};
+        });
+    }
+
+    result<void> use_recovery_code(std::string_view organization_id, std::string_view user_id,
+                                   std::string_view code_hash, const actor& by) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string org{organization_id}, id{user_id}, hash{code_hash}, now = ts(clock_.now()), used;
+            soci::indicator used_ind = soci::i_ok;
+            sql << "SELECT used_at FROM mfa_recovery_codes WHERE organization_id = :org AND user_id = :id AND "
+                   "code_hash = :h",
+                use(org, "org"), use(id, "id"), use(hash, "h"), into(used, used_ind);
+            if (!sql.got_data()) return errc::not_found;
+            if (used_ind == soci::i_ok) return errc::already_used;
+            bound_statement st(sql);
+            st.in(now, "now").in(id, "id").in(hash, "h");
+            st.run("UPDATE mfa_recovery_codes SET used_at = :now WHERE user_id = :id AND code_hash = :h AND "
+                   "used_at IS NULL");
+            if (st.affected_rows() != 1) return errc::already_used;
+            auto user = db_.load_user(sql, organization_id, "id", user_id);
+            if (!user) return user.error();
+            db_.record(sql, org, by, "user.mfa_recovery_code_use", "user", id, user->user_name, "{}", "user.updated",
+                       schema::summarize_user(*user));
+            return {};
+        });
+    }
+
+    std::int64_t count_recovery_codes(std::string_view organization_id, std::string_view user_id) override {
+        return db_.read_only([&](soci::session& sql) {
+            std::string org{organization_id}, id{user_id};
+            long long n = 0;
+            sql << "SELECT COUNT(*) FROM mfa_recovery_codes WHERE organization_id = :org AND user_id = :id AND "
+                   "used_at IS NULL",
+                use(org, "org"), use(id, "id"), into(n);
+            return static_cast<std::int64_t>(n);
         });
     }
 

@@ -306,6 +306,14 @@ const std::vector<migration>& migrations() {
                   confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
                   last_step {bigint} NOT NULL DEFAULT 0,
                   updated_at TEXT NOT NULL))",
+             // Single-use MFA recovery codes (random, so a SHA-256 digest is enough to store).
+             R"(CREATE TABLE mfa_recovery_codes (
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  code_hash TEXT NOT NULL,
+                  created_at TEXT NOT NULL,
+                  used_at TEXT,
+                  PRIMARY KEY (user_id, code_hash)))",
              "CREATE INDEX role_assignments_role ON role_assignments (organization_id, role_id, user_id)",
              // One role per user per workspace or project.
              "CREATE UNIQUE INDEX role_assignments_one_per_scope ON role_assignments (user_id, scope_id) "

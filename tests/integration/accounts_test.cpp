@@ -168,8 +168,11 @@ BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
     BOOST_TEST(text(object_of(started), "otpauth_uri").rfind("otpauth://totp/idgate:acme%3Aann@acme.test?secret=", 0) == 0u);
     BOOST_TEST(f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":"000000"})").status == 400);
     const auto confirmed = f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":")" + totp_now(secret) + R"("})");
-    BOOST_TEST_REQUIRE(confirmed.status == 204, confirmed.body);
+    BOOST_TEST_REQUIRE(confirmed.status == 200, confirmed.body);
+    const auto recovery_codes = object_of(confirmed).at("recovery_codes").as_array();
+    BOOST_TEST_REQUIRE(recovery_codes.size() == 10u);
     BOOST_TEST(f.me(session).at("mfa_enrolled").as_bool());
+    BOOST_TEST(f.me(session).at("mfa").at("recovery_codes_remaining").as_int64() == 10);
     BOOST_TEST(f.api(verb::post, "/api/v1/logout", session).status == 204);
     BOOST_TEST(f.api(verb::get, "/api/v1/me", session).status == 401);
 
@@ -188,6 +191,19 @@ BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
                               R"({"mfa_token":")" + text(object_of(challenge), "mfa_token") + R"(","code":")" + code + R"("})");
     BOOST_TEST(replay.status == 401);
     BOOST_TEST(error_code(replay) == "mfa_code_used");
+
+    // A recovery code signs in once in place of the authenticator (typed in upper case, even).
+    std::string recovery{recovery_codes.at(0).as_string()};
+    for (auto& ch : recovery) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    const auto with_recovery = [&] {
+        const auto ch = f.login_reply("ann@acme.test", good_password);
+        return f.api(verb::post, "/api/v1/login/mfa", "",
+                     R"({"mfa_token":")" + text(object_of(ch), "mfa_token") + R"(","recovery_code":")" + recovery + R"("})");
+    };
+    const auto recovered = with_recovery();
+    BOOST_TEST_REQUIRE(recovered.status == 200, recovered.body);
+    BOOST_TEST(error_code(with_recovery()) == "recovery_code_used");
+    BOOST_TEST(f.me(session).at("mfa").at("recovery_codes_remaining").as_int64() == 9);
 
     // Role change shows in /me.
     const auto promoted = f.api(verb::put, "/api/v1/users/" + ann_id + "/role", f.owner.session, R"({"role":"admin"})");
@@ -290,7 +306,7 @@ BOOST_AUTO_TEST_CASE(a_permission_that_requires_mfa_blocks_its_holder_until_enro
     BOOST_TEST(!me.at("mfa").at("enrolled").as_bool());
     const auto secret = text(object_of(f.api(verb::post, "/api/v1/me/mfa", analyst.session)), "secret");
     BOOST_TEST(f.api(verb::post, "/api/v1/me/mfa/confirm", analyst.session, R"({"code":")" + totp_now(secret) + R"("})")
-                   .status == 204);
+                   .status == 200);
     BOOST_TEST(f.api(verb::get, "/api/v1/users", analyst.session).status == 200);
 }
 

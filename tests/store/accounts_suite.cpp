@@ -225,8 +225,16 @@ BOOST_AUTO_TEST_CASE(a_totp_step_is_accepted_once) {
     BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 101).has_value());
     BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 101).error() == errc::already_used);
     BOOST_TEST(f.accounts().use_mfa_step(f.org.id, u.profile.id, 100).error() == errc::already_used);
+    // Recovery codes: each once; a reset of MFA removes them.
+    BOOST_TEST(f.accounts().set_recovery_codes(f.org.id, u.profile.id, {"h1", "h2"}, by).has_value());
+    BOOST_TEST(f.accounts().count_recovery_codes(f.org.id, u.profile.id) == 2);
+    BOOST_TEST(f.accounts().use_recovery_code(f.org.id, u.profile.id, "h1", by).has_value());
+    BOOST_TEST(f.accounts().use_recovery_code(f.org.id, u.profile.id, "h1", by).error() == errc::already_used);
+    BOOST_TEST(f.accounts().use_recovery_code(f.org.id, u.profile.id, "h9", by).error() == errc::not_found);
+    BOOST_TEST(f.accounts().count_recovery_codes(f.org.id, u.profile.id) == 1);
     BOOST_TEST((f.accounts().set_mfa(f.org.id, u.profile.id, {}, "user.mfa_reset", by)).has_value());
     BOOST_TEST(!f.accounts().get_account(f.org.id, u.profile.id)->mfa_enrolled);
+    BOOST_TEST(f.accounts().count_recovery_codes(f.org.id, u.profile.id) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(permissions_must_be_defined_before_they_are_granted) {

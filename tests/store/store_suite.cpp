@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(migrate_from_empty_then_rerun_is_a_no_op) {
                               "group_members", "permissions", "role_permissions", "resource_scopes",
                               "role_assignments", "user_permissions", "idp_connections", "identity_bindings",
                               "api_tokens", "sessions", "audit_records", "change_sequences", "change_events",
-                              "one_time_links", "login_events", "user_mfa"})
+                              "one_time_links", "login_events", "user_mfa", "mfa_recovery_codes"})
         BOOST_TEST(context().count(std::string("SELECT COUNT(*) FROM ") + table) == 0, table);
     BOOST_TEST(context().count("SELECT COUNT(*) FROM roles WHERE kind = 'system' AND organization_id = ''") == 5);
 }

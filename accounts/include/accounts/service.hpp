@@ -64,6 +64,7 @@ core::response me(const context& c, const core::request& req);               // 
 core::response change_password(const context& c, const core::request& req); // POST /api/v1/me/password
 core::response start_mfa(const context& c, const core::request& req);       // POST /api/v1/me/mfa
 core::response confirm_mfa(const context& c, const core::request& req);     // POST /api/v1/me/mfa/confirm
+core::response regenerate_recovery_codes(const context& c, const core::request& req);  // POST /api/v1/me/mfa/recovery-codes
 core::response accept_invitation(const context& c, const core::request& req);  // POST /api/v1/invitations/accept
 core::response complete_password_reset(const context& c, const core::request& req);  // POST /api/v1/password-resets/complete
 

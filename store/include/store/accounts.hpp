@@ -160,6 +160,14 @@ public:
     virtual result<void> use_mfa_step(std::string_view organization_id, std::string_view user_id,
                                       std::int64_t step) = 0;
 
+    // Replaces the user's recovery codes with these digests (empty: removes them).
+    virtual result<void> set_recovery_codes(std::string_view organization_id, std::string_view user_id,
+                                            const std::vector<std::string>& code_hashes, const schema::actor& by) = 0;
+    // Marks a recovery code used: errc::not_found when the user has no such code, already_used.
+    virtual result<void> use_recovery_code(std::string_view organization_id, std::string_view user_id,
+                                           std::string_view code_hash, const schema::actor& by) = 0;
+    virtual std::int64_t count_recovery_codes(std::string_view organization_id, std::string_view user_id) = 0;
+
     virtual result<schema::organization_settings> get_settings(std::string_view organization_id) = 0;
     virtual result<void> set_settings(std::string_view organization_id, const schema::organization_settings& s,
                                       const schema::actor& by) = 0;
