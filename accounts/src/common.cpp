@@ -152,7 +152,8 @@ std::string recipient_of(const schema::account& a) {
 
 }  // namespace
 
-boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l) {
+boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l,
+                                 const std::string& address) {
     const auto expires = core::format_timestamp(l.link.expires);
     boost::json::object shown{{"expires", expires}};
     if (!c.mail) {
@@ -165,8 +166,14 @@ boost::json::object deliver_link(const context& c, const schema::account& to, co
                                                                               : c.caller->profile.display_name)
                                      : "An administrator";
     mail_message m;
-    m.to = recipient_of(to);
-    if (l.link.purpose == schema::link_purpose::invitation) {
+    m.to = address.empty() ? recipient_of(to) : address;
+    if (l.link.purpose == schema::link_purpose::email_change) {
+        m.subject = "Confirm your new email address for " + org;
+        m.text = "Someone asked to make " + m.to + " the email address of the " + org + " account " +
+                 to.profile.user_name + ".\n\nIf that was you, confirm it:\n" +
+                 with_token(settings.email_change_url, l.secret) + "\n\nThe link works once and expires at " +
+                 expires + ". If it was not you, ignore this message: nothing changes.\n";
+    } else if (l.link.purpose == schema::link_purpose::invitation) {
         m.subject = "You are invited to " + org;
         m.text = who + " invited you to " + org + ".\n\nAccept the invitation and choose your password:\n" +
                  with_token(settings.invitation_url, l.secret) + "\n\nThe link works once and expires at " + expires +

@@ -51,7 +51,9 @@ issued_link new_link(const context& c, schema::link_purpose purpose, std::string
 // Sends the link to the user when a mail server is configured, and returns what the API shows about it:
 // {"sent_to", "expires"} once sent; otherwise {"token", "expires"} for the admin to pass on (with
 // "delivery_error" when sending failed -- the link is valid either way, and a resend can retry).
-boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l);
+// `address` overrides the account's primary email (an email change is verified at the new address).
+boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l,
+                                 const std::string& address = {});
 
 // Whether `email` looks like an address: one '@', a non-empty local part, a dotted domain, no spaces.
 bool plausible_email(std::string_view email);

@@ -14,6 +14,7 @@ namespace {
 using namespace detail;
 
 constexpr std::chrono::hours password_reset_ttl{1};
+constexpr std::chrono::hours email_change_ttl{24};
 constexpr std::int64_t max_page = 200;
 
 std::int64_t int_param(const core::request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
@@ -220,9 +221,8 @@ core::response update_user(const context& c, const core::request& req) {
                                  "user_name", "email", "version"});
     if (body.has("user_name"))
         throw invalid_field("user_name", "is set at creation and cannot be changed");
-    if (body.has("email"))
-        throw invalid_field("email", "changes must be verified by the new address, which needs a mail server; "
-                                     "not available yet");
+    std::optional<std::string> new_email = body.string("email", 254);
+    if (new_email && !plausible_email(*new_email)) throw invalid_field("email", "'" + *new_email + "' is not a valid email address");
     std::optional<std::int64_t> expected;
     if (const auto* v = body.object().if_contains("version")) {
         if (!v->is_int64()) throw invalid_field("version", "must be an integer (the version you read)");
@@ -246,7 +246,39 @@ core::response update_user(const context& c, const core::request& req) {
         },
         c.actor);
     if (!updated) throw_store_error(updated.error(), "user");
-    return account_response(200, load_target(c, target.profile.id));
+    auto result = account_json(load_target(c, target.profile.id));
+    if (new_email) {
+        // An email change takes effect when the new address confirms it (a link sent there), so nobody
+        // can point an account at an address they do not control.
+        auto link = new_link(c, schema::link_purpose::email_change, target.profile.id, email_change_ttl);
+        link.link.payload = *new_email;
+        auto issued = c.db.local_accounts().issue_link(link.link, c.actor);
+        if (!issued) throw_store_error(issued.error(), "user");
+        auto pending = deliver_link(c, target, link, *new_email);
+        pending["email"] = *new_email;
+        result["email_change"] = pending;
+    }
+    return core::response::json(200, boost::json::serialize(result));
+}
+
+core::response confirm_email_change(const context& c, const core::request& req) {
+    const body_reader body(req, {"token"});
+    const auto token = body.required_string("token", 200);
+    auto link = c.db.local_accounts().find_link(core::sha256_hex(token));
+    if (!link || link->purpose != schema::link_purpose::email_change)
+        throw core::http_error(404, "not_found", "this email confirmation link is not valid");
+    const schema::actor actor{"user", link->user_id, "", req.client_address, req.request_id};
+    auto r = c.db.local_accounts().redeem_link(core::sha256_hex(token), schema::link_purpose::email_change,
+                                               std::nullopt, actor);
+    if (!r) {
+        if (r.error() == store::errc::already_used)
+            throw core::http_error(410, "link_used", "this email confirmation link was already used or replaced");
+        if (r.error() == store::errc::expired)
+            throw core::http_error(410, "link_expired", "this email confirmation link expired; change the email again");
+        throw_store_error(r.error(), "user");
+    }
+    const auto account = c.db.local_accounts().get_account(link->organization_id, link->user_id).value();
+    return core::response::json(200, boost::json::serialize(boost::json::object{{"user", account_json(account)}}));
 }
 
 core::response delete_user(const context& c, const core::request& req) {

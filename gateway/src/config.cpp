@@ -303,7 +303,7 @@ void parse_scim(const reader& r, const YAML::Node& node, const std::string& path
 void parse_mail(const reader& r, const YAML::Node& node, const std::string& path, accounts::mail_settings& m) {
     r.map(node, path,
           {"smtp_url", "from", "from_name", "username", "password", "require_tls", "timeout_seconds", "invitation_url",
-           "password_reset_url"},
+           "password_reset_url", "email_change_url"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "smtp_url") {
                   m.smtp_url = r.string(v, p);
@@ -318,7 +318,9 @@ void parse_mail(const reader& r, const YAML::Node& node, const std::string& path
               else if (key == "require_tls") m.require_tls = r.boolean(v, p);
               else if (key == "timeout_seconds") m.timeout = std::chrono::seconds(r.integer(v, p, 1, 300));
               else {
-                  auto& target = key == "invitation_url" ? m.invitation_url : m.password_reset_url;
+                  auto& target = key == "invitation_url"       ? m.invitation_url
+                                 : key == "password_reset_url" ? m.password_reset_url
+                                                               : m.email_change_url;
                   target = r.string(v, p);
                   if (target.find("{token}") == std::string::npos)
                       r.fail(v, p, "must contain {token}, where the link's secret goes");

@@ -62,6 +62,7 @@ void add_routes(router& r, services& s) {
     add_public(method::post, "/api/v1/login/mfa", acc::login_mfa);
     add_public(method::post, "/api/v1/invitations/accept", acc::accept_invitation);
     add_public(method::post, "/api/v1/password-resets/complete", acc::complete_password_reset);
+    add_public(method::post, "/api/v1/email-changes/confirm", acc::confirm_email_change);
     add_session(method::post, "/api/v1/logout", acc::logout, acc::mfa_gate::exempt);
     add_session(method::get, "/api/v1/me", acc::me, acc::mfa_gate::exempt);
     add_session(method::post, "/api/v1/me/password", acc::change_password, acc::mfa_gate::exempt);

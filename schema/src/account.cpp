@@ -58,6 +58,7 @@ std::string_view to_string(link_purpose p) {
         case link_purpose::invitation: return "invitation";
         case link_purpose::password_reset: return "password_reset";
         case link_purpose::mfa_challenge: return "mfa_challenge";
+        case link_purpose::email_change: return "email_change";
     }
     return "invitation";
 }

@@ -667,6 +667,15 @@ public:
                 // A reset takes over the account: whoever held a session with the old password loses it.
                 sql << "DELETE FROM sessions WHERE user_id = :id", use(user_id, "id");
             }
+            if (purpose == schema::link_purpose::email_change) {
+                // The new address becomes the primary email; the old one is dropped (the username, which may
+                // look like an email, never changes).
+                schema::user after = *before;
+                std::erase_if(after.emails, [](const schema::multi_value& e) { return e.primary; });
+                after.emails.insert(after.emails.begin(), schema::multi_value{link.payload, "work", "", true});
+                auto updated = db_.store_user_update(sql, *before, after, by);
+                if (!updated) return updated.error();
+            }
             if (purpose == schema::link_purpose::invitation && before->status == schema::user_status::pending) {
                 schema::user after = *before;
                 after.status = schema::user_status::active;
@@ -674,8 +683,9 @@ public:
                 auto updated = db_.store_user_update(sql, *before, after, by);
                 if (!updated) return updated.error();
             }
-            const char* action = purpose == schema::link_purpose::invitation ? "user.invitation_accept"
-                                                                              : "user.password_reset";
+            const char* action = purpose == schema::link_purpose::invitation       ? "user.invitation_accept"
+                                 : purpose == schema::link_purpose::email_change ? "user.email_change_confirm"
+                                                                                 : "user.password_reset";
             db_.record(sql, link.organization_id, by, action, "user", user_id, before->user_name,
                        boost::json::serialize(boost::json::object{{"link_id", link.id}}), "user.updated",
                        schema::summarize_user(*before));
@@ -1069,13 +1079,14 @@ private:
     }
 
     static constexpr const char* link_columns =
-        "id, organization_id, user_id, purpose, secret_hash, created_at, expires_at, used_at";
+        "id, organization_id, user_id, purpose, secret_hash, created_at, expires_at, used_at, payload";
 
     struct link_row {
-        std::string id, org, user, purpose, hash, created, expires, used;
+        std::string id, org, user, purpose, hash, created, expires, used, payload;
         soci::indicator used_ind = soci::i_ok;
         void bind(bound_statement& st) {
             st.out(id).out(org).out(user).out(purpose).out(hash).out(created).out(expires).out(used, used_ind);
+            st.out(payload);
         }
         schema::one_time_link to_link() const {
             schema::one_time_link l;
@@ -1084,7 +1095,9 @@ private:
             l.user_id = user;
             l.purpose = purpose == "password_reset" ? schema::link_purpose::password_reset
                         : purpose == "mfa_challenge" ? schema::link_purpose::mfa_challenge
+                        : purpose == "email_change"  ? schema::link_purpose::email_change
                                                      : schema::link_purpose::invitation;
+            l.payload = payload;
             l.secret_hash = hash;
             l.created = parse_ts(created);
             l.expires = parse_ts(expires);
@@ -1096,14 +1109,14 @@ private:
     void insert_link(soci::session& sql, const schema::one_time_link& l) {
         std::string id = l.id.empty() ? core::new_uuid() : l.id, org = l.organization_id, user = l.user_id,
                     purpose{schema::to_string(l.purpose)}, hash = l.secret_hash, created = ts(l.created),
-                    expires = ts(l.expires);
+                    expires = ts(l.expires), payload = l.payload;
         // Only the newest link of a purpose works: a resent invitation retires the one sent before.
         sql << "UPDATE one_time_links SET used_at = :now WHERE user_id = :u AND purpose = :p AND used_at IS NULL",
             use(created, "now"), use(user, "u"), use(purpose, "p");
         sql << "INSERT INTO one_time_links (id, organization_id, user_id, purpose, secret_hash, created_at, "
-               "expires_at) VALUES (:id, :org, :u, :p, :h, :c, :e)",
+               "expires_at, payload) VALUES (:id, :org, :u, :p, :h, :c, :e, :payload)",
             use(id, "id"), use(org, "org"), use(user, "u"), use(purpose, "p"), use(hash, "h"), use(created, "c"),
-            use(expires, "e");
+            use(expires, "e"), use(payload, "payload");
     }
 
     sql_runner& db_;

@@ -272,13 +272,16 @@ const std::vector<migration>& migrations() {
              "('scoped:owner', '', 'owner', 'scoped', 'owns the workspace or project', '1970-01-01T00:00:00.000Z'), "
              "('scoped:editor', '', 'editor', 'scoped', 'changes its content', '1970-01-01T00:00:00.000Z'), "
              "('scoped:viewer', '', 'viewer', 'scoped', 'reads its content', '1970-01-01T00:00:00.000Z')",
-             // Invitations, password resets and MFA challenges: single use, expiring, stored as digests.
+             // Invitations, password resets, MFA challenges and email changes (payload: the new address):
+             // single use, expiring, stored as digests.
              R"(CREATE TABLE one_time_links (
                   id TEXT PRIMARY KEY,
                   organization_id TEXT NOT NULL,
                   user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-                  purpose TEXT NOT NULL CHECK (purpose IN ('invitation', 'password_reset', 'mfa_challenge')),
+                  purpose TEXT NOT NULL CHECK (purpose IN ('invitation', 'password_reset', 'mfa_challenge',
+                                                           'email_change')),
                   secret_hash TEXT NOT NULL UNIQUE,
+                  payload TEXT NOT NULL DEFAULT '',
                   created_at TEXT NOT NULL,
                   expires_at TEXT NOT NULL,
                   used_at TEXT))",

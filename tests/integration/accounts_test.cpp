@@ -349,6 +349,25 @@ BOOST_AUTO_TEST_CASE(scoped_and_custom_roles_show_in_me) {
     BOOST_TEST(f.me(ann.session).at("scoped_roles").as_array().empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_email_change_takes_effect_when_the_new_address_confirms_it) {
+    accounts_fixture f;
+    const auto ann = f.member("ann@acme.test", "member");
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + ann.id, ann.session, R"({"email":"not an address"})").status == 400);
+    const auto changed = f.api(verb::patch, "/api/v1/users/" + ann.id, ann.session, R"({"email":"ann@new.test"})");
+    BOOST_TEST_REQUIRE(changed.status == 200, changed.body);
+    const auto body = object_of(changed);
+    BOOST_TEST(text(body, "email") == "ann@acme.test");  // not yet
+    const auto pending = body.at("email_change").as_object();
+    BOOST_TEST(text(pending, "email") == "ann@new.test");
+    const auto token = text(pending, "token");  // no mail server here: the link comes back
+    const auto confirmed = f.api(verb::post, "/api/v1/email-changes/confirm", "", R"({"token":")" + token + R"("})");
+    BOOST_TEST_REQUIRE(confirmed.status == 200, confirmed.body);
+    BOOST_TEST(text(f.me(ann.session), "email") == "ann@new.test");
+    BOOST_TEST(text(f.me(ann.session), "user_name") == "ann@acme.test");  // the username never changes
+    BOOST_TEST(f.api(verb::post, "/api/v1/email-changes/confirm", "", R"({"token":")" + token + R"("})").status == 410);
+    BOOST_TEST(f.audit_has("user.email_change_confirm", "ann@acme.test"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_error_and_changes_nothing) {
     accounts_fixture f;
     const auto s = f.owner.session;

@@ -20,6 +20,7 @@ struct mail_settings {
     // Where the links in the messages point: the application's pages, with {token} replaced.
     std::string invitation_url = "{token}";
     std::string password_reset_url = "{token}";
+    std::string email_change_url = "{token}";
     bool enabled() const { return !smtp_url.empty(); }
 };
 

@@ -73,6 +73,7 @@ core::response list_users(const context& c, const core::request& req);        //
 core::response invite_users(const context& c, const core::request& req);      // POST /api/v1/users/invitations
 core::response get_user(const context& c, const core::request& req);          // GET /api/v1/users/{id}
 core::response update_user(const context& c, const core::request& req);       // PATCH /api/v1/users/{id}
+core::response confirm_email_change(const context& c, const core::request& req);  // POST /api/v1/email-changes/confirm
 core::response delete_user(const context& c, const core::request& req);       // DELETE /api/v1/users/{id}
 core::response resend_invitation(const context& c, const core::request& req); // POST /api/v1/users/{id}/invitation
 core::response set_role(const context& c, const core::request& req);          // PUT /api/v1/users/{id}/role

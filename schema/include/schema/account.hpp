@@ -89,7 +89,7 @@ std::string to_json(const organization_settings& s);
 std::optional<organization_settings> parse_organization_settings(std::string_view json, std::string& error);
 
 // Single-use links and challenges. Only a SHA-256 of the secret is stored.
-enum class link_purpose { invitation, password_reset, mfa_challenge };
+enum class link_purpose { invitation, password_reset, mfa_challenge, email_change };
 std::string_view to_string(link_purpose p);
 
 struct one_time_link {
@@ -101,6 +101,7 @@ struct one_time_link {
     core::time_point created{};
     core::time_point expires{};
     std::optional<core::time_point> used;
+    std::string payload;  // email_change: the new address
 };
 
 enum class invitation_state { none, pending, expired };
