@@ -294,6 +294,16 @@ core::response delete_user(const context& c, const core::request& req) {
     return core::response::no_content();
 }
 
+core::response erase_user(const context& c, const core::request& req) {
+    const auto target = load_target(c, req.param("id"));
+    require(authorize(*c.caller, action::delete_user, &target));
+    // Allowed under deletion: deactivate_only too: erasure requests are a legal obligation (GDPR art. 17),
+    // not a housekeeping choice.
+    auto r = c.db.local_accounts().erase_account(c.organization.id, target.profile.id, c.actor);
+    if (!r) throw_store_error(r.error(), "user");
+    return core::response::no_content();
+}
+
 core::response resend_invitation(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::invite_user, &target, target.role));

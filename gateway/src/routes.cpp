@@ -74,6 +74,7 @@ void add_routes(router& r, services& s) {
     add_session(method::get, "/api/v1/users/{id}", acc::get_user);
     add_session(method::patch, "/api/v1/users/{id}", acc::update_user);
     add_session(method::del, "/api/v1/users/{id}", acc::delete_user);
+    add_session(method::post, "/api/v1/users/{id}/erase", acc::erase_user);
     add_session(method::post, "/api/v1/users/{id}/invitation", acc::resend_invitation);
     add_session(method::put, "/api/v1/users/{id}/role", acc::set_role);
     add_session(method::put, "/api/v1/users/{id}/permissions", acc::set_permissions);

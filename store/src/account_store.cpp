@@ -308,6 +308,32 @@ public:
         });
     }
 
+    result<void> erase_account(std::string_view organization_id, std::string_view user_id,
+                               const actor& by) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            lock_organization(sql, organization_id);
+            auto before = db_.load_user(sql, organization_id, "id", user_id);
+            if (!before) return before.error();
+            if (is_owner(sql, user_id) && count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
+            std::string org{organization_id}, id{user_id}, erased = "erased user";
+            sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(id, "id");
+            sql << "DELETE FROM login_events WHERE organization_id = :org AND user_id = :id", use(org, "org"),
+                use(id, "id");
+            sql << "UPDATE audit_records SET target_display = :e, details = '{\"erased\":true}' WHERE "
+                   "organization_id = :org AND target_id = :id",
+                use(erased, "e"), use(org, "org"), use(id, "id");
+            sql << "UPDATE audit_records SET actor_display = :e WHERE organization_id = :org AND actor_id = :id",
+                use(erased, "e"), use(org, "org"), use(id, "id");
+            sql << "UPDATE change_events SET payload = '{\"erased\":true}' WHERE organization_id = :org AND "
+                   "resource_id = :id",
+                use(org, "org"), use(id, "id");
+            // The erasure itself is recorded, without naming the person.
+            db_.record(sql, org, by, "user.erase", "user", id, erased, "{\"erased\":true}", "user.deleted",
+                       boost::json::serialize(boost::json::object{{"id", id}, {"erased", true}}));
+            return {};
+        });
+    }
+
     // -- permissions -------------------------------------------------------------------------------
 
     result<void> define_permission(std::string_view organization_id, const schema::permission_definition& p,

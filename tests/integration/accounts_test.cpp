@@ -368,6 +368,21 @@ BOOST_AUTO_TEST_CASE(an_email_change_takes_effect_when_the_new_address_confirms_
     BOOST_TEST(f.audit_has("user.email_change_confirm", "ann@acme.test"));
 }
 
+BOOST_AUTO_TEST_CASE(erasing_a_user_for_a_privacy_request_scrubs_the_history) {
+    accounts_fixture f;
+    const auto ann = f.member("ann@acme.test", "member");
+    BOOST_TEST(f.api(verb::patch, "/api/v1/users/" + ann.id, ann.session, R"({"given_name":"Annabel"})").status == 200);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/settings", f.owner.session, R"({"deletion":"deactivate_only"})").status == 200);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + ann.id + "/erase", ann.session).status == 403);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + ann.id + "/erase", f.owner.session).status == 204);
+    BOOST_TEST(f.api(verb::get, "/api/v1/users/" + ann.id, f.owner.session).status == 404);
+    const auto audit = f.api(verb::get, "/api/v1/audit?limit=1000", f.owner.session);
+    BOOST_TEST(audit.body.find("ann@acme.test") == std::string::npos);  // the name is gone...
+    BOOST_TEST(audit.body.find("Annabel") == std::string::npos);        // ...and what she changed
+    BOOST_TEST(f.audit_has("user.erase", "erased user"));               // the fact of the erasure stays
+    BOOST_TEST(f.audit_has("user.invitation_accept", "erased user"));   // and the history's shape
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_error_and_changes_nothing) {
     accounts_fixture f;
     const auto s = f.owner.session;

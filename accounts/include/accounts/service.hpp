@@ -75,6 +75,7 @@ core::response get_user(const context& c, const core::request& req);          //
 core::response update_user(const context& c, const core::request& req);       // PATCH /api/v1/users/{id}
 core::response confirm_email_change(const context& c, const core::request& req);  // POST /api/v1/email-changes/confirm
 core::response delete_user(const context& c, const core::request& req);       // DELETE /api/v1/users/{id}
+core::response erase_user(const context& c, const core::request& req);        // POST /api/v1/users/{id}/erase
 core::response resend_invitation(const context& c, const core::request& req); // POST /api/v1/users/{id}/invitation
 core::response set_role(const context& c, const core::request& req);          // PUT /api/v1/users/{id}/role
 core::response set_permissions(const context& c, const core::request& req);   // PUT /api/v1/users/{id}/permissions

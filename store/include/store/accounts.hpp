@@ -78,6 +78,12 @@ public:
     virtual result<void> delete_account(std::string_view organization_id, std::string_view user_id,
                                         const schema::actor& by) = 0;
 
+    // A privacy request (the right to erasure): removes the account like delete_account, and also its
+    // login history, and replaces what the audit trail and change feed say about the person (names,
+    // addresses, field values) with "erased user", keeping the records' ids, times and actions.
+    virtual result<void> erase_account(std::string_view organization_id, std::string_view user_id,
+                                       const schema::actor& by) = 0;
+
     virtual result<void> define_permission(std::string_view organization_id, const schema::permission_definition& p,
                                            const schema::actor& by) = 0;
     virtual std::vector<schema::permission_definition> list_permissions(std::string_view organization_id) = 0;
