@@ -186,6 +186,7 @@ core::response list_users(const context& c, const core::request& req) {
 
     boost::json::array items;
     std::int64_t total = 0;
+    bool exact = true;
     if (!authorize(me, action::view_user, nullptr)) {
         // Members and guests see only themselves.
         total = 1;
@@ -194,10 +195,15 @@ core::response list_users(const context& c, const core::request& req) {
         auto page = c.db.local_accounts().find_accounts(q);
         if (!page) throw_store_error(page.error(), "query");
         total = page->total;
+        exact = page->total_exact;
         for (const auto& a : page->accounts) items.push_back(account_json(a));
     }
     return core::response::json(200, boost::json::serialize(boost::json::object{
-                                         {"users", items}, {"total", total}, {"offset", q.offset}, {"limit", q.limit}}));
+                                         {"users", items},
+                                         {"total", total},
+                                         {"total_exact", exact},  // false: at least `total` match
+                                         {"offset", q.offset},
+                                         {"limit", q.limit}}));
 }
 
 core::response invite_users(const context& c, const core::request& req) { return create_invited(c, req); }

@@ -278,8 +278,13 @@ BOOST_AUTO_TEST_CASE(account_queries_search_filter_sort_and_page) {
     store::account_query q;
     q.organization_id = f.org.id;
     BOOST_TEST(f.accounts().find_accounts(q)->total == 4);
-    q.text = "ACME.TEST";
-    BOOST_TEST(f.accounts().find_accounts(q)->total == 3);
+    q.text = "ANN";  // a prefix of the username (and display name)
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 1);
+    q.text = "bob@OTHER";
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 1);
+    q.text = "acme.test";  // not a prefix of anything: the search is "starts with"
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 0);
+    BOOST_TEST(f.accounts().find_accounts(q)->total_exact);
     q.text = "100%";  // LIKE wildcards are literal
     BOOST_TEST(f.accounts().find_accounts(q)->total == 0);
     q.text.clear();

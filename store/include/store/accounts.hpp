@@ -20,7 +20,7 @@ namespace idgate::store {
 
 struct account_query {
     std::string organization_id;
-    // Case-insensitive "contains" over userName, display/given/family name and email addresses.
+    // Case-insensitive prefix of userName, display, given or family name, or an email address.
     std::string text;
     std::optional<schema::system_role> role;
     std::vector<schema::user_status> statuses;  // empty: every status
@@ -32,9 +32,13 @@ struct account_query {
     std::int64_t limit = 50;
 };
 
+// Totals above this are reported as "at least" (account_page::total_exact false).
+inline constexpr std::int64_t account_count_cap = 10000;
+
 struct account_page {
     std::vector<schema::account> accounts;
     std::int64_t total = 0;
+    bool total_exact = true;
 };
 
 // A login's stored secret, for the caller to verify.
