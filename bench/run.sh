@@ -8,12 +8,15 @@
 #   writes: users created through idgate's storage layer (user + emails + audit record + change event,
 #           one transaction) vs pgbench doing raw single-row INSERTs, 16 clients, on a durable
 #           PostgreSQL (fsync and synchronous_commit on).
+#   users:  the /api/v1/users admin list with search, filters and sorting over 1,000,000 users on
+#           PostgreSQL, at the concurrency of people using an admin console (USERS_CONNECTIONS, 4), against
+#           the same page query run raw through pgbench. Target: p99 under 20 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 tools/install-deps.sh
 DURATION=${DURATION:-10}
-PARTS=${PARTS:-http,writes,scim}  # a subset, e.g. PARTS=http, for quick iterations
+PARTS=${PARTS:-http,writes,scim,users}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}
 WRITERS=${WRITERS:-16}
 
@@ -152,6 +155,88 @@ rows+=("| SCIM \`GET /Users/{id}\`, ${users_total} users | $(printf '%.0f' "$raw
 rows+=("| SCIM \`GET /Users?filter=userName eq\` | $(printf '%.0f' "$raw_by_name")/s raw SELECT by userName | $(printf '%.0f' "$flt_rps")/s (p99 ${flt_p99} ms, non-2xx: ${flt_bad}) | **$(ratio "$flt_rps" "$raw_by_name")** | 25% (aim 40%) |")
 idgate_rss=$(awk '/^VmRSS/ {print $2}' "/proc/${pids[-1]}/status")
 rows+=("| idgate resident memory after the SCIM runs | | $((idgate_rss / 1024)) MB | | 64 MB peak |")
+fi
+
+# -- the admin user list over a million users ----------------------------------------------------------
+if has users; then
+USERS=${USERS:-1000000}
+USERS_CONNECTIONS=${USERS_CONNECTIONS:-4}
+psql_ -c "CREATE DATABASE idgate_users"
+users_port=$(free_port 18280)
+users_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_users"
+cat >"$work/idgate-users.yaml" <<YAML
+server: {address: 127.0.0.1, port: $users_port, io_threads: 1}
+storage: {type: postgres, postgres: {connection: "$users_conninfo", pool_size: 8}}
+log: {level: warn, access_log: false}
+YAML
+"$bin/gateway/idgate" serve --config "$work/idgate-users.yaml" >"$work/idgate-users.out" 2>"$work/idgate-users.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening" "$work/idgate-users.out" 2>/dev/null && break; sleep 0.1; done
+admin=$(sed -n 's/.*store it now): //p' "$work/idgate-users.out")
+base="http://127.0.0.1:$users_port/api/v1"
+curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"big","name":"Big"}' "$base/organizations" >/dev/null
+invite=$(curl -sf -H "Authorization: Bearer $admin" -d '{"email":"owner@big.test"}' "$base/organizations/big/users" |
+  sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+curl -sf -d '{"token":"'"$invite"'","password":"Bench-Pass1"}' "$base/invitations/accept" >/dev/null
+session=$(curl -sf -d '{"organization":"big","login":"owner@big.test","password":"Bench-Pass1"}' "$base/login" |
+  sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+echo "== seeding $USERS users" >&2
+# Names from small lists, so that a first or last name matches 1 user in 20 or 50; 1% pending, 1% disabled,
+# 1% admins; one email each; creation one second apart.
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$users_conninfo" <<SQL
+INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, given_name, family_name,
+                   display_name, status, active, system_role, created_at, updated_at)
+SELECT 'u' || i, o.id, 'user' || i || '@big.test', 'user' || i || '@big.test', 'user' || i || '@big.test',
+       (ARRAY['Olivia','Noah','Ava','Liam','Emma','Mia','Lucas','Amelia','Ethan','Sofia','Mateo','Isla','Leo',
+              'Chloe','Hugo','Zoe','Ivan','Nora','Omar','Lina'])[1 + i % 20],
+       (ARRAY['Smith','Garcia','Muller','Rossi','Silva','Nowak','Kim','Sato','Dubois','Jensen','Novak','Haddad',
+              'Okafor','Singh','Cohen','Ivanova','Costa','Moreau','Larsen','Tanaka','Brown','Lopez','Weber','Russo',
+              'Santos','Kowalski','Park','Suzuki','Martin','Hansen','Horvat','Aziz','Mensah','Patel','Levi','Popov',
+              'Ferreira','Fournier','Berg','Ito','Taylor','Perez','Wagner','Bruno','Gomes','Wojcik','Lee','Kato',
+              'Bernard','Nielsen'])[1 + (i / 20) % 50],
+       'user' || i,
+       CASE WHEN i % 100 = 1 THEN 'pending' WHEN i % 100 = 2 THEN 'disabled' ELSE 'active' END,
+       CASE WHEN i % 100 IN (1, 2) THEN 0 ELSE 1 END,
+       CASE WHEN i % 100 = 3 THEN 'admin' ELSE 'member' END,
+       to_char(timestamp '2020-01-01' + i * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       to_char(timestamp '2020-01-01' + i * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+FROM generate_series(1, $USERS) AS i, organizations o WHERE o.slug = 'big';
+INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, is_primary)
+SELECT u.id, u.organization_id, 0, u.user_name, u.user_name_folded, 'work', 1 FROM users u WHERE u.id LIKE 'u%';
+INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, created_at)
+SELECT u.organization_id, u.id, CASE WHEN substr(u.id, 2)::bigint % 100 = 3 THEN 'system:admin' ELSE 'system:member' END,
+       '', 1, 'local', u.created_at FROM users u WHERE u.id LIKE 'u%';
+ANALYZE;
+SQL
+org_id=$("$PG_BIN/psql" -X -At "$users_conninfo" -c "SELECT id FROM organizations WHERE slug = 'big'")
+# The ceiling: the page query itself (a prefix search, 50 rows of the user columns), raw through pgbench.
+cat >"$work/user_page.sql" <<SQL
+SELECT u.id, u.user_name, u.given_name, u.family_name, u.status, u.created_at FROM users u
+WHERE u.organization_id = '$org_id' AND (u.user_name_folded LIKE 'olivia%' OR u.email_folded LIKE 'olivia%'
+  OR lower(u.display_name) LIKE 'olivia%' OR lower(u.given_name) LIKE 'olivia%' OR lower(u.family_name) LIKE 'olivia%')
+ORDER BY u.created_at, u.id LIMIT 50;
+SQL
+raw_page=$("$PG_BIN/pgbench" -n -c "$USERS_CONNECTIONS" -j 2 -T "$DURATION" -r -f "$work/user_page.sql" "$users_conninfo" 2>&1)
+raw_page_tps=$(awk '/^tps = / {print $3}' <<<"$raw_page")
+raw_page_lat=$(awk '/^latency average = / {print $4}' <<<"$raw_page")
+export IDGATE_BENCH_SESSION=$session
+saved_connections=$CONNECTIONS saved_duration=$DURATION
+CONNECTIONS=$USERS_CONNECTIONS DURATION=$(( DURATION > 9 ? DURATION / 3 : 3 ))
+total=$("$PG_BIN/psql" -X -At "$users_conninfo" -c "SELECT COUNT(*) FROM users")
+# One row per kind of question an admin asks the list: a username, a common first name, a last name, an
+# email prefix, the first page, a deeper page, pending invitations, the admins by name, active and pending
+# newest first.
+for query in "q=user123456" "q=olivia" "q=garcia" "q=user77%40" "" "offset=500" "status=pending" \
+             "role=admin&sort=user_name" "include_disabled=false&sort=created&order=desc"; do
+  export IDGATE_BENCH_PATH="/api/v1/users?limit=50${query:+&$query}"
+  read -r q_rps q_p99 q_bad < <(wrk_run "http://127.0.0.1:$users_port" -s bench/user_list.lua)
+  rows+=("| \`GET $IDGATE_BENCH_PATH\`, $total users, $USERS_CONNECTIONS connections | $(printf '%.0f' "$raw_page_tps")/s raw page query | $(printf '%.0f' "$q_rps")/s (**p99 ${q_p99} ms**, non-2xx: ${q_bad}) | $(ratio "$q_rps" "$raw_page_tps") | p99 < 20 ms |")
+done
+CONNECTIONS=$saved_connections DURATION=$saved_duration
+for prefix in user123456 olivia; do
+  "$PG_BIN/psql" -X "$users_conninfo" -c "EXPLAIN ANALYZE SELECT u.id FROM users u WHERE u.organization_id = '$org_id' AND (u.user_name_folded LIKE '$prefix%' OR u.email_folded LIKE '$prefix%' OR lower(u.display_name) LIKE '$prefix%' OR lower(u.given_name) LIKE '$prefix%' OR lower(u.family_name) LIKE '$prefix%') ORDER BY u.created_at, u.id LIMIT 50" >>"$work/plan.txt"
+done
+grep -E "Index|Bitmap|Seq Scan|Execution" "$work/plan.txt" | sed 's/^/    plan: /' >&2
 fi
 
 echo

@@ -333,7 +333,13 @@ const std::vector<migration>& migrations() {
              "CREATE INDEX users_display_name_prefix ON users (organization_id, lower(display_name){pattern_ops})",
              "CREATE INDEX users_given_name_prefix ON users (organization_id, lower(given_name){pattern_ops})",
              "CREATE INDEX users_family_name_prefix ON users (organization_id, lower(family_name){pattern_ops})",
-             "CREATE INDEX user_emails_value_prefix ON user_emails (organization_id, value_folded{pattern_ops})",
+             // The primary email, folded, on the user row: one more OR branch of the same search, so the
+             // planner can combine index scans (a subquery on user_emails would defeat that).
+             "ALTER TABLE users ADD COLUMN email_folded TEXT NOT NULL DEFAULT ''",
+             "CREATE INDEX users_email_prefix ON users (organization_id, email_folded{pattern_ops})",
+             // The system role, copied from role_assignments onto the user row for the list's role filter.
+             "ALTER TABLE users ADD COLUMN system_role TEXT NOT NULL DEFAULT ''",
+             "CREATE INDEX users_role_created ON users (organization_id, system_role, created_at, id)",
          }},
     };
     return all;

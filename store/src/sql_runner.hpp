@@ -218,9 +218,16 @@ struct user_row {
     }
 };
 
+// The address the user list searches: the primary email, else the first (RFC 7643 §2.4 "primary").
+inline std::string primary_email(const schema::user& u) {
+    for (const auto& e : u.emails)
+        if (e.primary) return e.value;
+    return u.emails.empty() ? std::string() : u.emails.front().value;
+}
+
 // The writable columns of a user, as bind variables.
 struct user_params {
-    std::string id, organization_id, user_name, user_name_folded, external_id, formatted, family, given, middle,
+    std::string id, organization_id, user_name, user_name_folded, email_folded, external_id, formatted, family, given, middle,
         prefix, suffix, display, nick, profile_url, title, department, user_type, preferred_language, locale,
         timezone, status, extensions, now;
     int active;
@@ -230,6 +237,7 @@ struct user_params {
           organization_id(u.organization_id),
           user_name(u.user_name),
           user_name_folded(schema::case_fold(u.user_name)),
+          email_folded(schema::case_fold(primary_email(u))),
           external_id(u.external_id),
           formatted(u.name.formatted),
           family(u.name.family_name),
@@ -253,6 +261,7 @@ struct user_params {
 
     void bind(bound_statement& st) {
         st.in(id, "id").in(organization_id, "org").in(user_name, "user_name").in(user_name_folded, "folded");
+        st.in(email_folded, "email_folded");
         st.in(external_id, "external_id").in(formatted, "formatted").in(family, "family").in(given, "given");
         st.in(middle, "middle").in(prefix, "prefix").in(suffix, "suffix").in(display, "display");
         st.in(nick, "nick").in(profile_url, "profile_url").in(title, "title").in(department, "department");
@@ -263,7 +272,7 @@ struct user_params {
 };
 
 inline constexpr const char* user_set_clause =
-    "user_name = :user_name, user_name_folded = :folded, external_id = :external_id, formatted_name = :formatted, "
+    "user_name = :user_name, user_name_folded = :folded, email_folded = :email_folded, external_id = :external_id, formatted_name = :formatted, "
     "family_name = :family, given_name = :given, middle_name = :middle, honorific_prefix = :prefix, "
     "honorific_suffix = :suffix, display_name = :display, nick_name = :nick, profile_url = :profile_url, "
     "title = :title, department = :department, user_type = :user_type, preferred_language = :preferred_language, "
@@ -325,11 +334,12 @@ public:
         p.bind(b);
         b.in(hash, hash_ind, "password_hash");
         b.run(
-            "INSERT INTO users (id, organization_id, user_name, user_name_folded, external_id, formatted_name, "
+            "INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, external_id, "
+            "formatted_name, "
             "family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, "
             "profile_url, title, department, user_type, preferred_language, locale, timezone, status, "
             "extensions, active, password_hash, created_at, updated_at, version) VALUES (:id, :org, :user_name, "
-            ":folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
+            ":folded, :email_folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
             ":profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, :status, "
             ":extensions, :active, :password_hash, :now, :now, 1)");
         write_multi_values(sql, u, false);

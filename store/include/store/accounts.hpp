@@ -20,7 +20,7 @@ namespace idgate::store {
 
 struct account_query {
     std::string organization_id;
-    // Case-insensitive prefix of userName, display, given or family name, or an email address.
+    // Case-insensitive prefix of userName, display, given or family name, or the primary email.
     std::string text;
     std::optional<schema::system_role> role;
     std::vector<schema::user_status> statuses;  // empty: every status
@@ -32,8 +32,9 @@ struct account_query {
     std::int64_t limit = 50;
 };
 
-// Totals above this are reported as "at least" (account_page::total_exact false).
-inline constexpr std::int64_t account_count_cap = 10000;
+// A query counts its matches up to this many, or up to the end of the requested page if that is further;
+// beyond, the total is reported as "at least" (account_page::total_exact false).
+inline constexpr std::int64_t account_count_cap = 100;
 
 struct account_page {
     std::vector<schema::account> accounts;
