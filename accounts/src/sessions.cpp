@@ -40,18 +40,6 @@ std::string session_cookie_header(std::string_view secret, std::int64_t max_age_
            std::to_string(max_age_seconds);
 }
 
-// Whether the MFA requirement applies to this account: the organisation requires it, or the account
-// holds a permission that does.
-bool mfa_required(store::store& db, const schema::organization_settings& settings, const schema::account& a) {
-    if (settings.mfa_required) return true;
-    if (a.effective_permissions.empty()) return false;
-    for (const auto& p : db.local_accounts().list_permissions(a.profile.organization_id))
-        if (p.requires_mfa &&
-            std::binary_search(a.effective_permissions.begin(), a.effective_permissions.end(), p.name))
-            return true;
-    return false;
-}
-
 schema::organization_settings settings_of(const context& c, std::string_view organization_id) {
     auto s = c.db.local_accounts().get_settings(organization_id);
     if (!s) throw core::http_error(404, "not_found", "no such organization");
@@ -228,15 +216,18 @@ std::optional<core::principal> authenticate_session(store::store& db, const core
 
 core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
                             const core::request& req, handler fn, mfa_gate gate) {
-    auto org = db.get_organization(req.caller.organization_id);
-    auto account = db.local_accounts().get_account(req.caller.organization_id, req.caller.id);
-    if (!org || !account)
-        throw core::http_error(401, "unauthorized", "the session is no longer valid; sign in again");
-    context c{db, clock, *org, *account, req.caller.session_id,
-              {"user", account->profile.id, account->profile.user_name, req.client_address, req.request_id},
-              mail};
-    if (gate == mfa_gate::enforce && !account->mfa_enrolled &&
-        mfa_required(db, settings_of(c, org->id), *account))
+    auto view = db.local_accounts().load_session_view(req.caller.organization_id, req.caller.id);
+    if (!view) throw core::http_error(401, "unauthorized", "the session is no longer valid; sign in again");
+    context c{db,
+              clock,
+              view->organization,
+              view->account,
+              req.caller.session_id,
+              {"user", view->account.profile.id, view->account.profile.user_name, req.client_address, req.request_id},
+              mail,
+              view->settings,
+              view->mfa_required};
+    if (gate == mfa_gate::enforce && !view->account.mfa_enrolled && view->mfa_required)
         throw core::http_error(403, "mfa_enrollment_required",
                                "multi-factor authentication is required for this account: enrol at "
                                "POST /api/v1/me/mfa first");
@@ -354,7 +345,6 @@ core::response logout(const context& c, const core::request&) {
 
 core::response me(const context& c, const core::request&) {
     const auto& a = *c.caller;
-    const auto settings = settings_of(c, c.organization.id);
     auto user = account_json(a);
     user["organization"] = boost::json::object{{"id", c.organization.id},
                                                {"slug", c.organization.slug},
@@ -362,7 +352,7 @@ core::response me(const context& c, const core::request&) {
                                                {"sso", schema::to_string(c.organization.sso)}};
     user["mfa"] = boost::json::object{
         {"enrolled", a.mfa_enrolled},
-        {"required", mfa_required(c.db, settings, a)},
+        {"required", c.mfa_required},
         {"recovery_codes_remaining", c.db.local_accounts().count_recovery_codes(c.organization.id, a.profile.id)}};
     // Fields an identity provider owns arrive with the mapping rules; none while SSO is off.
     user["locked_fields"] = boost::json::array{};
@@ -376,7 +366,7 @@ core::response change_password(const context& c, const core::request& req) {
     auto found = c.db.local_accounts().find_login(c.organization.id, c.caller->profile.user_name);
     if (!found || found->password_hash.empty() || !verify_password(found->password_hash, current))
         throw invalid_field("current_password", "is not correct");
-    check_password_policy(settings_of(c, c.organization.id), next, "new_password");
+    check_password_policy(c.settings, next, "new_password");
     if (next == current) throw invalid_field("new_password", "must differ from the current password");
     // Other sessions end: whoever else knew the old password is signed out; this one stays.
     auto r = c.db.local_accounts().set_password(c.organization.id, c.caller->profile.id, hash_password(next), true,

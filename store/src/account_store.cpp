@@ -133,6 +133,40 @@ public:
             });
     }
 
+    result<session_view> load_session_view(std::string_view organization_id, std::string_view user_id) override {
+        return db_.read_only([&](soci::session& sql) -> result<session_view> {
+            std::string org{organization_id}, k{user_id}, slug, name, mode, settings, created, updated;
+            long long version = 1;
+            int mfa_by_permission = 0;
+            account_row row;
+            window w(clock_.now());
+            bound_statement st(sql);
+            row.bind(st);
+            st.out(slug).out(name).out(mode).out(settings).out(created).out(updated).out(version).out(mfa_by_permission);
+            st.in(org, "org").in(k, "k");
+            w.bind(st);
+            if (!st.run("SELECT " + account_select_ +
+                        ", o.slug, o.name, o.sso_mode, o.settings, o.created_at, o.updated_at, o.version, "
+                        "CASE WHEN EXISTS (SELECT 1 FROM permissions p WHERE p.organization_id = u.organization_id "
+                        "AND p.requires_mfa = 1 AND (p.name IN (SELECT up.permission FROM user_permissions up WHERE "
+                        "up.user_id = u.id) OR p.name IN (SELECT rp.permission FROM role_assignments ra JOIN "
+                        "role_permissions rp ON rp.role_id = ra.role_id WHERE ra.user_id = u.id))) THEN 1 ELSE 0 END "
+                        "FROM users u JOIN organizations o ON o.id = u.organization_id "
+                        "WHERE u.organization_id = :org AND u.id = :k"))
+                return errc::not_found;
+            session_view v;
+            v.account = row.to_account(clock_.now());
+            v.organization = {org, slug, name, schema::parse_sso_mode(mode).value_or(schema::sso_mode::off),
+                              parse_ts(created), parse_ts(updated), version};
+            std::string error;
+            auto parsed = schema::parse_organization_settings(settings, error);
+            if (!parsed) throw std::runtime_error("stored organization settings are invalid: " + error);
+            v.settings = *parsed;
+            v.mfa_required = v.settings.mfa_required || mfa_by_permission != 0;
+            return v;
+        });
+    }
+
     result<schema::account> get_account(std::string_view organization_id, std::string_view user_id) override {
         return db_.read_only([&](soci::session& sql) { return load_account(sql, organization_id, "id", user_id); });
     }

@@ -40,6 +40,9 @@ struct context {
     std::string session_id;
     schema::actor actor;  // for the audit trail
     const mailer* mail = nullptr;  // null: no mail server; links are returned to the admin instead
+    // Signed-in requests: the organisation's settings, and whether the caller must use MFA.
+    schema::organization_settings settings{};
+    bool mfa_required = false;
 };
 
 using handler = core::response (*)(const context&, const core::request&);

@@ -55,9 +55,21 @@ struct new_account {
     std::optional<std::string> password_hash;
 };
 
+// Everything a signed-in request needs about its caller, read in one round trip.
+struct session_view {
+    schema::organization organization;
+    schema::organization_settings settings;
+    schema::account account;
+    // The organisation requires MFA, or the account holds a permission (directly or through a custom
+    // role) that does.
+    bool mfa_required = false;
+};
+
 class accounts {
 public:
     virtual ~accounts() = default;
+
+    virtual result<session_view> load_session_view(std::string_view organization_id, std::string_view user_id) = 0;
 
     // Creates users, all or none (a taken userName fails the whole call with errc::already_exists).
     // The first user of an organisation (no super_admin yet) becomes its owner, super_admin, whatever
