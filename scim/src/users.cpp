@@ -273,13 +273,12 @@ core::response patch(const context& c, const core::request& req) {
 
 core::response remove(const context& c, const core::request& req) {
     const std::string id{req.param("id")};
-    if (const auto expected = if_match(req)) {
-        const auto current = load(c, id);
-        if (*expected != current.version) throw precondition_failed(current.version);
-    }
-    auto r = c.db.delete_user(c.organization.id, id, c.actor);
+    // The version check happens in the deleting transaction: a change between a check here and the
+    // delete cannot slip through (RFC 7644 §3.14).
+    auto r = c.db.delete_user(c.organization.id, id, if_match(req), c.actor);
     if (!r) {
         if (r.error() == store::errc::not_found) throw not_found(id);
+        if (r.error() == store::errc::version_mismatch) throw precondition_failed(load(c, id).version);
         throw core::http_error(500, "internal_error", "could not delete the user", r.error().message());
     }
     return core::response::no_content();

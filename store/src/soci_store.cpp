@@ -167,10 +167,13 @@ public:
         });
     }
 
-    result<void> delete_user(std::string_view organization_id, std::string_view id, const actor& by) override {
+    result<void> delete_user(std::string_view organization_id, std::string_view id,
+                             std::optional<std::int64_t> expected_version, const actor& by) override {
         return write<void>([&](soci::session& sql) -> result<void> {
-            auto before = load_user(sql, organization_id, "id", id);
+            // Locked from the version check to the delete (SQLite: the write transaction already is).
+            auto before = load_user(sql, organization_id, "id", id, expected_version && postgres());
             if (!before) return before.error();
+            if (expected_version && before->version != *expected_version) return errc::version_mismatch;
             std::string org{organization_id}, user_id{id};
             sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(user_id, "id");
             // Audit records keep the deleted user's id and name: history stays attributable.
@@ -340,10 +343,12 @@ public:
         });
     }
 
-    result<void> delete_group(std::string_view organization_id, std::string_view id, const actor& by) override {
+    result<void> delete_group(std::string_view organization_id, std::string_view id,
+                              std::optional<std::int64_t> expected_version, const actor& by) override {
         return write<void>([&](soci::session& sql) -> result<void> {
-            auto before = load_group(sql, organization_id, id, false);
+            auto before = load_group(sql, organization_id, id, expected_version && postgres());
             if (!before) return before.error();
+            if (expected_version && before->version != *expected_version) return errc::version_mismatch;
             std::string org{organization_id}, gid{id};
             sql << "DELETE FROM directory_groups WHERE organization_id = :org AND id = :g", use(org, "org"), use(gid, "g");
             const std::string summary =

@@ -241,12 +241,28 @@ BOOST_AUTO_TEST_CASE(create_in_a_missing_organization_writes_nothing) {
     BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records") == audits);
 }
 
+BOOST_AUTO_TEST_CASE(a_conditional_delete_checks_the_version_in_its_transaction) {
+    fresh_store f;
+    auto u = f.db->create_user(f.make_user("vera"), admin).value();
+    u.title = "changed";
+    BOOST_TEST(f.db->update_user(u, 1, admin).has_value());  // now at version 2
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, 1, admin).error() == errc::version_mismatch);
+    BOOST_TEST(f.db->get_user(f.org.id, u.id).has_value());
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, 2, admin).has_value());
+    schema::group g;
+    g.organization_id = f.org.id;
+    g.display_name = "Team";
+    const auto created = f.db->create_group(g, {}, admin).value();
+    BOOST_TEST(f.db->delete_group(f.org.id, created.id, 7, admin).error() == errc::version_mismatch);
+    BOOST_TEST(f.db->delete_group(f.org.id, created.id, created.version, admin).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(delete_removes_the_user_but_keeps_its_audit_history) {
     fresh_store f;
     const auto u = f.db->create_user(f.make_user("erin"), admin).value();
-    BOOST_TEST(f.db->delete_user(f.org.id, u.id, admin).has_value());
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, std::nullopt, admin).has_value());
     BOOST_TEST(f.db->get_user(f.org.id, u.id).error() == errc::not_found);
-    BOOST_TEST(f.db->delete_user(f.org.id, u.id, admin).error() == errc::not_found);
+    BOOST_TEST(f.db->delete_user(f.org.id, u.id, std::nullopt, admin).error() == errc::not_found);
     BOOST_TEST(context().count("SELECT COUNT(*) FROM user_emails") == 0);
     const auto audit = f.db->list_audit(f.org.id, 0, 100);
     BOOST_REQUIRE(audit.size() >= 2u);

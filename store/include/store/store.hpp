@@ -116,8 +116,10 @@ public:
     virtual result<schema::user> modify_user(std::string_view organization_id, std::string_view id,
                                              const std::function<void(schema::user&)>& change,
                                              const schema::actor& by) = 0;
+    // With `expected_version`, deletes only if the user is still at that version (errc::version_mismatch
+    // otherwise), decided inside the deleting transaction: SCIM DELETE with If-Match (RFC 7644 §3.14).
     virtual result<void> delete_user(std::string_view organization_id, std::string_view id,
-                                     const schema::actor& by) = 0;
+                                     std::optional<std::int64_t> expected_version, const schema::actor& by) = 0;
     // Stable order (by creation, then id), `offset` rows skipped.
     virtual user_page list_users(std::string_view organization_id, std::int64_t offset, std::int64_t limit) = 0;
     // Filtered, sorted, paged; order is stable across pages (ties broken by id). errc::not_supported
@@ -138,7 +140,7 @@ public:
                                                std::optional<std::int64_t> expected_version,
                                                const schema::actor& by) = 0;
     virtual result<void> delete_group(std::string_view organization_id, std::string_view id,
-                                      const schema::actor& by) = 0;
+                                      std::optional<std::int64_t> expected_version, const schema::actor& by) = 0;
     // Filter on id, externalId, displayName, meta.created, meta.lastModified; same rules as users.
     virtual result<std::pair<std::vector<schema::group>, std::int64_t>> find_groups(const group_query& q) = 0;
 
