@@ -100,22 +100,49 @@ core::response transfer_ownership(const context& c, const core::request& req) {
 
 core::response audit(const context& c, const core::request& req) {
     require(authorize(*c.caller, action::view_audit));
-    const auto number = [&](std::string_view name, std::int64_t fallback, std::int64_t max) {
+    const auto number = [&](std::string_view name, std::int64_t fallback, std::int64_t min, std::int64_t max) {
         const auto text = req.query_param(name);
         if (!text) return fallback;
         std::int64_t v = 0;
         auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-        if (ec != std::errc{} || ptr != text->data() + text->size() || v < 0 || v > max)
+        if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
             throw core::http_error(400, "invalid_parameter", "query parameter '" + std::string(name) +
-                                                                 "' must be an integer from 0 to " + std::to_string(max));
+                                                                 "' must be an integer from " + std::to_string(min) +
+                                                                 " to " + std::to_string(max));
         return v;
     };
-    const auto after = number("after", 0, INT64_MAX);
-    const auto limit = std::max<std::int64_t>(1, number("limit", 100, 1000));
+    const auto time = [&](std::string_view name) -> std::optional<core::time_point> {
+        const auto text = req.query_param(name);
+        if (!text) return std::nullopt;
+        std::string value{*text};
+        if (value.size() == 10) value += "T00:00:00Z";
+        const auto t = core::parse_timestamp(value);
+        if (!t)
+            throw core::http_error(400, "invalid_parameter", "query parameter '" + std::string(name) +
+                                                                 "' must be a date (2026-01-31) or a UTC timestamp");
+        return t;
+    };
+    store::audit_query q;
+    q.organization_id = c.organization.id;
+    q.actor_id = std::string(req.query_param("actor").value_or(""));
+    q.target_id = std::string(req.query_param("target").value_or(""));
+    q.action = std::string(req.query_param("action").value_or(""));
+    q.from = time("from");
+    q.to = time("to");
+    q.after_id = number("after", 0, 0, INT64_MAX);
+    q.before_id = number("before", 0, 0, INT64_MAX);
+    q.limit = number("limit", 100, 1, 1000);
+    if (const auto order = req.query_param("order")) {
+        if (*order != "asc" && *order != "desc")
+            throw core::http_error(400, "invalid_parameter", "query parameter 'order' must be asc or desc");
+        q.newest_first = *order == "desc";
+    }
+    if (q.after_id > 0 && q.newest_first)
+        throw core::http_error(400, "invalid_parameter", "'after' pages oldest first; with order=desc use 'before'");
     boost::json::array items;
-    std::int64_t last = after;
-    for (const auto& r : c.db.list_audit(c.organization.id, after, limit)) {
-        last = r.id;
+    std::int64_t next = 0;
+    for (const auto& r : c.db.find_audit(q)) {
+        next = r.id;
         items.push_back(boost::json::object{
             {"id", r.id},
             {"at", core::format_timestamp(r.at)},
@@ -127,7 +154,10 @@ core::response audit(const context& c, const core::request& req) {
             {"target", boost::json::object{{"type", r.target_type}, {"id", r.target_id}, {"display", r.target_display}}},
             {"details", boost::json::parse(r.details_json)}});
     }
-    return core::response::json(200, boost::json::serialize(boost::json::object{{"records", items}, {"next", last}}));
+    // `next`: the cursor for the following page ("after" oldest first, "before" newest first).
+    boost::json::object body{{"records", items}};
+    body["next"] = next == 0 ? boost::json::value(nullptr) : boost::json::value(next);
+    return core::response::json(200, boost::json::serialize(body));
 }
 
 }  // namespace idgate::accounts

@@ -487,6 +487,53 @@ public:
         });
     }
 
+    std::vector<schema::audit_record> find_audit(const audit_query& q) override {
+        return read_only([&](soci::session& sql) {
+            std::string where = "organization_id = :org";
+            std::vector<std::string> params;
+            const auto bind = [&](std::string v) {
+                params.push_back(std::move(v));
+                return ":p" + std::to_string(params.size() - 1);
+            };
+            if (!q.actor_id.empty()) where += " AND actor_id = " + bind(q.actor_id);
+            if (!q.target_id.empty()) where += " AND target_id = " + bind(q.target_id);
+            if (!q.action.empty()) {
+                if (q.action.back() == '.')
+                    where += " AND action LIKE " + bind(detail::escape_like(q.action) + "%") + " ESCAPE '\\'";
+                else
+                    where += " AND action = " + bind(q.action);
+            }
+            if (q.from) where += " AND at >= " + bind(ts(*q.from));
+            if (q.to) where += " AND at < " + bind(ts(*q.to));
+            if (q.after_id > 0) where += " AND id > :after";
+            if (q.before_id > 0) where += " AND id < :before";
+            std::vector<schema::audit_record> out;
+            std::string org = q.organization_id, at;
+            long long lim = q.limit, id = 0, after = q.after_id, before = q.before_id;
+            schema::audit_record r;
+            bound_statement st(sql);
+            if (q.after_id > 0) st.in(after, "after");
+            if (q.before_id > 0) st.in(before, "before");
+            st.out(id).out(r.organization_id).out(at).out(r.actor.kind).out(r.actor.id).out(r.actor.display);
+            st.out(r.actor.client_address).out(r.actor.request_id).out(r.action).out(r.target_type);
+            st.out(r.target_id).out(r.target_display).out(r.details_json);
+            st.in(org, "org").in(lim, "lim");
+            for (std::size_t i = 0; i < params.size(); ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
+            std::string sql_text = "SELECT id, organization_id, at, actor_kind, actor_id, actor_display, "
+                                   "client_address, request_id, action, target_type, target_id, target_display, "
+                                   "details FROM audit_records WHERE " + where + " ORDER BY id" +
+                                   (q.newest_first ? " DESC" : "") + " LIMIT :lim";
+            if (st.run(sql_text)) {
+                do {
+                    r.id = id;
+                    r.at = parse_ts(at);
+                    out.push_back(r);
+                } while (st.next());
+            }
+            return out;
+        });
+    }
+
     std::int64_t sequence_changes() override {
         std::int64_t total = 0;
         for (;;) {

@@ -383,6 +383,39 @@ BOOST_AUTO_TEST_CASE(erasing_a_user_for_a_privacy_request_scrubs_the_history) {
     BOOST_TEST(f.audit_has("user.invitation_accept", "erased user"));   // and the history's shape
 }
 
+BOOST_AUTO_TEST_CASE(the_audit_trail_filters_by_actor_target_action_and_time) {
+    accounts_fixture f;
+    const auto ann = f.member("ann@acme.test", "admin");
+    const auto bob = f.member("bob@acme.test", "member");
+    BOOST_TEST(f.api(verb::put, "/api/v1/users/" + bob.id + "/role", ann.session, R"({"role":"manager"})").status == 200);
+    BOOST_TEST(f.api(verb::post, "/api/v1/users/" + bob.id + "/disable", ann.session).status == 200);
+    const auto records = [&](const std::string& query) {
+        const auto r = f.api(verb::get, "/api/v1/audit?" + query, f.owner.session);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        return object_of(r).at("records").as_array();
+    };
+    // Who: everything Ann did, and nothing else.
+    const auto by_ann = records("actor=" + ann.id);
+    BOOST_TEST(by_ann.size() >= 2u);
+    for (const auto& r : by_ann) BOOST_TEST(text(r.at("actor").as_object(), "id") == ann.id);
+    // What happened to Bob, by exact action and by prefix.
+    BOOST_TEST(records("target=" + bob.id + "&action=user.role_change").size() == 1u);
+    const auto user_actions = records("target=" + bob.id + "&action=user.");
+    BOOST_TEST(user_actions.size() >= 3u);  // created, role change, update (disable)...
+    // Newest first, paged with `before`.
+    const auto newest = records("order=desc&limit=2");
+    BOOST_TEST_REQUIRE(newest.size() == 2u);
+    BOOST_TEST(newest.at(0).at("id").as_int64() > newest.at(1).at("id").as_int64());
+    const auto older = records("order=desc&limit=2&before=" + std::to_string(newest.at(1).at("id").as_int64()));
+    BOOST_TEST_REQUIRE(!older.empty());
+    BOOST_TEST(older.at(0).at("id").as_int64() < newest.at(1).at("id").as_int64());
+    // Time: nothing from the future, everything since 2020.
+    BOOST_TEST(records("from=2999-01-01").empty());
+    BOOST_TEST(records("from=2020-01-01&limit=1000").size() == records("limit=1000").size());
+    BOOST_TEST(f.api(verb::get, "/api/v1/audit?from=yesterday", f.owner.session).status == 400);
+    BOOST_TEST(f.api(verb::get, "/api/v1/audit?order=desc&after=5", f.owner.session).status == 400);
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_error_and_changes_nothing) {
     accounts_fixture f;
     const auto s = f.owner.session;

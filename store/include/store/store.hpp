@@ -74,6 +74,19 @@ struct group_query {
     std::int64_t limit = 100;
 };
 
+// A filtered read of an organisation's audit trail. Empty fields do not filter.
+struct audit_query {
+    std::string organization_id;
+    std::string actor_id;
+    std::string target_id;
+    std::string action;  // exact ("user.update"), or a prefix ending in '.' ("user.")
+    std::optional<core::time_point> from, to;  // inclusive, exclusive
+    std::int64_t after_id = 0;   // ascending: records after this id
+    std::int64_t before_id = 0;  // newest first: records before this id (0: from the newest)
+    bool newest_first = false;
+    std::int64_t limit = 100;
+};
+
 // Why `q` cannot run (an unknown or unfilterable attribute, an operator its type does not support, a
 // malformed dateTime...), in words for the client; nullopt when it can.
 std::optional<std::string> validate(const user_query& q);
@@ -153,6 +166,8 @@ public:
     virtual std::vector<schema::api_token> list_tokens(std::string_view organization_id) = 0;
     virtual result<void> revoke_token(std::string_view id, const schema::actor& by) = 0;
 
+    // Audit records matching `q`, in id order (newest first when `newest_first`).
+    virtual std::vector<schema::audit_record> find_audit(const audit_query& q) = 0;
     // Audit trail and change feed. `organization_id` empty = instance-level records.
     virtual std::vector<schema::audit_record> list_audit(std::string_view organization_id, std::int64_t after_id,
                                                          std::int64_t limit) = 0;
