@@ -19,6 +19,7 @@ fence 'boost/beast'  '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support
 fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
 fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'curl/'        '^accounts/src/smtp_mailer\.cpp$'
+fence 'qrencode.h'   '^accounts/src/qr\.cpp$'
 fence 'yaml-cpp'     '^gateway/src/config\.cpp$'
 fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp)$'

@@ -11,8 +11,8 @@ packages=(
   libsoci-dev libsqlite3-dev libpq-dev
   # SAML signatures, OIDC, configuration files
   libxmlsec1-dev libxml2-dev libssl-dev liboauth2-dev libyaml-cpp-dev
-  # password hashing (Argon2id), invitation mail over SMTP
-  libargon2-dev libcurl4-openssl-dev
+  # password hashing (Argon2id), invitation mail over SMTP, QR codes for MFA enrolment
+  libargon2-dev libcurl4-openssl-dev libqrencode-dev
   # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys
   postgresql wrk curl openssl
 )

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "accounts/password.hpp"
+#include "accounts/qr.hpp"
 #include "accounts/totp.hpp"
 #include "common.hpp"
 #include "core/crypto.hpp"
@@ -384,9 +385,11 @@ core::response start_mfa(const context& c, const core::request&) {
                                            {core::base64url_encode(key), false, 0}, "user.mfa_enrol_start", c.actor);
     if (!r) throw_store_error(r.error(), "user");
     const std::string account = c.organization.slug + ":" + c.caller->profile.user_name;
+    const std::string uri = totp::provisioning_uri(totp_issuer, account, key);
     auto res = core::response::json(
         200, boost::json::serialize(boost::json::object{{"secret", totp::base32(key)},
-                                                        {"otpauth_uri", totp::provisioning_uri(totp_issuer, account, key)},
+                                                        {"otpauth_uri", uri},
+                                                        {"qr_svg", qr::svg(uri)},
                                                         {"digits", totp::digits},
                                                         {"period", totp::step_seconds}}));
     res.headers.emplace_back("Cache-Control", "no-store");

@@ -166,6 +166,8 @@ BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
     BOOST_TEST_REQUIRE(started.status == 200, started.body);
     const auto secret = text(object_of(started), "secret");
     BOOST_TEST(text(object_of(started), "otpauth_uri").rfind("otpauth://totp/idgate:acme%3Aann@acme.test?secret=", 0) == 0u);
+    BOOST_TEST(text(object_of(started), "qr_svg").rfind("<svg xmlns=", 0) == 0u);
+    BOOST_TEST(started.header("Cache-Control") == "no-store");
     BOOST_TEST(f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":"000000"})").status == 400);
     const auto confirmed = f.api(verb::post, "/api/v1/me/mfa/confirm", session, R"({"code":")" + totp_now(secret) + R"("})");
     BOOST_TEST_REQUIRE(confirmed.status == 200, confirmed.body);

@@ -5,6 +5,7 @@
 
 #include "accounts/authorization.hpp"
 #include "accounts/password.hpp"
+#include "accounts/qr.hpp"
 #include "accounts/totp.hpp"
 
 using namespace idgate;
@@ -80,6 +81,31 @@ BOOST_AUTO_TEST_CASE(base32_follows_rfc_4648_and_round_trips) {
     const auto uri = accounts::totp::provisioning_uri("idgate", "acme:ann@example.com", "foobar");
     BOOST_TEST(uri == "otpauth://totp/idgate:acme%3Aann@example.com?secret=MZXW6YTBOI&issuer=idgate&algorithm=SHA1"
                       "&digits=6&period=30");
+}
+
+BOOST_AUTO_TEST_CASE(the_enrolment_qr_code_is_a_well_formed_symbol) {
+    const auto uri = accounts::totp::provisioning_uri("idgate", "acme:ann@example.com", std::string(20, 'k'));
+    const auto m = accounts::qr::modules(uri);
+    // ISO/IEC 18004: 17 + 4 x version modules a side, and a finder pattern (7x7 ring around a 3x3
+    // block) in three corners.
+    BOOST_TEST_REQUIRE(m.size() >= 21u);
+    BOOST_TEST((m.size() - 17) % 4 == 0u);
+    const auto finder_at = [&](std::size_t top, std::size_t left) {
+        for (std::size_t y = 0; y < 7; ++y)
+            for (std::size_t x = 0; x < 7; ++x) {
+                const bool ring = y == 0 || y == 6 || x == 0 || x == 6;
+                const bool core = y >= 2 && y <= 4 && x >= 2 && x <= 4;
+                if (m[top + y][left + x] != (ring || core)) return false;
+            }
+        return true;
+    };
+    BOOST_TEST(finder_at(0, 0));
+    BOOST_TEST(finder_at(0, m.size() - 7));
+    BOOST_TEST(finder_at(m.size() - 7, 0));
+    BOOST_TEST(!finder_at(m.size() - 7, m.size() - 7));  // the fourth corner has none
+    const auto svg = accounts::qr::svg(uri);
+    BOOST_TEST(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(m.size() + 8), 0) == 0u);
+    BOOST_TEST(svg.find("M4 4h1v1h-1z") != std::string::npos);  // the top-left module, after the quiet zone
 }
 
 BOOST_AUTO_TEST_SUITE_END()
