@@ -34,8 +34,8 @@ core::response update_settings(const context& c, const core::request& req) {
     require(authorize(*c.caller, action::manage_settings));
     // A partial document: the given keys replace the current ones (password_policy merges too), then
     // the whole result is validated, so nothing half-valid is stored.
-    const body_reader body(req, {"deletion", "mfa_required", "invitation_ttl_hours", "session_ttl_hours",
-                                 "password_policy"});
+    const body_reader body(req, {"deletion", "mfa_required", "password_reset", "invitation_ttl_hours",
+                                 "session_ttl_hours", "password_policy"});
     const auto current = c.db.local_accounts().get_settings(c.organization.id).value();
     auto merged = boost::json::parse(schema::to_json(current)).as_object();
     for (const auto& [key, value] : body.object()) {

@@ -3,6 +3,7 @@
 
 #include <argon2.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/crypto.hpp"
@@ -64,6 +65,31 @@ bool verify_password(std::string_view encoded, std::string_view password) {
     if (encoded.rfind("$argon2id$", 0) != 0) return false;
     const std::string text{encoded};  // libargon2 wants a NUL-terminated string
     return argon2id_verify(text.c_str(), password.data(), password.size()) == ARGON2_OK;
+}
+
+std::string generate_password(const schema::password_policy& policy) {
+    static constexpr std::string_view upper = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower = "abcdefghijkmnopqrstuvwxyz",
+                                      digits = "23456789";  // no 0/O, 1/l/I: it is read and typed by people
+    const auto length = static_cast<std::size_t>(std::clamp(16, policy.min_length, policy.max_length));
+    const auto pick = [](std::string_view alphabet, unsigned char r) { return alphabet[r % alphabet.size()]; };
+    for (;;) {
+        const std::string random = core::random_bytes(length * 2);
+        std::string out;
+        const std::string all = std::string(upper) + std::string(lower) + std::string(digits);
+        for (std::size_t i = 0; i < length; ++i) out += pick(all, static_cast<unsigned char>(random[i]));
+        // One of each required class at positions chosen by the remaining random bytes.
+        std::size_t k = length;
+        const auto place = [&](std::string_view alphabet) {
+            if (alphabet.empty() || out.empty()) return;
+            const auto at = static_cast<unsigned char>(random[k++]) % out.size();
+            out[at] = pick(alphabet, static_cast<unsigned char>(random[k++]));
+        };
+        if (policy.require_upper) place(upper);
+        if (policy.require_lower) place(lower);
+        if (policy.require_digit) place(digits);
+        if (policy.require_special) place(policy.special_characters);
+        if (password_problems(policy, out).empty()) return out;  // a placement may overwrite another: retry
+    }
 }
 
 const std::string& decoy_password_hash() {

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "accounts/password.hpp"
 #include "common.hpp"
 #include "core/crypto.hpp"
 
@@ -411,6 +412,19 @@ core::response reset_password(const context& c, const core::request& req) {
     if (target.profile.status != schema::user_status::active)
         throw core::http_error(409, "not_active", "only active users can reset their password; a pending user "
                                                   "sets one by accepting the invitation");
+    if (c.settings.reset_generates_password) {
+        // The organisation chose passwords over links: one that meets the policy, shown to the admin once,
+        // and every session of the user ends.
+        const auto password = generate_password(c.settings.passwords);
+        auto r = c.db.local_accounts().set_password(c.organization.id, target.profile.id, hash_password(password), true,
+                                                    "", c.actor);
+        if (!r) throw_store_error(r.error(), "user");
+        auto res = core::response::json(200, boost::json::serialize(boost::json::object{
+                                                 {"generated_password", password},
+                                                 {"note", "shown once: pass it on to the user"}}));
+        res.headers.emplace_back("Cache-Control", "no-store");
+        return res;
+    }
     auto link = new_link(c, schema::link_purpose::password_reset, target.profile.id, password_reset_ttl);
     auto issued = c.db.local_accounts().issue_link(link.link, c.actor);
     if (!issued) throw_store_error(issued.error(), "user");

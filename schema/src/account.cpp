@@ -77,6 +77,7 @@ std::string to_json(const organization_settings& s) {
     return boost::json::serialize(boost::json::object{
         {"deletion", s.deactivate_only ? "deactivate_only" : "allowed"},
         {"mfa_required", s.mfa_required},
+        {"password_reset", s.reset_generates_password ? "generated" : "link"},
         {"invitation_ttl_hours", s.invitation_ttl_hours},
         {"session_ttl_hours", s.session_ttl_hours},
         {"password_policy", boost::json::object{{"min_length", p.min_length},
@@ -120,6 +121,12 @@ std::optional<organization_settings> parse_organization_settings(std::string_vie
                 return std::nullopt;
             }
             s.deactivate_only = v.as_string() == "deactivate_only";
+        } else if (key == "password_reset") {
+            if (!v.is_string() || (v.as_string() != "link" && v.as_string() != "generated")) {
+                error = "'password_reset' must be \"link\" or \"generated\"";
+                return std::nullopt;
+            }
+            s.reset_generates_password = v.as_string() == "generated";
         } else if (key == "mfa_required") {
             if (!boolean(v, key, s.mfa_required)) return std::nullopt;
         } else if (key == "invitation_ttl_hours") {
@@ -158,7 +165,8 @@ std::optional<organization_settings> parse_organization_settings(std::string_vie
             }
         } else {
             error = "unknown setting '" + std::string(key) +
-                    "' (accepted: deletion, mfa_required, invitation_ttl_hours, session_ttl_hours, password_policy)";
+                    "' (accepted: deletion, mfa_required, password_reset, invitation_ttl_hours, session_ttl_hours, "
+                    "password_policy)";
             return std::nullopt;
         }
     }

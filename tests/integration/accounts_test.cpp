@@ -521,6 +521,16 @@ BOOST_AUTO_TEST_CASE(password_change_and_admin_reset_end_other_sessions) {
     BOOST_TEST(f.api(verb::post, "/api/v1/password-resets/complete", "",
                      R"({"token":")" + token + R"(","password":"Windy-Day45"})").status == 410);
     f.login("ann@acme.test", "Windy-Day44");
+    // By setting, a reset hands the admin a generated password instead (shown once).
+    BOOST_TEST(f.api(verb::patch, "/api/v1/settings", f.owner.session, R"({"password_reset":"generated"})").status == 200);
+    const auto generated = f.api(verb::post, "/api/v1/users/" + ann.id + "/password-reset", f.owner.session);
+    BOOST_TEST_REQUIRE(generated.status == 200, generated.body);
+    const auto new_password = text(object_of(generated), "generated_password");
+    BOOST_TEST(f.login_reply("ann@acme.test", "Windy-Day44").status == 401);
+    f.login("ann@acme.test", new_password);
+    BOOST_TEST(f.api(verb::patch, "/api/v1/settings", f.owner.session, R"({"password_reset":"link"})").status == 200);
+    BOOST_TEST(f.api(verb::post, "/api/v1/me/password", f.login("ann@acme.test", new_password),
+                     R"({"current_password":")" + new_password + R"(","new_password":"Windy-Day44"})").status == 204);
     // Invalidate sessions on demand.
     const auto s2 = f.login("ann@acme.test", "Windy-Day44");
     const auto ended = f.api(verb::delete_, "/api/v1/users/" + ann.id + "/sessions", f.owner.session);

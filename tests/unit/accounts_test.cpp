@@ -34,6 +34,22 @@ BOOST_AUTO_TEST_CASE(length_counts_characters_not_bytes) {
     BOOST_TEST(accounts::password_problems(policy, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9").size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(generated_passwords_meet_the_policy) {
+    schema::password_policy policy;
+    for (int i = 0; i < 200; ++i) {
+        const auto p = accounts::generate_password(policy);
+        BOOST_TEST(p.size() == 16u);
+        BOOST_TEST(accounts::password_problems(policy, p).empty(), p);
+    }
+    policy.min_length = 30;
+    policy.max_length = 40;
+    policy.special_characters = "~";
+    const auto long_one = accounts::generate_password(policy);
+    BOOST_TEST(long_one.size() == 30u);
+    BOOST_TEST(long_one.find('~') != std::string::npos);
+    BOOST_TEST(accounts::generate_password(policy) != long_one);
+}
+
 BOOST_AUTO_TEST_CASE(argon2id_hashes_verify_and_are_salted) {
     const auto a = accounts::hash_password("Correct-Horse1");
     const auto b = accounts::hash_password("Correct-Horse1");

@@ -21,6 +21,10 @@ std::string hash_password(std::string_view password);
 // Whether `password` matches `encoded` (constant time in libargon2). False for a malformed hash.
 bool verify_password(std::string_view encoded, std::string_view password);
 
+// A random password that meets `policy` (at least 16 characters when the policy allows), for an admin
+// reset that hands the user a password instead of a link.
+std::string generate_password(const schema::password_policy& policy);
+
 // A hash of a random password, verified against on unknown logins so that "no such user" takes as long
 // as "wrong password" (no user enumeration by timing).
 const std::string& decoy_password_hash();

@@ -80,6 +80,9 @@ struct password_policy {
 struct organization_settings {
     bool deactivate_only = false;  // "deletion: deactivate_only": DELETE of a user is refused
     bool mfa_required = false;     // every user must enrol in TOTP MFA
+    // "password_reset": an admin reset sends a single-use link ("link"), or sets a generated password
+    // that the admin sees once and passes on ("generated").
+    bool reset_generates_password = false;
     password_policy passwords;
     int invitation_ttl_hours = 7 * 24;
     int session_ttl_hours = 12;
