@@ -119,6 +119,20 @@ BOOST_AUTO_TEST_CASE(a_lockout_ends_when_the_failures_leave_the_window) {
     BOOST_TEST(login("Sunny-Day42").first == 200);
 }
 
+BOOST_AUTO_TEST_CASE(one_address_failing_on_many_logins_is_throttled) {
+    handler_fixture f;
+    const auto attempt = [&](const std::string& login) {
+        return f.run(accounts::login, f.anonymous(),
+                     f.request(R"({"organization":"acme","login":")" + login + R"(","password":"Wrong-Pass1"})"));
+    };
+    // A password-spraying client: each name fails once, so no account locks, but the address does.
+    for (int i = 0; i < accounts::address_failure_limit; ++i)
+        BOOST_TEST(attempt("nobody" + std::to_string(i) + "@acme.test").first == 401);
+    BOOST_TEST(attempt("owner@acme.test") == (outcome{429, "too_many_attempts"}));
+    f.clock.advance(accounts::failure_window + std::chrono::milliseconds(1));
+    BOOST_TEST(attempt("owner@acme.test").first == 401);  // the window has passed
+}
+
 BOOST_AUTO_TEST_CASE(a_password_reset_link_lasts_an_hour) {
     handler_fixture f;
     const auto [id, token] = f.invite("ann@acme.test");
