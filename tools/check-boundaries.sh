@@ -20,7 +20,7 @@ fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support
 fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'curl/'        '^accounts/src/smtp_mailer\.cpp$'
 fence 'qrencode.h'   '^accounts/src/qr\.cpp$'
-fence 'yaml-cpp'     '^gateway/src/config\.cpp$'
+fence 'yaml-cpp'     '^(core/include/core/yaml_reader\.hpp|gateway/src/config\.cpp|mapping/src/file\.cpp)$'
 fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp)$'
 # Protocol modules never include the gateway.
