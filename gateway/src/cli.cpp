@@ -7,7 +7,14 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fstream>
+#include <sstream>
+
 #include "core/crypto.hpp"
+#include "mapping/explain.hpp"
+#include "mapping/file.hpp"
 #include "core/log.hpp"
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
@@ -27,6 +34,11 @@ constexpr const char* usage = R"(usage:
   idgate token list --org SLUG [--config FILE]
   idgate token revoke --org SLUG --id ID [--config FILE]
                                      manage an organization's SCIM bearer tokens
+  idgate mapping check [DIR] [--config FILE]
+                                     validate every mapping file of DIR (or of mapping.directory)
+  idgate mapping explain --connection NAME --input FILE [--dir DIR] [--config FILE]
+                                     evaluate a sample (SCIM body, SAML attributes or OIDC claims, as
+                                     JSON) with a connection's rules; print the result and its rules
   idgate version                     print the version
 
 Without --config, built-in defaults apply: SQLite in ./idgate.db, listening on 127.0.0.1:8080.
@@ -48,6 +60,9 @@ struct args {
     std::string organization;
     std::string id;
     int expires_in_days = 0;
+    std::string directory;   // mapping
+    std::string connection;  // mapping explain
+    std::string input;       // mapping explain
     bool ok = true;
 };
 
@@ -147,6 +162,21 @@ args parse_args(int argc, char** argv) {
     a.command = v[0];
     std::size_t i = 1;
     const bool token_commands = a.command == "admin-token" || a.command == "token";
+    if (a.command == "mapping") {
+        a.subcommand = v.size() > 1 ? v[1] : "";
+        if (a.subcommand != "check" && a.subcommand != "explain") a.ok = false;
+        for (i = 2; i < v.size(); ++i) {
+            const bool has_value = i + 1 < v.size();
+            if (v[i] == "--config" && has_value) a.config_path = v[++i];
+            else if (v[i] == "--dir" && has_value) a.directory = v[++i];
+            else if (a.subcommand == "explain" && v[i] == "--connection" && has_value) a.connection = v[++i];
+            else if (a.subcommand == "explain" && v[i] == "--input" && has_value) a.input = v[++i];
+            else if (a.subcommand == "check" && a.directory.empty() && v[i].rfind("--", 0) != 0) a.directory = v[i];
+            else a.ok = false;
+        }
+        if (a.subcommand == "explain" && (a.connection.empty() || a.input.empty())) a.ok = false;
+        return a;
+    }
     if (token_commands) {
         a.subcommand = v.size() > 1 ? v[1] : "";
         const bool known = a.command == "admin-token" ? a.subcommand == "create"
@@ -184,6 +214,46 @@ args parse_args(int argc, char** argv) {
     return a;
 }
 
+int mapping_command(const args& a, const config& c) {
+    const std::string directory = a.directory.empty() ? c.mapping.directory : a.directory;
+    if (directory.empty()) {
+        std::cerr << "idgate mapping: give a directory (DIR or --dir), or set mapping.directory in the configuration\n";
+        return 2;
+    }
+    const auto files = mapping::load_mapping_directory(directory);  // all valid, or a file_error
+    if (a.subcommand == "check") {
+        std::cout << directory << ": OK, " << files.size() << " file(s)";
+        for (std::size_t i = 0; i < files.size(); ++i)
+            std::cout << (i ? ", " : ": ") << files[i].connection << " (" << files[i].rules.rules.size() << " rules)";
+        std::cout << "\n";
+        return 0;
+    }
+    const mapping::mapping_file* chosen = nullptr;
+    for (const auto& f : files)
+        if (f.connection == a.connection) chosen = &f;
+    if (!chosen) {
+        std::cerr << "idgate mapping explain: no mapping file for connection '" << a.connection << "' in " << directory
+                  << "\n";
+        return 1;
+    }
+    std::ifstream in(a.input, std::ios::binary);
+    if (!in) {
+        std::cerr << a.input << ": cannot read the sample\n";
+        return 1;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const auto sample = boost::json::parse(text.str(), ec);
+    if (ec || !sample.is_object()) {
+        std::cerr << a.input << ": expected a JSON object (a SCIM User, SAML attributes or OIDC claims)\n";
+        return 1;
+    }
+    const auto outcome = mapping::evaluate(chosen->rules, mapping::identity_from_json(sample.as_object()));
+    std::cout << boost::json::serialize(mapping::outcome_to_json(outcome)) << "\n";
+    return outcome.accepted() ? 0 : 3;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -207,6 +277,7 @@ int run_cli(int argc, char** argv) {
             return 0;
         }
         const config c = a.config_path.empty() ? config{} : load_config(a.config_path);
+        if (a.command == "mapping") return mapping_command(a, c);
         if (a.command == "serve") return serve(c);
         if (a.command == "migrate") {
             core::system_clock clock;
@@ -228,6 +299,9 @@ int run_cli(int argc, char** argv) {
         std::cerr << "unknown command '" << a.command << "'\n" << usage;
         return 2;
     } catch (const config_error& e) {
+        std::cerr << e.what() << "\n";
+        return 1;
+    } catch (const mapping::file_error& e) {
         std::cerr << e.what() << "\n";
         return 1;
     } catch (const std::exception& e) {

@@ -263,12 +263,16 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
     c.source = source;
     reader r(source);
     if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
-    r.map(root, "", {"server", "storage", "scim", "mail", "log"},
+    r.map(root, "", {"server", "storage", "scim", "mail", "mapping", "log"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "server") parse_server(r, v, p, c.server);
               else if (key == "storage") parse_storage(r, v, p, c.storage);
               else if (key == "scim") parse_scim(r, v, p, c.scim);
               else if (key == "mail") parse_mail(r, v, p, c.mail);
+              else if (key == "mapping")
+                  r.map(v, p, {"directory"}, [&](const std::string&, const YAML::Node& mv, const std::string& mp) {
+                      c.mapping.directory = r.string(mv, mp);
+                  });
               else parse_log(r, v, p, c.log);
           });
     return c;

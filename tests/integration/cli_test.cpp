@@ -39,6 +39,43 @@ BOOST_AUTO_TEST_CASE(check_config_accepts_the_examples) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(mapping_check_and_explain) {
+    const std::string examples = IDGATE_SOURCE_DIR "/examples/mapping";
+    const auto ok = run("mapping check " + examples);
+    BOOST_TEST(ok.status == 0, ok.output);
+    BOOST_TEST(ok.output.find("entra-prod (4 rules), okta-main (4 rules)") != std::string::npos, ok.output);
+
+    // A SCIM body as Okta pushes it: the answer names the rule behind each grant.
+    const auto dir = make_temp_dir("mapping");
+    const auto sample = (dir / "push.json").string();
+    std::ofstream(sample) << R"({"userName":"Ann@Example.com","emails":[{"value":"ann@example.com","type":"work"}],
+        "department":"Security","groups":[{"value":"g1","display":"idgate-admins"},{"value":"g2","display":"sec-ir-1"}]})";
+    const auto explained = run("mapping explain --dir " + examples + " --connection okta-main --input " + sample);
+    BOOST_TEST(explained.status == 0, explained.output);
+    BOOST_TEST(explained.output.find(R"("system_role":{"role":"admin","from":{"rule":"okta-admins"}})") != std::string::npos,
+               explained.output);
+    BOOST_TEST(explained.output.find(R"({"permission":"active_response","from":{"rule":"security-responders"}})") !=
+                   std::string::npos,
+               explained.output);
+    // A contractor: denied, and the exit status says so.
+    std::ofstream(sample) << R"({"userName":"c@example.com","emails":[{"value":"c@example.com","type":"work"}],
+        "userType":"Contractor","groups":[]})";
+    const auto denied = run("mapping explain --dir " + examples + " --connection okta-main --input " + sample);
+    BOOST_TEST(denied.status == 3, denied.output);
+    BOOST_TEST(denied.output.find(R"("denied":{"by":"no-contractors")") != std::string::npos, denied.output);
+
+    // One bad file makes the whole directory fail, with its line and column.
+    std::ofstream(dir / "okta.yaml") << "connection: okta\nrules:\n  - name: a\n    when: {group: x}\n    grant: {system_role: root}\n";
+    const auto bad = run("mapping check " + dir.string());
+    BOOST_TEST(bad.status == 1);
+    BOOST_TEST(bad.output.find("okta.yaml:5:26: 'rules[0].grant.system_role': unknown system role 'root'") !=
+                   std::string::npos,
+               bad.output);
+    BOOST_TEST(run("mapping explain --dir " + examples + " --connection nobody --input " + sample).status == 1);
+    BOOST_TEST(run("mapping frobnicate").status == 2);
+    std::filesystem::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(check_config_names_file_line_and_key) {
     const auto dir = make_temp_dir("cli");
     const auto path = (dir / "bad.yaml").string();

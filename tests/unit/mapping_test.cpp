@@ -3,6 +3,9 @@
 // truth value), grants and their provenance, login denial. Tables, no I/O.
 #include <boost/test/unit_test.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include "mapping/explain.hpp"
 #include "mapping/rules.hpp"
 
 using namespace idgate;
@@ -239,6 +242,29 @@ BOOST_AUTO_TEST_CASE(hostile_values_are_not_run_through_a_regex_unbounded) {
     // Catastrophic backtracking bait, far beyond the bound: refused, not matched for minutes.
     BOOST_TEST(mapping::test(c, person(std::nullopt, {{"department", {std::string(5000, 'a')}}})) == truth::no);
     BOOST_TEST(mapping::test(c, person(std::nullopt, {{"department", {"aab"}}})) == truth::yes);
+}
+
+BOOST_AUTO_TEST_CASE(samples_of_what_idps_send_become_identities) {
+    const auto scim = boost::json::parse(R"({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ann", "active": true, "name": {"givenName": "Ann"},
+        "emails": [{"value": "ann@work.example", "type": "work"}, {"value": "ann@home.example", "type": "home"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Security"}})").as_object();
+    const auto who = mapping::identity_from_json(scim);
+    BOOST_TEST(who.attributes.at("name.givenName").front() == "Ann");
+    BOOST_TEST(who.attributes.at("emails.work").front() == "ann@work.example");
+    BOOST_TEST(who.attributes.at("emails").size() == 2u);
+    BOOST_TEST(who.attributes.at("active").front() == "true");
+    BOOST_TEST(who.attributes.at("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department").front() ==
+               "Security");
+    BOOST_TEST(!who.attributes.contains("schemas"));
+    BOOST_TEST(!who.groups.has_value());  // no groups key: unknown, not none
+
+    const auto claims = boost::json::parse(R"({"sub": "x", "groups": ["a", "b"], "amr": ["pwd", "mfa"]})").as_object();
+    const auto oidc = mapping::identity_from_json(claims);
+    BOOST_TEST((oidc.groups == std::vector<std::string>{"a", "b"}));
+    BOOST_TEST(oidc.attributes.at("amr").size() == 2u);
+    BOOST_TEST(mapping::identity_from_json(boost::json::parse(R"({"groups": []})").as_object()).groups->empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

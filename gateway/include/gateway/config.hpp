@@ -52,6 +52,10 @@ struct scim_config {
     scim::extension_registry extensions;  // User extension schemas, beyond the enterprise extension
 };
 
+struct mapping_config {
+    std::string directory;  // the mapping files (one per IdP connection); empty: none
+};
+
 struct log_config {
     core::log::level level = core::log::level::info;
     bool access_log = true;
@@ -63,6 +67,7 @@ struct config {
     storage_config storage;
     scim_config scim;
     accounts::mail_settings mail;  // disabled unless `mail.smtp_url` is set
+    mapping_config mapping;
     log_config log;
 };
 
