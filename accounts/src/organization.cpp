@@ -4,7 +4,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <charconv>
 
 #include "accounts/password.hpp"
 #include "common.hpp"
@@ -23,6 +22,19 @@ bool valid_permission_name(std::string_view name) {
 }
 
 }  // namespace
+
+boost::json::object audit_record_json(const schema::audit_record& r) {
+    return {{"id", r.id},
+            {"at", core::format_timestamp(r.at)},
+            {"actor", boost::json::object{{"kind", r.actor.kind},
+                                          {"id", r.actor.id},
+                                          {"display", r.actor.display},
+                                          {"client_address", r.actor.client_address},
+                                          {"request_id", r.actor.request_id}}},
+            {"action", r.action},
+            {"target", boost::json::object{{"type", r.target_type}, {"id", r.target_id}, {"display", r.target_display}}},
+            {"details", boost::json::parse(r.details_json)}};
+}
 
 core::response get_settings(const context& c, const core::request&) {
     require(authorize(*c.caller, action::manage_settings));
@@ -100,17 +112,6 @@ core::response transfer_ownership(const context& c, const core::request& req) {
 
 core::response audit(const context& c, const core::request& req) {
     require(authorize(*c.caller, action::view_audit));
-    const auto number = [&](std::string_view name, std::int64_t fallback, std::int64_t min, std::int64_t max) {
-        const auto text = req.query_param(name);
-        if (!text) return fallback;
-        std::int64_t v = 0;
-        auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-        if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
-            throw core::http_error(400, "invalid_parameter", "query parameter '" + std::string(name) +
-                                                                 "' must be an integer from " + std::to_string(min) +
-                                                                 " to " + std::to_string(max));
-        return v;
-    };
     const auto time = [&](std::string_view name) -> std::optional<core::time_point> {
         const auto text = req.query_param(name);
         if (!text) return std::nullopt;
@@ -129,9 +130,9 @@ core::response audit(const context& c, const core::request& req) {
     q.action = std::string(req.query_param("action").value_or(""));
     q.from = time("from");
     q.to = time("to");
-    q.after_id = number("after", 0, 0, INT64_MAX);
-    q.before_id = number("before", 0, 0, INT64_MAX);
-    q.limit = number("limit", 100, 1, 1000);
+    q.after_id = core::integer_query_param(req, "after", 0, 0, INT64_MAX);
+    q.before_id = core::integer_query_param(req, "before", 0, 0, INT64_MAX);
+    q.limit = core::integer_query_param(req, "limit", 100, 1, 1000);
     if (const auto order = req.query_param("order")) {
         if (*order != "asc" && *order != "desc")
             throw core::http_error(400, "invalid_parameter", "query parameter 'order' must be asc or desc");
@@ -143,16 +144,7 @@ core::response audit(const context& c, const core::request& req) {
     std::int64_t next = 0;
     for (const auto& r : c.db.find_audit(q)) {
         next = r.id;
-        items.push_back(boost::json::object{
-            {"id", r.id},
-            {"at", core::format_timestamp(r.at)},
-            {"actor", boost::json::object{{"kind", r.actor.kind},
-                                          {"id", r.actor.id},
-                                          {"display", r.actor.display},
-                                          {"client_address", r.actor.client_address}}},
-            {"action", r.action},
-            {"target", boost::json::object{{"type", r.target_type}, {"id", r.target_id}, {"display", r.target_display}}},
-            {"details", boost::json::parse(r.details_json)}});
+        items.push_back(audit_record_json(r));
     }
     // `next`: the cursor for the following page ("after" oldest first, "before" newest first).
     boost::json::object body{{"records", items}};

@@ -18,19 +18,6 @@ constexpr std::chrono::hours password_reset_ttl{1};
 constexpr std::chrono::hours email_change_ttl{24};
 constexpr std::int64_t max_page = 200;
 
-std::int64_t int_param(const core::request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
-                       std::int64_t max) {
-    const auto text = req.query_param(name);
-    if (!text) return fallback;
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
-        throw core::http_error(400, "invalid_parameter",
-                               "query parameter '" + std::string(name) + "' must be an integer from " +
-                                   std::to_string(min) + " to " + std::to_string(max));
-    return v;
-}
-
 core::time_point time_param(std::string_view name, std::string_view text) {
     // Accepts a date (2026-01-31, meaning its start, UTC) or a full timestamp.
     std::string value{text};
@@ -182,8 +169,8 @@ core::response list_users(const context& c, const core::request& req) {
             throw core::http_error(400, "invalid_parameter", "query parameter 'order' must be asc or desc");
         q.descending = *order == "desc";
     }
-    q.offset = int_param(req, "offset", 0, 0, INT64_MAX / 2);
-    q.limit = int_param(req, "limit", 50, 0, max_page);
+    q.offset = core::integer_query_param(req, "offset", 0, 0, INT64_MAX / 2);
+    q.limit = core::integer_query_param(req, "limit", 50, 0, max_page);
 
     boost::json::array items;
     std::int64_t total = 0;
@@ -443,7 +430,7 @@ core::response reset_mfa(const context& c, const core::request& req) {
 core::response user_logins(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::view_logins, &target));
-    const auto limit = int_param(req, "limit", 50, 1, 500);
+    const auto limit = core::integer_query_param(req, "limit", 50, 1, 500);
     boost::json::array items;
     for (const auto& l : c.db.local_accounts().list_logins(c.organization.id, target.profile.id, limit))
         items.push_back(boost::json::object{{"at", core::format_timestamp(l.at)},

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "core/http.hpp"
 
+#include <charconv>
+
 namespace idgate::core {
 
 std::string_view to_string(method m) {
@@ -51,5 +53,18 @@ response response::no_content() {
 
 http_error::http_error(int status, std::string code, std::string detail, std::string internal)
     : status_(status), code_(std::move(code)), detail_(std::move(detail)), internal_(std::move(internal)) {}
+
+std::int64_t integer_query_param(const request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                                 std::int64_t max) {
+    const auto text = req.query_param(name);
+    if (!text) return fallback;
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
+        throw http_error(400, "invalid_parameter",
+                         "query parameter '" + std::string(name) + "' must be an integer from " + std::to_string(min) +
+                             " to " + std::to_string(max));
+    return v;
+}
 
 }  // namespace idgate::core

@@ -35,20 +35,6 @@ core::http_error invalid_field(std::string_view field, std::string message) {
     return core::http_error(400, "invalid_field", "'" + std::string(field) + "': " + message);
 }
 
-// A query parameter as a bounded integer, or `fallback` when absent.
-std::int64_t int_param(const core::request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
-                       std::int64_t max) {
-    const auto text = req.query_param(name);
-    if (!text) return fallback;
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc{} || ptr != text->data() + text->size() || v < min || v > max)
-        throw core::http_error(400, "invalid_parameter",
-                               "query parameter '" + std::string(name) + "' must be an integer from " +
-                                   std::to_string(min) + " to " + std::to_string(max));
-    return v;
-}
-
 // {org} may be the id or the slug.
 schema::organization resolve_organization(services& s, std::string_view key) {
     auto org = s.db.find_organization_by_slug(key);
@@ -201,29 +187,17 @@ core::response bootstrap_user(services& s, const core::request& req) {
 
 core::response list_audit(services& s, const core::request& req) {
     const auto org = resolve_organization(s, req.param("org"));
-    const auto after = int_param(req, "after", 0, 0, INT64_MAX);
-    const auto limit = int_param(req, "limit", 100, 1, 1000);
+    const auto after = core::integer_query_param(req, "after", 0, 0, INT64_MAX);
+    const auto limit = core::integer_query_param(req, "limit", 100, 1, 1000);
     boost::json::array items;
-    for (const auto& r : s.db.list_audit(org.id, after, limit)) {
-        items.push_back(boost::json::object{
-            {"id", r.id},
-            {"at", core::format_timestamp(r.at)},
-            {"actor", boost::json::object{{"kind", r.actor.kind},
-                                          {"id", r.actor.id},
-                                          {"display", r.actor.display},
-                                          {"client_address", r.actor.client_address},
-                                          {"request_id", r.actor.request_id}}},
-            {"action", r.action},
-            {"target", boost::json::object{{"type", r.target_type}, {"id", r.target_id}, {"display", r.target_display}}},
-            {"details", boost::json::parse(r.details_json)}});
-    }
+    for (const auto& r : s.db.list_audit(org.id, after, limit)) items.push_back(accounts::audit_record_json(r));
     return core::response::json(200, boost::json::serialize(boost::json::object{{"records", items}}));
 }
 
 core::response list_changes(services& s, const core::request& req) {
     const auto org = resolve_organization(s, req.param("org"));
-    const auto after = int_param(req, "after", 0, 0, INT64_MAX);
-    const auto limit = int_param(req, "limit", 100, 1, 1000);
+    const auto after = core::integer_query_param(req, "after", 0, 0, INT64_MAX);
+    const auto limit = core::integer_query_param(req, "limit", 100, 1, 1000);
     boost::json::array items;
     std::int64_t last = after;
     for (const auto& e : s.db.list_changes(org.id, after, limit)) {

@@ -340,15 +340,11 @@ public:
     result<void> delete_account(std::string_view organization_id, std::string_view user_id,
                                 const actor& by) override {
         return db_.write<void>([&](soci::session& sql) -> result<void> {
-            lock_organization(sql, organization_id);
-            auto before = db_.load_user(sql, organization_id, "id", user_id);
+            auto before = remove_user_keeping_an_owner(sql, organization_id, user_id);
             if (!before) return before.error();
-            if (is_owner(sql, user_id) && count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
-            std::string org{organization_id}, id{user_id};
-            // Cascades to emails, memberships, roles, permissions, sessions, links and MFA state.
-            sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(id, "id");
             const std::string summary = schema::summarize_user(*before);
-            db_.record(sql, org, by, "user.delete", "user", id, before->user_name, summary, "user.deleted", summary);
+            db_.record(sql, std::string(organization_id), by, "user.delete", "user", std::string(user_id),
+                       before->user_name, summary, "user.deleted", summary);
             return {};
         });
     }
@@ -356,12 +352,9 @@ public:
     result<void> erase_account(std::string_view organization_id, std::string_view user_id,
                                const actor& by) override {
         return db_.write<void>([&](soci::session& sql) -> result<void> {
-            lock_organization(sql, organization_id);
-            auto before = db_.load_user(sql, organization_id, "id", user_id);
+            auto before = remove_user_keeping_an_owner(sql, organization_id, user_id);
             if (!before) return before.error();
-            if (is_owner(sql, user_id) && count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
             std::string org{organization_id}, id{user_id}, erased = "erased user";
-            sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(id, "id");
             sql << "DELETE FROM login_events WHERE organization_id = :org AND user_id = :id", use(org, "org"),
                 use(id, "id");
             sql << "UPDATE audit_records SET target_display = :e, details = '{\"erased\":true}' WHERE "
@@ -1114,6 +1107,19 @@ private:
         if (!db_.postgres()) return;
         std::string org{organization_id}, id;
         sql << "SELECT id FROM organizations WHERE id = :org FOR UPDATE", use(org, "org"), into(id);
+    }
+
+    // Deletes the user (cascading to emails, memberships, roles, permissions, sessions, links and MFA
+    // state) unless it is the organisation's last owner; returns what was deleted.
+    result<schema::user> remove_user_keeping_an_owner(soci::session& sql, std::string_view organization_id,
+                                                      std::string_view user_id) {
+        lock_organization(sql, organization_id);
+        auto before = db_.load_user(sql, organization_id, "id", user_id);
+        if (!before) return before.error();
+        if (is_owner(sql, user_id) && count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
+        std::string org{organization_id}, id{user_id};
+        sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(id, "id");
+        return before;
     }
 
     // Active super_admins of the organisation other than `except`.

@@ -4,6 +4,7 @@
 // The gateway authenticates the session (authenticate_session), builds a context and calls a handler on
 // the blocking pool; handlers enforce every rule themselves (authorization.hpp) and throw
 // core::http_error with a machine-readable code and a message naming the field.
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 
@@ -110,6 +111,9 @@ core::response list_permissions(const context& c, const core::request& req);  //
 core::response define_permission(const context& c, const core::request& req); // POST /api/v1/permissions
 core::response transfer_ownership(const context& c, const core::request& req);  // POST /api/v1/ownership-transfer
 core::response audit(const context& c, const core::request& req);             // GET /api/v1/audit
+
+// An audit record as the API shows it (instance and organisation audit endpoints alike).
+boost::json::object audit_record_json(const schema::audit_record& r);
 
 // For the instance administrator: creates a user in an organisation -- how its first user, the owner,
 // is invited (organization's context; no caller).

@@ -3,6 +3,7 @@
 // The HTTP vocabulary that handlers see. No Beast or Asio types: a handler is a plain function from
 // `request` to `response`, unit-testable without sockets. The gateway adapts Beast messages to these.
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ struct request {
     // Path parameter from the route template; the router guarantees it exists.
     std::string_view param(std::string_view name) const;
 };
+
+// A query parameter as an integer within [min, max], or `fallback` when absent; otherwise http_error 400
+// "invalid_parameter" naming the parameter and the range.
+std::int64_t integer_query_param(const request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                                 std::int64_t max);
 
 struct response {
     int status = 200;
