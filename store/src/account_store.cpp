@@ -429,11 +429,7 @@ public:
                     use(id, "id"), use(org, "org"), use(n, "n"), use(now, "now");
             }
             auto after = load_account(sql, organization_id, "id", user_id);
-            boost::json::array from, to;
-            for (const auto& p : before->permissions) from.emplace_back(p);
-            for (const auto& p : after->permissions) to.emplace_back(p);
-            const std::string details = boost::json::serialize(
-                boost::json::object{{"permissions", boost::json::object{{"from", from}, {"to", to}}}});
+            const std::string details = list_from_to("permissions", before->permissions, after->permissions);
             db_.record(sql, org, by, "user.permissions_change", "user", id, before->profile.user_name, details,
                        "user.updated", schema::summarize_user(before->profile));
             return after;
@@ -618,13 +614,9 @@ public:
                     use(org, "org"), use(uid, "u"), use(rid, "r"), use(now, "now");
             }
             auto after = load_account(sql, organization_id, "id", user_id);
-            boost::json::array from, to;
-            for (const auto& r : before->custom_roles) from.emplace_back(r);
-            for (const auto& r : after->custom_roles) to.emplace_back(r);
             db_.record(sql, org, by, "user.custom_roles_change", "user", uid, before->profile.user_name,
-                       boost::json::serialize(
-                           boost::json::object{{"custom_roles", boost::json::object{{"from", from}, {"to", to}}}}),
-                       "user.updated", schema::summarize_user(before->profile));
+                       list_from_to("custom_roles", before->custom_roles, after->custom_roles), "user.updated",
+                       schema::summarize_user(before->profile));
             return after;
         });
     }
@@ -1151,6 +1143,16 @@ private:
         // The same role on the user row, where the user list filters on it with an index.
         std::string name{schema::to_string(role)};
         sql << "UPDATE users SET system_role = :r WHERE id = :id", use(name, "r"), use(id, "id");
+    }
+
+    // {"field": {"from": [...], "to": [...]}}: an audit record's before -> after of a list.
+    static std::string list_from_to(std::string_view field, const std::vector<std::string>& from,
+                                    const std::vector<std::string>& to) {
+        boost::json::array a, b;
+        for (const auto& v : from) a.emplace_back(v);
+        for (const auto& v : to) b.emplace_back(v);
+        return boost::json::serialize(
+            boost::json::object{{std::string(field), boost::json::object{{"from", a}, {"to", b}}}});
     }
 
     static std::string from_to(std::string_view field, std::string_view from, std::string_view to) {
