@@ -119,7 +119,11 @@ int serve(const config& c) {
 
     metrics stats;
     const auto mail = c.mail.enabled() ? accounts::make_smtp_mailer(c.mail) : nullptr;
-    services svc{*db, stats, clock, c.scim.extensions, mail.get()};
+    // The mapping rules must be valid to start: a server that silently ran without them would provision
+    // people with the wrong roles.
+    mapping::registry mappings(c.mapping.directory, clock);
+    if (const auto error = mappings.reload()) throw std::runtime_error("mapping rules: " + *error);
+    services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings};
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;
@@ -136,11 +140,42 @@ int serve(const config& c) {
         out += "idgate_db_pool_waiting " + std::to_string(p.waiting) + "\n";
     });
 
+    stats.add_gauge_source([&mappings](std::string& out) {
+        const auto m = mappings.status();
+        out += "# HELP idgate_mapping_generation Generation of the mapping rules in force (+1 per reload).\n"
+               "# TYPE idgate_mapping_generation gauge\n"
+               "idgate_mapping_generation " + std::to_string(m.generation) + "\n";
+        out += "# HELP idgate_mapping_reloads_total Mapping reloads by result.\n"
+               "# TYPE idgate_mapping_reloads_total counter\n"
+               "idgate_mapping_reloads_total{result=\"ok\"} " + std::to_string(m.reloads) + "\n"
+               "idgate_mapping_reloads_total{result=\"failed\"} " + std::to_string(m.failed_reloads) + "\n";
+        out += "# HELP idgate_mapping_last_reload_failed 1 while the latest reload failed (the previous rules stay).\n"
+               "# TYPE idgate_mapping_last_reload_failed gauge\n"
+               "idgate_mapping_last_reload_failed " + std::string(m.last_error ? "1" : "0") + "\n";
+    });
+
     server srv(c.server, routes, stats, c.log.access_log);
     const auto port = srv.listen();
     const auto retention = std::chrono::hours(c.storage.change_retention_hours);
     // The change-feed relay: events are numbered within about a second of their commit.
     srv.every(std::chrono::seconds(1), [&db = *db] { db.sequence_changes(); });
+    if (!c.mapping.directory.empty()) {
+        // Mapping files are picked up when they change (checked every 2 s), on SIGHUP, or on
+        // POST /api/v1/mapping/reload; a bad edit is logged and the previous rules stay.
+        const auto reload = [&mappings](const char* trigger, bool only_if_changed) {
+            const auto before = mappings.status().generation;
+            const auto error = only_if_changed ? mappings.reload_if_changed() : mappings.reload();
+            const auto after = mappings.status().generation;
+            if (error)
+                core::log::error("mapping reload failed; the previous rules stay",
+                                 {{"trigger", trigger}, {"error", *error}});
+            else if (after != before)
+                core::log::info("mapping rules in force",
+                                {{"trigger", trigger}, {"generation", static_cast<std::int64_t>(after)}});
+        };
+        srv.every(std::chrono::seconds(2), [reload] { reload("file change", true); });
+        srv.on_sighup([reload] { reload("SIGHUP", false); });
+    }
     srv.every(std::chrono::minutes(10), [&db = *db, &clock, retention] {
         const auto pruned = db.prune_changes(clock.now() - retention);
         if (pruned > 0) core::log::info("pruned change events", {{"count", pruned}});

@@ -27,6 +27,11 @@ core::response revoke_scim_token(services& s, const core::request&);
 
 core::response bootstrap_user(services& s, const core::request&);
 
+// Mapping rules: what is in force, reload, and what a sample would become.
+core::response mapping_status(services& s, const core::request&);
+core::response mapping_reload(services& s, const core::request&);
+core::response mapping_explain(services& s, const core::request&);
+
 // SCIM: resolves the organisation the token may act on and calls a SCIM handler with its context.
 using scim_handler = core::response (*)(const scim::context&, const core::request&);
 core::response scim(services& s, const core::request& req, scim_handler fn);

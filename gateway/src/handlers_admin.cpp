@@ -8,6 +8,8 @@
 
 #include "accounts/service.hpp"
 #include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "mapping/explain.hpp"
 #include "core/json_body.hpp"
 #include "handlers.hpp"
 #include "routes.hpp"
@@ -183,6 +185,61 @@ core::response bootstrap_user(services& s, const core::request& req) {
     const auto org = resolve_organization(s, req.param("org"));
     accounts::context c{s.db, s.clock, org, std::nullopt, {}, actor_of(req), s.mail};
     return accounts::bootstrap_user(c, req);
+}
+
+namespace {
+
+boost::json::object mapping_status_json(const mapping::registry& r) {
+    const auto st = r.status();
+    const auto current = r.current();
+    boost::json::array connections;
+    for (const auto& f : current->files)
+        connections.push_back(boost::json::object{
+            {"connection", f.connection}, {"file", f.source}, {"rules", f.rules.rules.size()}});
+    boost::json::object out{{"directory", st.directory},
+                            {"generation", st.generation},
+                            {"connections", connections},
+                            {"reloads", st.reloads},
+                            {"failed_reloads", st.failed_reloads}};
+    out["loaded_at"] = st.generation ? boost::json::value(core::format_timestamp(st.loaded_at)) : boost::json::value(nullptr);
+    out["last_error"] = st.last_error ? boost::json::value(*st.last_error) : boost::json::value(nullptr);
+    return out;
+}
+
+}  // namespace
+
+core::response mapping_status(services& s, const core::request&) {
+    return core::response::json(200, boost::json::serialize(mapping_status_json(*s.mappings)));
+}
+
+core::response mapping_reload(services& s, const core::request&) {
+    if (s.mappings->directory().empty())
+        throw core::http_error(409, "no_mapping_directory", "no mapping directory is configured (mapping.directory)");
+    if (const auto error = s.mappings->reload()) {
+        // The previous rules stay in force; the answer says what is wrong, with file, line and column.
+        core::log::error("mapping reload failed; the previous rules stay", {{"trigger", "api"}, {"error", *error}});
+        throw core::http_error(422, "invalid_mapping", *error);
+    }
+    return core::response::json(200, boost::json::serialize(mapping_status_json(*s.mappings)));
+}
+
+core::response mapping_explain(services& s, const core::request& req) {
+    const auto body = core::parse_json_object_body(req);
+    const auto* connection = body.if_contains("connection");
+    const auto* input = body.if_contains("input");
+    for (const auto& [key, value] : body)
+        if (key != "connection" && key != "input") throw invalid_field(key, "unknown field (accepted: connection, input)");
+    if (!connection || !connection->is_string()) throw invalid_field("connection", "required: the connection's name");
+    if (!input || !input->is_object())
+        throw invalid_field("input", "required: a SCIM User body, SAML attributes or OIDC claims, as an object");
+    const auto rules = s.mappings->current();  // the snapshot in force when the request started
+    const auto* file = rules->find(connection->as_string());
+    if (!file)
+        throw core::http_error(404, "not_found",
+                               "no mapping rules for connection '" + std::string(connection->as_string()) + "'");
+    auto out = mapping::outcome_to_json(mapping::evaluate(file->rules, mapping::identity_from_json(input->as_object())));
+    out["generation"] = rules->generation;
+    return core::response::json(200, boost::json::serialize(out));
 }
 
 core::response list_audit(services& s, const core::request& req) {

@@ -46,6 +46,11 @@ void add_routes(router& r, services& s) {
     r.add(method::post, "/api/v1/organizations/{org}/users", admin,
           [&s](core::request& q) { return h::bootstrap_user(s, q); });
 
+    // Mapping rules (instance-wide: one directory, a file per IdP connection).
+    r.add(method::get, "/api/v1/mapping", admin, [&s](core::request& q) { return h::mapping_status(s, q); });
+    r.add(method::post, "/api/v1/mapping/reload", admin, [&s](core::request& q) { return h::mapping_reload(s, q); });
+    r.add(method::post, "/api/v1/mapping/explain", admin, [&s](core::request& q) { return h::mapping_explain(s, q); });
+
     // Local user management: the organisation of the signed-in user.
     namespace acc = idgate::accounts;
     const route_options signed_in{auth_policy::session, error_style::json, execution::blocking, 64 * 1024};

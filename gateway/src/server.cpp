@@ -89,7 +89,8 @@ struct server::impl {
           ioc(c.io_threads),
           blocking(static_cast<std::size_t>(c.blocking_threads)),
           acceptor(ioc),
-          signals(ioc, SIGINT, SIGTERM) {}
+          signals(ioc, SIGINT, SIGTERM),
+          hangups(ioc) {}
 
     const server_config& config;
     const router& routes;
@@ -101,7 +102,23 @@ struct server::impl {
     std::optional<ssl::context> tls;
     tcp::acceptor acceptor;
     net::signal_set signals;
+    net::signal_set hangups;  // SIGHUP, when someone registered a reload
+    std::function<void()> on_hangup;
     std::atomic<bool> stopping{false};
+
+    void wait_for_hangup() {
+        hangups.async_wait([this](const boost::system::error_code& ec, int) {
+            if (ec || stopping) return;
+            net::post(blocking, [this] {
+                try {
+                    on_hangup();
+                } catch (const std::exception& e) {
+                    core::log::warn("SIGHUP reload failed", {{"error", e.what()}});
+                }
+            });
+            wait_for_hangup();
+        });
+    }
 
     std::mutex connections_mutex;
     std::list<std::shared_ptr<connection_control>> connections;
@@ -467,6 +484,7 @@ struct server::impl {
         boost::system::error_code ignored;
         acceptor.close(ignored);
         signals.cancel(ignored);
+        hangups.cancel(ignored);
         close_connections(/*idle_only=*/true);
         net::co_spawn(ioc, drain(), net::detached);
     }
@@ -532,6 +550,12 @@ void server::every(std::chrono::seconds interval, std::function<void()> job) {
             }
         },
         net::detached);
+}
+
+void server::on_sighup(std::function<void()> job) {
+    impl_->on_hangup = std::move(job);
+    impl_->hangups.add(SIGHUP);
+    impl_->wait_for_hangup();
 }
 
 void server::run() {

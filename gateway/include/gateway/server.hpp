@@ -27,6 +27,9 @@ public:
     // Runs `job` on the blocking pool every `interval` until shutdown (housekeeping such as pruning).
     void every(std::chrono::seconds interval, std::function<void()> job);
 
+    // Runs `job` on the blocking pool on every SIGHUP (configuration reloads).
+    void on_sighup(std::function<void()> job);
+
     // Serves until SIGTERM/SIGINT or request_shutdown(), then drains: stops accepting, closes idle
     // connections, lets in-flight requests finish (up to server.timeouts.shutdown_grace_seconds), waits
     // for blocking work, and returns.
