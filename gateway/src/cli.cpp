@@ -36,7 +36,7 @@ constexpr const char* usage = R"(usage:
                                      manage an organization's SCIM bearer tokens
   idgate mapping check [DIR] [--config FILE]
                                      validate every mapping file of DIR (or of mapping.directory)
-  idgate mapping explain --connection NAME --input FILE [--dir DIR] [--config FILE]
+  idgate mapping explain --connection NAME --input FILE [--organization SLUG] [--dir DIR] [--config FILE]
                                      evaluate a sample (SCIM body, SAML attributes or OIDC claims, as
                                      JSON) with a connection's rules; print the result and its rules
   idgate version                     print the version
@@ -62,6 +62,7 @@ struct args {
     int expires_in_days = 0;
     std::string directory;   // mapping
     std::string connection;  // mapping explain
+    std::string organization_slug;  // mapping explain, when several organizations name a connection alike
     std::string input;       // mapping explain
     bool ok = true;
 };
@@ -205,6 +206,7 @@ args parse_args(int argc, char** argv) {
             if (v[i] == "--config" && has_value) a.config_path = v[++i];
             else if (v[i] == "--dir" && has_value) a.directory = v[++i];
             else if (a.subcommand == "explain" && v[i] == "--connection" && has_value) a.connection = v[++i];
+            else if (a.subcommand == "explain" && v[i] == "--organization" && has_value) a.organization_slug = v[++i];
             else if (a.subcommand == "explain" && v[i] == "--input" && has_value) a.input = v[++i];
             else if (a.subcommand == "check" && a.directory.empty() && v[i].rfind("--", 0) != 0) a.directory = v[i];
             else a.ok = false;
@@ -259,13 +261,22 @@ int mapping_command(const args& a, const config& c) {
     if (a.subcommand == "check") {
         std::cout << directory << ": OK, " << files.size() << " file(s)";
         for (std::size_t i = 0; i < files.size(); ++i)
-            std::cout << (i ? ", " : ": ") << files[i].connection << " (" << files[i].rules.rules.size() << " rules)";
+            std::cout << (i ? ", " : ": ") << files[i].organization << "/" << files[i].connection << " ("
+                      << files[i].rules.rules.size() << " rules)";
         std::cout << "\n";
         return 0;
     }
     const mapping::mapping_file* chosen = nullptr;
-    for (const auto& f : files)
-        if (f.connection == a.connection) chosen = &f;
+    for (const auto& f : files) {
+        if (f.connection != a.connection || (!a.organization_slug.empty() && f.organization != a.organization_slug))
+            continue;
+        if (chosen) {
+            std::cerr << "idgate mapping explain: several organizations have a connection '" << a.connection
+                      << "'; add --organization SLUG\n";
+            return 2;
+        }
+        chosen = &f;
+    }
     if (!chosen) {
         std::cerr << "idgate mapping explain: no mapping file for connection '" << a.connection << "' in " << directory
                   << "\n";

@@ -195,7 +195,8 @@ boost::json::object mapping_status_json(const mapping::registry& r) {
     boost::json::array connections;
     for (const auto& f : current->files)
         connections.push_back(boost::json::object{
-            {"connection", f.connection}, {"file", f.source}, {"rules", f.rules.rules.size()}});
+            {"organization", f.organization}, {"connection", f.connection}, {"file", f.source},
+            {"rules", f.rules.rules.size()}});
     boost::json::object out{{"directory", st.directory},
                             {"generation", st.generation},
                             {"connections", connections},
@@ -225,18 +226,23 @@ core::response mapping_reload(services& s, const core::request&) {
 
 core::response mapping_explain(services& s, const core::request& req) {
     const auto body = core::parse_json_object_body(req);
+    const auto* organization = body.if_contains("organization");
     const auto* connection = body.if_contains("connection");
     const auto* input = body.if_contains("input");
     for (const auto& [key, value] : body)
-        if (key != "connection" && key != "input") throw invalid_field(key, "unknown field (accepted: connection, input)");
+        if (key != "organization" && key != "connection" && key != "input")
+            throw invalid_field(key, "unknown field (accepted: organization, connection, input)");
+    if (!organization || !organization->is_string())
+        throw invalid_field("organization", "required: the organization's slug");
     if (!connection || !connection->is_string()) throw invalid_field("connection", "required: the connection's name");
     if (!input || !input->is_object())
         throw invalid_field("input", "required: a SCIM User body, SAML attributes or OIDC claims, as an object");
     const auto rules = s.mappings->current();  // the snapshot in force when the request started
-    const auto* file = rules->find(connection->as_string());
+    const auto* file = rules->find(organization->as_string(), connection->as_string());
     if (!file)
         throw core::http_error(404, "not_found",
-                               "no mapping rules for connection '" + std::string(connection->as_string()) + "'");
+                               "no mapping rules for connection '" + std::string(organization->as_string()) + "/" +
+                                   std::string(connection->as_string()) + "'");
     auto out = mapping::outcome_to_json(mapping::evaluate(file->rules, mapping::identity_from_json(input->as_object())));
     out["generation"] = rules->generation;
     return core::response::json(200, boost::json::serialize(out));

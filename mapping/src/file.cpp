@@ -219,10 +219,15 @@ mapping_file parse_mapping(const std::string& yaml_text, const std::string& sour
     f.source = source;
     const reader r(source);
     try {
-        if (!root.IsMap()) r.fail(root, "", "a mapping file is a mapping (connection, attributes, defaults, rules...)");
-        r.map(root, "", {"connection", "attributes", "defaults", "rules", "locks", "deprovisioning"},
+        if (!root.IsMap())
+            r.fail(root, "", "a mapping file is a mapping (organization, connection, attributes, defaults, rules...)");
+        r.map(root, "", {"organization", "connection", "attributes", "defaults", "rules", "locks", "deprovisioning"},
               [&](const std::string& key, const YAML::Node& v, const std::string& p) {
-                  if (key == "connection") {
+                  if (key == "organization") {
+                      f.organization = r.string(v, p);
+                      if (!schema::is_valid_slug(f.organization))
+                          r.fail(v, p, "an organization is named by its slug: 1-63 characters of a-z, 0-9 and '-'");
+                  } else if (key == "connection") {
                       f.connection = r.string(v, p);
                       if (!schema::is_valid_slug(f.connection))
                           r.fail(v, p, "a connection name is 1-63 characters of a-z, 0-9 and '-'");
@@ -297,6 +302,8 @@ mapping_file parse_mapping(const std::string& yaml_text, const std::string& sour
                             });
                   }
               });
+        if (f.organization.empty())
+            r.fail(root, "", "'organization' is required: the slug of the organization whose connection this is");
         if (f.connection.empty()) r.fail(root, "", "'connection' is required: the IdP connection these rules belong to");
     } catch (const core::yaml::error& e) {
         throw file_error(e.what());
@@ -325,8 +332,9 @@ std::vector<mapping_file> load_mapping_directory(const std::string& directory) {
     for (const auto& p : paths) {
         auto f = load_mapping(p);
         for (const auto& other : files)
-            if (other.connection == f.connection)
-                throw file_error(p + ": connection '" + f.connection + "' is already mapped by " + other.source);
+            if (other.organization == f.organization && other.connection == f.connection)
+                throw file_error(p + ": connection '" + f.organization + "/" + f.connection + "' is already mapped by " +
+                                 other.source);
         files.push_back(std::move(f));
     }
     return files;

@@ -6,9 +6,9 @@
 
 namespace idgate::mapping {
 
-const mapping_file* snapshot::find(std::string_view connection) const {
+const mapping_file* snapshot::find(std::string_view organization, std::string_view connection) const {
     for (const auto& f : files)
-        if (f.connection == connection) return &f;
+        if (f.organization == organization && f.connection == connection) return &f;
     return nullptr;
 }
 

@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(mapping_check_and_explain) {
     const std::string examples = IDGATE_SOURCE_DIR "/examples/mapping";
     const auto ok = run("mapping check " + examples);
     BOOST_TEST(ok.status == 0, ok.output);
-    BOOST_TEST(ok.output.find("entra-prod (4 rules), okta-main (4 rules)") != std::string::npos, ok.output);
+    BOOST_TEST(ok.output.find("acme/entra-prod (4 rules), acme/okta-main (4 rules)") != std::string::npos, ok.output);
 
     // A SCIM body as Okta pushes it: the answer names the rule behind each grant.
     const auto dir = make_temp_dir("mapping");
@@ -65,7 +65,8 @@ BOOST_AUTO_TEST_CASE(mapping_check_and_explain) {
     BOOST_TEST(denied.output.find(R"("denied":{"by":"no-contractors")") != std::string::npos, denied.output);
 
     // One bad file makes the whole directory fail, with its line and column.
-    std::ofstream(dir / "okta.yaml") << "connection: okta\nrules:\n  - name: a\n    when: {group: x}\n    grant: {system_role: root}\n";
+    std::ofstream(dir / "okta.yaml") << "connection: okta\nrules:\n  - name: a\n    when: {group: x}\n    grant: {system_role: root}\n"
+                                        "organization: acme\n";
     const auto bad = run("mapping check " + dir.string());
     BOOST_TEST(bad.status == 1);
     BOOST_TEST(bad.output.find("okta.yaml:5:26: 'rules[0].grant.system_role': unknown system role 'root'") !=

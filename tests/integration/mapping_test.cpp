@@ -17,9 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string rules_v1 = "connection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n"
+const std::string rules_v1 = "organization: acme\nconnection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n"
                              "    grant: {system_role: admin}\n";
-const std::string rules_v2 = "connection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n"
+const std::string rules_v2 = "organization: acme\nconnection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n"
                              "    grant: {system_role: manager}\n";
 
 // A mapping directory holding `text` as okta.yaml.
@@ -43,7 +43,7 @@ struct mapping_fixture {
     }
     std::string role_for_admins() {
         const auto r = call(gw.port(), verb::post, "/api/v1/mapping/explain",
-                            R"({"connection":"okta","input":{"userName":"a","groups":["admins"]}})", admin);
+                            R"({"organization":"acme","connection":"okta","input":{"userName":"a","groups":["admins"]}})", admin);
         BOOST_TEST_REQUIRE(r.status == 200, r.body);
         return std::string(json::parse(r.body).at("system_role").at("role").as_string());
     }
@@ -71,10 +71,11 @@ BOOST_AUTO_TEST_CASE(reload_on_request_keeps_the_last_good_rules_on_error) {
     BOOST_TEST(f.status().at("generation").as_int64() == 1);
     BOOST_TEST(f.role_for_admins() == "admin");
 
-    f.write("connection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n    grant: {system_role: root}\n");
+    f.write("organization: acme\nconnection: okta\nrules:\n  - name: admins\n    when: {group: admins}\n"
+            "    grant: {system_role: root}\n");
     const auto refused = call(f.gw.port(), verb::post, "/api/v1/mapping/reload", "", f.admin);
     BOOST_TEST(refused.status == 422);
-    BOOST_TEST(refused.body.find("okta.yaml:5:26: 'rules[0].grant.system_role': unknown system role 'root'") !=
+    BOOST_TEST(refused.body.find("okta.yaml:6:26: 'rules[0].grant.system_role': unknown system role 'root'") !=
                    std::string::npos,
                refused.body);
     const auto st = f.status();
@@ -105,7 +106,7 @@ BOOST_AUTO_TEST_CASE(reload_on_sighup_and_on_a_file_change) {
 }
 
 BOOST_AUTO_TEST_CASE(a_gateway_does_not_start_on_invalid_mapping_rules) {
-    const auto dir = directory_with("connection: okta\nrulez: []\n");
+    const auto dir = directory_with("organization: acme\nconnection: okta\nrulez: []\n");
     const auto state = make_temp_dir("mapping-state");
     std::ofstream config(state / "idgate.yaml");
     config << "server: {address: 127.0.0.1, port: 0}\nstorage: {type: sqlite, sqlite: {path: " << (state / "db").string()
@@ -119,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_gateway_does_not_start_on_invalid_mapping_rules) {
     while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     const int status = ::pclose(p);
     BOOST_TEST(WEXITSTATUS(status) == 1);
-    BOOST_TEST(out.find("okta.yaml:2:1: 'rulez': unknown key") != std::string::npos, out);
+    BOOST_TEST(out.find("okta.yaml:3:1: 'rulez': unknown key") != std::string::npos, out);
     BOOST_TEST(out.find("listening") == std::string::npos);
     std::filesystem::remove_all(dir);
     std::filesystem::remove_all(state);

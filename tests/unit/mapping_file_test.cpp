@@ -29,6 +29,7 @@ BOOST_AUTO_TEST_SUITE(mapping_files)
 
 BOOST_AUTO_TEST_CASE(the_okta_example_loads_and_maps_a_push) {
     const auto f = mapping::load_mapping(examples + "/okta.yaml");
+    BOOST_TEST(f.organization == "acme");
     BOOST_TEST(f.connection == "okta-main");
     BOOST_TEST(f.policy.authorization_external);
     BOOST_TEST(!f.policy.allow_local_invite);
@@ -82,27 +83,29 @@ BOOST_AUTO_TEST_CASE(mistakes_are_refused_with_line_column_and_the_alternatives)
         const char* expected;  // the start of the message
     };
     const std::vector<row> table{
-        {"connection: okta\nrules:\n  - name: a\n    when: {always: true}\n    gant: {system_role: admin}\n",
+        {"connection: okta\nrules:\n  - name: a\n    when: {always: true}\n    gant: {system_role: admin}\norganization: acme\n",
          "okta.yaml:5:5: 'rules[0].gant': unknown key (expected one of: name, when, grant, deny_login)"},
-        {"connection: okta\nrules:\n  - name: a\n    when: {always: true}\n    grant: {system_role: emperor}\n",
+        {"connection: okta\nrules:\n  - name: a\n    when: {always: true}\n    grant: {system_role: emperor}\norganization: acme\n",
          "okta.yaml:5:26: 'rules[0].grant.system_role': unknown system role 'emperor' (expected guest, member, manager, "
          "admin or super_admin)"},
-        {"connection: okta\nrules:\n  - name: a\n    when: {group_matches: \"(unclosed\"}\n    grant: {permissions: [x]}\n",
+        {"connection: okta\nrules:\n  - name: a\n    when: {group_matches: \"(unclosed\"}\n    grant: {permissions: [x]}\n"
+         "organization: acme\n",
          "okta.yaml:4:27: 'rules[0].when.group_matches': not a valid regular expression"},
-        {"connection: okta\nattributes:\n  shoe_size: [shoe]\n",
+        {"connection: okta\nattributes:\n  shoe_size: [shoe]\norganization: acme\n",
          "okta.yaml:3:3: 'attributes.shoe_size': unknown field 'shoe_size' (expected one of: user_name, email"},
-        {"connection: okta\nattributes:\n  email: {from: [mail], required: perhaps}\n",
+        {"connection: okta\nattributes:\n  email: {from: [mail], required: perhaps}\norganization: acme\n",
          "okta.yaml:3:35: 'attributes.email.required': expected true or false"},
-        {"connection: okta\nrules:\n  - name: a\n    when: {group: x}\n", "okta.yaml:3:5: 'rules[0]': needs 'grant'"},
-        {"connection: okta\nrules:\n  - when: {group: x}\n    deny_login: true\n", "okta.yaml:3:5: 'rules[0]': every rule needs a 'name'"},
-        {"connection: okta\nrules:\n  - name: a\n    when: {group: x, group_prefix: y}\n    deny_login: true\n",
+        {"connection: okta\nrules:\n  - name: a\n    when: {group: x}\norganization: acme\n", "okta.yaml:3:5: 'rules[0]': needs 'grant'"},
+        {"connection: okta\nrules:\n  - when: {group: x}\n    deny_login: true\norganization: acme\n", "okta.yaml:3:5: 'rules[0]': every rule needs a 'name'"},
+        {"connection: okta\nrules:\n  - name: a\n    when: {group: x, group_prefix: y}\n    deny_login: true\norganization: acme\n",
          "okta.yaml:4:11: 'rules[0].when': a condition is a mapping with one key"},
-        {"connection: okta\ndefaults: {scoped: [{workspace: W, role: boss}]}\n",
+        {"connection: okta\ndefaults: {scoped: [{workspace: W, role: boss}]}\norganization: acme\n",
          "okta.yaml:2:42: 'defaults.scoped[0].role': unknown scoped role 'boss' (expected owner, editor or viewer)"},
-        {"connection: okta\ndefaults: {permissions: [\"Active Response\"]}\n",
+        {"connection: okta\ndefaults: {permissions: [\"Active Response\"]}\norganization: acme\n",
          "okta.yaml:2:25: 'defaults.permissions': 'Active Response' is not a permission name"},
-        {"attributes: {}\n", "okta.yaml:1:1: 'connection' is required"},
-        {"connection: okta\nlocks: {authorization: sometimes}\n",
+        {"attributes: {}\n", "okta.yaml:1:1: 'organization' is required"},
+        {"organization: acme\n", "okta.yaml:1:1: 'connection' is required"},
+        {"connection: okta\nlocks: {authorization: sometimes}\norganization: acme\n",
          "okta.yaml:2:24: 'locks.authorization': expected external or local"},
         {"connection: okta\nrules: [\n", "okta.yaml:3:1: not valid YAML"},
     };
@@ -115,17 +118,17 @@ BOOST_AUTO_TEST_CASE(mistakes_are_refused_with_line_column_and_the_alternatives)
 BOOST_AUTO_TEST_CASE(a_directory_with_one_bad_file_or_two_files_for_one_connection_is_refused) {
     const auto dir = std::filesystem::temp_directory_path() / ("idgate-mapping-" + core::new_uuid());
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / "a.yaml") << "connection: okta\n";
-    std::ofstream(dir / "b.yaml") << "connection: okta\n";
+    std::ofstream(dir / "a.yaml") << "organization: acme\nconnection: okta\n";
+    std::ofstream(dir / "b.yaml") << "organization: acme\nconnection: okta\n";
     try {
         mapping::load_mapping_directory(dir.string());
         BOOST_FAIL("two files for one connection were accepted");
     } catch (const mapping::file_error& e) {
-        BOOST_TEST(std::string(e.what()).find("connection 'okta' is already mapped by") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("connection 'acme/okta' is already mapped by") != std::string::npos);
     }
-    std::ofstream(dir / "b.yaml") << "connection: entra\nrules: 7\n";
+    std::ofstream(dir / "b.yaml") << "organization: acme\nconnection: entra\nrules: 7\n";
     BOOST_CHECK_THROW(mapping::load_mapping_directory(dir.string()), mapping::file_error);
-    std::ofstream(dir / "b.yaml") << "connection: entra\n";
+    std::ofstream(dir / "b.yaml") << "organization: other\nconnection: okta\n";  // another organization's okta
     BOOST_TEST(mapping::load_mapping_directory(dir.string()).size() == 2u);
     std::filesystem::remove_all(dir);
 }

@@ -32,8 +32,9 @@ struct connection_policy {
 };
 
 struct mapping_file {
-    std::string source;      // the path, for messages
-    std::string connection;  // the IdP connection it belongs to
+    std::string source;        // the path, for messages
+    std::string organization;  // the organization's slug
+    std::string connection;    // the IdP connection it belongs to (names are unique per organization)
     rule_set rules;
     connection_policy policy;
 };

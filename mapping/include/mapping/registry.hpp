@@ -20,7 +20,7 @@ struct snapshot {
     std::vector<mapping_file> files;
     std::uint64_t generation = 0;  // 1 for the first load, +1 per successful reload
     core::time_point loaded_at{};
-    const mapping_file* find(std::string_view connection) const;
+    const mapping_file* find(std::string_view organization, std::string_view connection) const;
 };
 
 struct registry_status {
