@@ -6,10 +6,12 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "scim_setup.hpp"
 
 using namespace idgate::test;
 using http::verb;
@@ -103,6 +105,55 @@ BOOST_AUTO_TEST_CASE(reload_on_sighup_and_on_a_file_change) {
     f.gw.signal(SIGHUP);
     BOOST_TEST_REQUIRE(f.wait_for_generation(3));
     BOOST_TEST(f.status().at("reloads").as_int64() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_hundred_reloads_under_a_scim_write_stream_lose_nothing) {
+    mapping_fixture f;
+    const auto token = organization_with_scim_token(f.gw);
+    std::atomic<bool> done{false};
+    std::atomic<int> created{0}, write_failures{0}, explain_failures{0}, explained{0};
+    // A provisioning client pushing users the whole time.
+    std::thread writer([&] {
+        http_client c(f.gw.port());
+        for (int i = 0; !done; ++i) {
+            const auto r = c.request(verb::post, "/scim/v2/acme/Users",
+                                     R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u)" +
+                                         std::to_string(i) + R"(@example.com"})",
+                                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/scim+json"}});
+            if (r.status == 201) ++created;
+            else ++write_failures;
+        }
+    });
+    // Someone asking what the rules say, the whole time: always one version or the other, never an error.
+    std::thread reader([&] {
+        http_client c(f.gw.port());
+        while (!done) {
+            const auto r = c.request(verb::post, "/api/v1/mapping/explain",
+                                     R"({"organization":"acme","connection":"okta","input":{"groups":["admins"]}})",
+                                     f.admin);
+            const auto role = r.status == 200 ? std::string(json::parse(r.body).at("system_role").at("role").as_string())
+                                              : std::string();
+            if (role == "admin" || role == "manager") ++explained;
+            else ++explain_failures;
+        }
+    });
+    int reloaded = 0;
+    for (int i = 0; i < 100; ++i) {
+        f.write(i % 2 ? rules_v1 : rules_v2);
+        reloaded += call(f.gw.port(), verb::post, "/api/v1/mapping/reload", "", f.admin).status == 200;
+    }
+    done = true;
+    writer.join();
+    reader.join();
+    BOOST_TEST(reloaded == 100);
+    BOOST_TEST(write_failures.load() == 0);
+    BOOST_TEST(explain_failures.load() == 0);
+    BOOST_TEST(created.load() > 0);
+    BOOST_TEST(explained.load() > 0);
+    // Every acknowledged write is there.
+    const auto list = call(f.gw.port(), verb::get, "/scim/v2/acme/Users?count=0", "", {{"Authorization", "Bearer " + token}});
+    BOOST_TEST(json::parse(list.body).at("totalResults").as_int64() == created.load());
+    BOOST_TEST(f.status().at("generation").as_int64() >= 101);
 }
 
 BOOST_AUTO_TEST_CASE(a_gateway_does_not_start_on_invalid_mapping_rules) {
