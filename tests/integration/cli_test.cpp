@@ -10,21 +10,7 @@ using namespace idgate::test;
 
 namespace {
 
-struct command_result {
-    int status;
-    std::string output;
-};
-
-command_result run(const std::string& args) {
-    const std::string command = std::string(IDGATE_BINARY) + " " + args + " 2>&1";
-    FILE* p = ::popen(command.c_str(), "r");
-    BOOST_REQUIRE(p);
-    std::string out;
-    char buf[512];
-    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+command_result run(const std::string& args) { return run_idgate(args); }
 
 }  // namespace
 

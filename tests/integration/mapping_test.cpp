@@ -163,14 +163,8 @@ BOOST_AUTO_TEST_CASE(a_gateway_does_not_start_on_invalid_mapping_rules) {
     config << "server: {address: 127.0.0.1, port: 0}\nstorage: {type: sqlite, sqlite: {path: " << (state / "db").string()
            << "}}\nmapping: {directory: " << dir.string() << "}\n";
     config.close();
-    const std::string command = std::string(IDGATE_BINARY) + " serve --config " + (state / "idgate.yaml").string() + " 2>&1";
-    FILE* p = ::popen(command.c_str(), "r");
-    BOOST_REQUIRE(p);
-    std::string out;
-    char buf[512];
-    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = ::pclose(p);
-    BOOST_TEST(WEXITSTATUS(status) == 1);
+    const auto [status, out] = run_idgate("serve --config " + (state / "idgate.yaml").string());
+    BOOST_TEST(status == 1);
     BOOST_TEST(out.find("okta.yaml:3:1: 'rulez': unknown key") != std::string::npos, out);
     BOOST_TEST(out.find("listening") == std::string::npos);
     std::filesystem::remove_all(dir);

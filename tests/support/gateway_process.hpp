@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +37,22 @@ inline std::filesystem::path make_temp_dir(const std::string& tag) {
                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir);
     return dir;
+}
+
+// Runs the idgate binary with `args` to completion: its exit status and everything it printed.
+struct command_result {
+    int status;
+    std::string output;
+};
+inline command_result run_idgate(const std::string& args) {
+    const std::string command = std::string(IDGATE_BINARY) + " " + args + " 2>&1";
+    FILE* p = ::popen(command.c_str(), "r");
+    if (!p) throw std::runtime_error("cannot run " + command);
+    std::string out;
+    char buf[512];
+    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 class gateway_process {
