@@ -50,6 +50,7 @@ boost::json::object account_json(const schema::account& a) {
             {"effective_permissions", strings(a.effective_permissions)},
             {"scoped_roles", scoped},
             {"mfa_enrolled", a.mfa_enrolled},
+            {"break_glass", a.break_glass},
             {"created", core::format_timestamp(u.created)},
             {"last_login", optional_time(u.last_login)},
             {"logins", boost::json::object{{"last_7_days", a.logins.last_7_days},
@@ -194,6 +195,13 @@ boost::json::object deliver_link(const context& c, const schema::account& to, co
         shown["delivery_error"] = "the mail could not be sent; pass the link on, or resend later";
     }
     return shown;
+}
+
+void require_local(const context& c, const std::string& by, std::string_view what, bool exempt) {
+    if (!c.idp.enforced || by.empty() || exempt) return;
+    throw core::http_error(403, "managed_by_identity_provider",
+                           std::string(what) + " are managed by identity provider " + by +
+                               " while single sign-on is enforced");
 }
 
 bool plausible_email(std::string_view email) {

@@ -55,6 +55,9 @@ issued_link new_link(const context& c, schema::link_purpose purpose, std::string
 boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l,
                                  const std::string& address = {});
 
+// 403 "managed by identity provider X" when SSO is enforced and connection `by` owns this action.
+void require_local(const context& c, const std::string& by, std::string_view what, bool exempt = false);
+
 // Whether `email` looks like an address: one '@', a non-empty local part, a dotted domain, no spaces.
 bool plausible_email(std::string_view email);
 

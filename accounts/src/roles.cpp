@@ -95,6 +95,7 @@ core::response delete_project(const context& c, const core::request& req) {
 core::response set_scoped_role(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::change_permissions, &target));
+    require_local(c, c.idp.authorization_by, "roles");
     const body_reader body(req, {"role"});
     const auto text = body.required_string("role", 16);
     const auto role = schema::parse_scoped_role_name(text);
@@ -112,6 +113,7 @@ core::response set_scoped_role(const context& c, const core::request& req) {
 core::response remove_scoped_role(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::change_permissions, &target));
+    require_local(c, c.idp.authorization_by, "roles");
     auto r = c.db.local_accounts().remove_scoped_role(c.organization.id, target.profile.id, req.param("scope"), c.actor);
     if (!r) {
         if (r.error() == store::errc::not_found)
@@ -166,6 +168,7 @@ core::response delete_role(const context& c, const core::request& req) {
 core::response set_custom_roles(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::change_permissions, &target));
+    require_local(c, c.idp.authorization_by, "roles");
     const body_reader body(req, {"roles"});
     const auto names = string_list(body, "roles");
     const auto roles = c.db.local_accounts().list_custom_roles(c.organization.id);

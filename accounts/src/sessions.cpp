@@ -215,8 +215,15 @@ std::optional<core::principal> authenticate_session(store::store& db, const core
     return p;
 }
 
+idp_policy policy_of(const idp_policy_lookup* lookup, const schema::organization& org) {
+    if (!lookup || !*lookup || org.sso != schema::sso_mode::enforced) return {};
+    auto p = (*lookup)(org.slug);
+    p.enforced = true;
+    return p;
+}
+
 core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
-                            const core::request& req, handler fn, mfa_gate gate) {
+                            const idp_policy_lookup* idp, const core::request& req, handler fn, mfa_gate gate) {
     auto view = db.local_accounts().load_session_view(req.caller.organization_id, req.caller.id);
     if (!view) throw core::http_error(401, "unauthorized", "the session is no longer valid; sign in again");
     context c{db,
@@ -227,7 +234,9 @@ core::response with_session(store::store& db, const core::clock& clock, const ma
               {"user", view->account.profile.id, view->account.profile.user_name, req.client_address, req.request_id},
               mail,
               view->settings,
-              view->mfa_required};
+              view->mfa_required,
+              idp,
+              policy_of(idp, view->organization)};
     if (gate == mfa_gate::enforce && !view->account.mfa_enrolled && view->mfa_required)
         throw core::http_error(403, "mfa_enrollment_required",
                                "multi-factor authentication is required for this account: enrol at "
@@ -236,8 +245,9 @@ core::response with_session(store::store& db, const core::clock& clock, const ma
 }
 
 core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
-                               const core::request& req, handler fn) {
+                               const idp_policy_lookup* idp, const core::request& req, handler fn) {
     context c{db, clock, {}, std::nullopt, {}, {"anonymous", "", "", req.client_address, req.request_id}, mail};
+    c.idp_lookup = idp;
     return fn(c, req);
 }
 
@@ -276,6 +286,13 @@ core::response login(const context& c, const core::request& req) {
     if (account.profile.status == schema::user_status::pending) {
         record(c, org->id, account.profile.id, login, false, "pending", req);
         throw core::http_error(403, "account_pending", "this account has not been activated; accept the invitation");
+    }
+    if (org->sso == schema::sso_mode::enforced && !account.break_glass) {
+        // The read-only mirror: people sign in through the identity provider; only designated break-glass
+        // accounts keep a local password (and every use of one is in the login history).
+        record(c, org->id, account.profile.id, login, false, "sso_enforced", req);
+        throw core::http_error(403, "sso_required",
+                               "this organization signs in through its identity provider; local passwords are off");
     }
     if (account.mfa_enrolled) {
         context in_org{c.db, c.clock, *org, account, {}, c.actor, c.mail};
@@ -355,12 +372,17 @@ core::response me(const context& c, const core::request&) {
         {"enrolled", a.mfa_enrolled},
         {"required", c.mfa_required},
         {"recovery_codes_remaining", c.db.local_accounts().count_recovery_codes(c.organization.id, a.profile.id)}};
-    // Fields an identity provider owns arrive with the mapping rules; none while SSO is off.
-    user["locked_fields"] = boost::json::array{};
+    // What the identity provider owns, so that a UI shows it read-only (empty unless SSO is enforced).
+    boost::json::array locked;
+    for (const auto& [f, by] : c.idp.locked_fields) locked.push_back(boost::json::object{{"field", f}, {"connection", by}});
+    user["locked_fields"] = locked;
+    user["roles_managed_by"] = c.idp.authorization_by.empty() ? boost::json::value(nullptr)
+                                                              : boost::json::value(c.idp.authorization_by);
     return core::response::json(200, boost::json::serialize(user));
 }
 
 core::response change_password(const context& c, const core::request& req) {
+    require_local(c, c.idp.password_by, "passwords", c.caller->break_glass);
     const body_reader body(req, {"current_password", "new_password"});
     const auto current = body.required_string("current_password", 1024);
     const auto next = body.required_string("new_password", 1024);
@@ -377,6 +399,7 @@ core::response change_password(const context& c, const core::request& req) {
 }
 
 core::response start_mfa(const context& c, const core::request&) {
+    require_local(c, c.idp.mfa_by, "MFA settings", c.caller->break_glass);
     if (c.caller->mfa_enrolled)
         throw core::http_error(409, "mfa_already_enrolled",
                                "MFA is already enrolled; an admin can reset it to enrol a new authenticator");

@@ -78,6 +78,7 @@ core::response create_invited(const context& c, const core::request& req) {
     if (emails.size() > 100) throw invalid_field("emails", "at most 100 addresses per request");
     const auto role = role_field(body, "role", schema::system_role::member);
     if (c.caller) require(authorize(*c.caller, action::invite_user, nullptr, role));
+    require_local(c, c.idp.invite_by, "invitations");
     if (emails.size() > 1 && (body.has("given_name") || body.has("family_name") || body.has("display_name")))
         throw invalid_field("given_name", "names can be given only when inviting one address");
 
@@ -222,6 +223,12 @@ core::response update_user(const context& c, const core::request& req) {
         if (!v->is_int64()) throw invalid_field("version", "must be an integer (the version you read)");
         expected = v->as_int64();
     }
+    // The read-only mirror: a field the identity provider owns is changed there, not here.
+    for (const auto& [key, value] : body.object())
+        if (const auto* by = c.idp.locked(key); by && key != "version")
+            throw core::http_error(403, "field_locked",
+                                   "'" + std::string(key) + "' is managed by identity provider " + *by +
+                                       "; change it there");
     const auto given = body.string("given_name"), family = body.string("family_name"),
                display = body.string("display_name"), title = body.string("title"),
                department = body.string("department"), locale = body.string("locale", 35);
@@ -278,6 +285,7 @@ core::response confirm_email_change(const context& c, const core::request& req) 
 core::response delete_user(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::delete_user, &target));
+    require_local(c, c.idp.delete_by, "deletions");
     const auto settings = c.db.local_accounts().get_settings(c.organization.id).value();
     if (settings.deactivate_only)
         throw core::http_error(409, "deletion_disabled",
@@ -301,6 +309,7 @@ core::response erase_user(const context& c, const core::request& req) {
 core::response resend_invitation(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::invite_user, &target, target.role));
+    require_local(c, c.idp.invite_by, "invitations");
     if (target.profile.status != schema::user_status::pending)
         throw core::http_error(409, "not_pending", "this user has already accepted the invitation");
     auto& accounts = c.db.local_accounts();
@@ -331,6 +340,7 @@ core::response set_role(const context& c, const core::request& req) {
     if (!body.has("role")) throw invalid_field("role", "required");
     const auto role = role_field(body, "role", schema::system_role::member);
     require(authorize(*c.caller, action::change_role, &target, role));
+    require_local(c, c.idp.authorization_by, "roles");
     if (role == schema::system_role::super_admin && target.role != schema::system_role::super_admin)
         throw core::http_error(409, "use_ownership_transfer",
                                "there is one owner: transfer ownership instead (POST /api/v1/ownership-transfer)");
@@ -342,6 +352,7 @@ core::response set_role(const context& c, const core::request& req) {
 core::response set_permissions(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::change_permissions, &target));
+    require_local(c, c.idp.authorization_by, "permissions");
     const body_reader body(req, {"permissions"});
     const auto* v = body.object().if_contains("permissions");
     if (!v || !v->is_array()) throw invalid_field("permissions", "required: an array of permission names");
@@ -396,6 +407,7 @@ core::response end_sessions(const context& c, const core::request& req) {
 core::response reset_password(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::reset_password, &target));
+    require_local(c, c.idp.password_by, "passwords", target.break_glass);
     if (target.profile.status != schema::user_status::active)
         throw core::http_error(409, "not_active", "only active users can reset their password; a pending user "
                                                   "sets one by accepting the invitation");
@@ -422,6 +434,7 @@ core::response reset_password(const context& c, const core::request& req) {
 core::response reset_mfa(const context& c, const core::request& req) {
     const auto target = load_target(c, req.param("id"));
     require(authorize(*c.caller, action::reset_mfa, &target));
+    require_local(c, c.idp.mfa_by, "MFA settings", target.break_glass);
     auto r = c.db.local_accounts().set_mfa(c.organization.id, target.profile.id, {}, "user.mfa_reset", c.actor);
     if (!r) throw_store_error(r.error(), "user");
     return core::response::no_content();

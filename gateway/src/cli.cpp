@@ -124,7 +124,8 @@ int serve(const config& c) {
     // people with the wrong roles.
     mapping::registry mappings(c.mapping.directory, clock);
     if (const auto error = mappings.reload()) throw std::runtime_error("mapping rules: " + *error);
-    services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings};
+    services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings,
+                 [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); }};
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;

@@ -6,6 +6,26 @@
 
 namespace idgate::gateway {
 
+accounts::idp_policy idp_policy_for(const mapping::snapshot& rules, std::string_view organization_slug) {
+    accounts::idp_policy p;
+    const auto owned_by = [](std::string& owner, bool allowed, const std::string& connection) {
+        if (!allowed && owner.empty()) owner = connection;
+    };
+    for (const auto& f : rules.files) {
+        if (f.organization != organization_slug) continue;
+        for (const auto field : f.policy.locked_fields)
+            if (!p.locked(mapping::to_string(field)))
+                p.locked_fields.emplace_back(std::string(mapping::to_string(field)), f.connection);
+        owned_by(p.authorization_by, !f.policy.authorization_external, f.connection);
+        owned_by(p.create_by, f.policy.allow_local_create, f.connection);
+        owned_by(p.invite_by, f.policy.allow_local_invite, f.connection);
+        owned_by(p.delete_by, f.policy.allow_local_delete, f.connection);
+        owned_by(p.password_by, f.policy.allow_local_password, f.connection);
+        owned_by(p.mfa_by, f.policy.allow_local_mfa, f.connection);
+    }
+    return p;
+}
+
 namespace urls {
 std::string organization(std::string_view id) { return "/api/v1/organizations/" + std::string(id); }
 std::string scim_base(std::string_view organization_slug) { return "/scim/v2/" + std::string(organization_slug); }
@@ -58,10 +78,10 @@ void add_routes(router& r, services& s) {
     const auto add_session = [&](method m, const char* path, acc::handler fn,
                                  acc::mfa_gate gate = acc::mfa_gate::enforce) {
         r.add(m, path, signed_in,
-              [&s, fn, gate](core::request& q) { return acc::with_session(s.db, s.clock, s.mail, q, fn, gate); });
+              [&s, fn, gate](core::request& q) { return acc::with_session(s.db, s.clock, s.mail, &s.idp_policies, q, fn, gate); });
     };
     const auto add_public = [&](method m, const char* path, acc::handler fn) {
-        r.add(m, path, public_json, [&s, fn](core::request& q) { return acc::without_session(s.db, s.clock, s.mail, q, fn); });
+        r.add(m, path, public_json, [&s, fn](core::request& q) { return acc::without_session(s.db, s.clock, s.mail, &s.idp_policies, q, fn); });
     };
     add_public(method::post, "/api/v1/login", acc::login);
     add_public(method::post, "/api/v1/login/mfa", acc::login_mfa);
@@ -101,6 +121,8 @@ void add_routes(router& r, services& s) {
     add_session(method::get, "/api/v1/roles", acc::list_roles);
     add_session(method::post, "/api/v1/roles", acc::create_role);
     add_session(method::del, "/api/v1/roles/{name}", acc::delete_role);
+    add_session(method::put, "/api/v1/sso", acc::set_sso_mode);
+    add_session(method::put, "/api/v1/users/{id}/break-glass", acc::set_break_glass);
     add_session(method::get, "/api/v1/settings", acc::get_settings);
     add_session(method::patch, "/api/v1/settings", acc::update_settings);
     add_session(method::get, "/api/v1/permissions", acc::list_permissions);

@@ -2,6 +2,7 @@
 #pragma once
 // What handlers are given: the long-lived parts of the process. Handlers hold no state of their own.
 #include "accounts/mail.hpp"
+#include "accounts/service.hpp"
 #include "core/clock.hpp"
 #include "mapping/registry.hpp"
 #include "gateway/metrics.hpp"
@@ -17,6 +18,12 @@ struct services {
     const scim::extension_registry& scim_extensions;
     const accounts::mailer* mail = nullptr;  // null when no mail server is configured
     mapping::registry* mappings = nullptr;   // the mapping rules in force
+    // What each organisation's identity providers own (from the mapping files), for the read-only mirror.
+    accounts::idp_policy_lookup idp_policies;
 };
+
+// The read-only mirror's policy of an organisation, merged from the `locks` of its connections' mapping
+// files (the first connection that owns something is named as its owner).
+accounts::idp_policy idp_policy_for(const mapping::snapshot& rules, std::string_view organization_slug);
 
 }  // namespace idgate::gateway

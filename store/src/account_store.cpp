@@ -34,13 +34,13 @@ struct account_row {
     soci::indicator role_ind = soci::i_ok, permissions_ind = soci::i_ok, custom_roles_ind = soci::i_ok,
                     role_permissions_ind = soci::i_ok, invitation_created_ind = soci::i_ok,
                     invitation_expires_ind = soci::i_ok;
-    int has_password = 0, mfa = 0;
+    int has_password = 0, mfa = 0, break_glass = 0;
     long long logins7 = 0, logins30 = 0, logins365 = 0;
 
     void bind(bound_statement& st) {
         user.bind(st);
         st.out(role, role_ind).out(permissions, permissions_ind).out(custom_roles, custom_roles_ind);
-        st.out(role_permissions, role_permissions_ind).out(scoped_json).out(has_password).out(mfa);
+        st.out(role_permissions, role_permissions_ind).out(scoped_json).out(has_password).out(mfa).out(break_glass);
         st.out(invitation_created, invitation_created_ind).out(invitation_expires, invitation_expires_ind);
         st.out(logins7).out(logins30).out(logins365);
     }
@@ -72,6 +72,7 @@ struct account_row {
         });
         a.has_password = has_password != 0;
         a.mfa_enrolled = mfa != 0;
+        a.break_glass = break_glass != 0;
         a.invitation_sent = parse_optional_ts(invitation_created, invitation_created_ind);
         if (a.profile.status == schema::user_status::pending) {
             const auto expires = parse_optional_ts(invitation_expires, invitation_expires_ind);
@@ -369,6 +370,40 @@ public:
             db_.record(sql, org, by, "user.erase", "user", id, erased, "{\"erased\":true}", "user.deleted",
                        boost::json::serialize(boost::json::object{{"id", id}, {"erased", true}}));
             return {};
+        });
+    }
+
+    result<schema::account> set_break_glass(std::string_view organization_id, std::string_view user_id, bool enabled,
+                                            const actor& by) override {
+        return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
+            auto before = load_account(sql, organization_id, "id", user_id);
+            if (!before) return before.error();
+            std::string id{user_id};
+            int flag = enabled ? 1 : 0;
+            sql << "UPDATE users SET break_glass = :f WHERE id = :id", use(flag, "f"), use(id, "id");
+            db_.record(sql, std::string(organization_id), by, enabled ? "user.break_glass_grant" : "user.break_glass_revoke",
+                       "user", id, before->profile.user_name,
+                       boost::json::serialize(boost::json::object{{"break_glass", enabled}}), "user.updated",
+                       schema::summarize_user(before->profile));
+            return load_account(sql, organization_id, "id", user_id);
+        });
+    }
+
+    result<schema::organization> set_sso_mode(std::string_view organization_id, schema::sso_mode mode,
+                                              const actor& by) override {
+        return db_.write<schema::organization>([&](soci::session& sql) -> result<schema::organization> {
+            std::string org{organization_id}, before, after{schema::to_string(mode)}, now = ts(clock_.now()), slug;
+            sql << "SELECT sso_mode, slug FROM organizations WHERE id = :org", use(org, "org"), into(before), into(slug);
+            if (!sql.got_data()) return errc::not_found;
+            if (before != after) {
+                sql << "UPDATE organizations SET sso_mode = :m, updated_at = :now, version = version + 1 WHERE id = :org",
+                    use(after, "m"), use(now, "now"), use(org, "org");
+                const std::string details = from_to("sso", before, after);
+                db_.record(sql, org, by, "organization.sso_change", "organization", org, slug, details,
+                           "organization.updated", details);
+            }
+            auto view_org = load_organization(sql, org);
+            return view_org;
         });
     }
 
@@ -1071,7 +1106,7 @@ private:
                "rp.role_id = ra.role_id WHERE ra.user_id = u.id AND ra.scope_id = '' AND ra.is_system = 0), " +
                std::string(d_.scoped_roles_json) +
                ", CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END"
-               ", COALESCE((SELECT m.confirmed FROM user_mfa m WHERE m.user_id = u.id), 0)"
+               ", COALESCE((SELECT m.confirmed FROM user_mfa m WHERE m.user_id = u.id), 0), u.break_glass"
                ", (SELECT MAX(l.created_at) FROM one_time_links l WHERE l.user_id = u.id AND l.purpose = 'invitation')"
                ", (SELECT MAX(l.expires_at) FROM one_time_links l WHERE l.user_id = u.id AND l.purpose = "
                "'invitation' AND l.used_at IS NULL), " +
@@ -1091,6 +1126,16 @@ private:
                     " = :k"))
             return errc::not_found;
         return row.to_account(clock_.now());
+    }
+
+    result<schema::organization> load_organization(soci::session& sql, const std::string& organization_id) {
+        std::string org = organization_id, slug, name, mode, created, updated;
+        long long version = 1;
+        sql << "SELECT slug, name, sso_mode, created_at, updated_at, version FROM organizations WHERE id = :org",
+            use(org, "org"), into(slug), into(name), into(mode), into(created), into(updated), into(version);
+        if (!sql.got_data()) return errc::not_found;
+        return schema::organization{org, slug, name, schema::parse_sso_mode(mode).value_or(schema::sso_mode::off),
+                                    parse_ts(created), parse_ts(updated), version};
     }
 
     // Serialises changes that must keep "at least one super_admin" true (PostgreSQL; SQLite's

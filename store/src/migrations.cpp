@@ -342,6 +342,8 @@ const std::vector<migration>& migrations() {
              // The system role, copied from role_assignments onto the user row for the list's role filter.
              "ALTER TABLE users ADD COLUMN system_role TEXT NOT NULL DEFAULT ''",
              "CREATE INDEX users_role_created ON users (organization_id, system_role, created_at, id)",
+             // Break-glass accounts keep local password sign-in while SSO is enforced.
+             "ALTER TABLE users ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1))",
          }},
     };
     return all;

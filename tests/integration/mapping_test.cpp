@@ -172,3 +172,77 @@ BOOST_AUTO_TEST_CASE(a_gateway_does_not_start_on_invalid_mapping_rules) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(read_only_mirror)
+
+BOOST_AUTO_TEST_CASE(enforced_sso_turns_local_management_into_a_mirror_and_back) {
+    const auto dir = directory_with(
+        "organization: acme\nconnection: okta-main\n"
+        "locks:\n  fields: [email, given_name, title]\n  authorization: external\n"
+        "  local_actions: {invite: false, delete: false, password: false}\n");
+    gateway_process gw{"", "mirror", "mapping:\n  directory: " + dir.string() + "\n"};
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin).status == 201);
+    const auto api = [&](verb v, const std::string& path, const std::string& session, const std::string& body = "") {
+        return call(gw.port(), v, path, body, {{"Authorization", "Bearer " + session}});
+    };
+    const auto login = [&](const std::string& who) {
+        return call(gw.port(), verb::post, "/api/v1/login",
+                    R"({"organization":"acme","login":")" + who + R"(","password":"Sunny-Day42"})");
+    };
+    const auto token_of = [](const reply& r) {
+        return std::string(json::parse(r.body).at("session").at("token").as_string());
+    };
+    const auto activate = [&](const reply& invited) {
+        const auto u = json::parse(invited.body).at("invited").at(0);
+        BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/invitations/accept",
+                                R"({"token":")" + std::string(u.at("invitation_link").at("token").as_string()) +
+                                    R"(","password":"Sunny-Day42"})")
+                               .status == 200);
+        return std::string(u.at("id").as_string());
+    };
+    const auto owner_id = activate(call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
+                                        R"({"email":"owner@acme.test"})", admin));
+    const auto owner = token_of(login("owner@acme.test"));
+    const auto ann_id = activate(api(verb::post, "/api/v1/users/invitations", owner, R"({"emails":"ann@acme.test"})"));
+
+    // Enforcing needs a way back in: the owner becomes break-glass first.
+    BOOST_TEST(api(verb::put, "/api/v1/sso", owner, R"({"mode":"enforced"})").status == 409);
+    BOOST_TEST(api(verb::put, "/api/v1/users/" + ann_id + "/break-glass", owner, R"({"enabled":true})").status == 400);
+    BOOST_TEST(api(verb::put, "/api/v1/users/" + owner_id + "/break-glass", owner, R"({"enabled":true})").status == 200);
+    BOOST_TEST(api(verb::put, "/api/v1/sso", owner, R"({"mode":"enforced"})").status == 200);
+
+    // Local passwords are off, but for the break-glass account.
+    const auto refused = login("ann@acme.test");
+    BOOST_TEST(refused.status == 403);
+    BOOST_TEST(refused.body.find("sso_required") != std::string::npos);
+    const auto glass = login("owner@acme.test");
+    BOOST_TEST_REQUIRE(glass.status == 200);
+    const auto s = token_of(glass);
+
+    // /me says what the IdP owns; the mirror refuses each locked action, naming the field and the IdP.
+    const auto me = json::parse(api(verb::get, "/api/v1/me", s).body);
+    BOOST_TEST(me.at("locked_fields").as_array().size() == 3u);
+    BOOST_TEST(me.at("roles_managed_by").as_string() == "okta-main");
+    const auto invite = api(verb::post, "/api/v1/users/invitations", s, R"({"emails":"bob@acme.test"})");
+    BOOST_TEST(invite.status == 403);
+    BOOST_TEST(invite.body.find("managed by identity provider okta-main") != std::string::npos, invite.body);
+    const auto title = api(verb::patch, "/api/v1/users/" + ann_id, s, R"({"title":"CTO"})");
+    BOOST_TEST(title.status == 403);
+    BOOST_TEST(title.body.find("'title' is managed by identity provider okta-main") != std::string::npos, title.body);
+    BOOST_TEST(api(verb::patch, "/api/v1/users/" + ann_id, s, R"({"department":"Security"})").status == 200);  // not locked
+    BOOST_TEST(api(verb::put, "/api/v1/users/" + ann_id + "/role", s, R"({"role":"manager"})").status == 403);
+    BOOST_TEST(api(verb::delete_, "/api/v1/users/" + ann_id, s).status == 403);
+    BOOST_TEST(api(verb::post, "/api/v1/users/" + ann_id + "/password-reset", s).status == 403);
+    BOOST_TEST(api(verb::post, "/api/v1/users/" + ann_id + "/disable", s).status == 200);  // still the admin's to do
+
+    // Back to off: nothing was lost, local management works again; both switches are audited.
+    BOOST_TEST(api(verb::put, "/api/v1/sso", s, R"({"mode":"off"})").status == 200);
+    BOOST_TEST(api(verb::patch, "/api/v1/users/" + ann_id, s, R"({"title":"CTO"})").status == 200);
+    BOOST_TEST(json::parse(api(verb::get, "/api/v1/me", s).body).at("locked_fields").as_array().empty());
+    const auto audit = api(verb::get, "/api/v1/audit?action=organization.sso_change", s);
+    BOOST_TEST(json::parse(audit.body).at("records").as_array().size() == 2u);
+    std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -34,7 +34,7 @@ BOOST_AUTO_TEST_CASE(the_openapi_document_matches_the_routes) {
     auto db = store::open_sqlite({":memory:", 1000, 1}, clock);
     gateway::metrics stats;
     scim::extension_registry extensions;
-    gateway::services s{*db, stats, clock, extensions};
+    gateway::services s{*db, stats, clock, extensions, nullptr, nullptr, {}};
     gateway::router r;
     gateway::add_routes(r, s);
     std::set<std::string> served;

@@ -5,8 +5,12 @@
 // the blocking pool; handlers enforce every rule themselves (authorization.hpp) and throw
 // core::http_error with a machine-readable code and a message naming the field.
 #include <boost/json/object.hpp>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "accounts/mail.hpp"
 #include "core/clock.hpp"
@@ -33,6 +37,23 @@ inline constexpr std::chrono::seconds invitation_resend_interval{30};
 // organization id and slug, session id); nullopt when there is none or it is invalid or expired.
 std::optional<core::principal> authenticate_session(store::store& db, const core::request& req);
 
+// What an organisation's identity providers own while its SSO is enforced: the read-only mirror. Built by
+// the gateway from the mapping files' `locks` (accounts does not read them); each entry names the connection
+// that owns it, for messages like "managed by identity provider okta-main". Empty strings: local.
+struct idp_policy {
+    bool enforced = false;
+    std::vector<std::pair<std::string, std::string>> locked_fields;  // field ("email", ...) -> connection
+    std::string authorization_by;  // roles and permissions come from this IdP's rules
+    std::string create_by, invite_by, delete_by, password_by, mfa_by;  // local actions turned off by
+    const std::string* locked(std::string_view field) const {
+        for (const auto& [f, by] : locked_fields)
+            if (f == field) return &by;
+        return nullptr;
+    }
+};
+// The policy of an organisation (by slug) as the mapping files say, whatever its sso mode.
+using idp_policy_lookup = std::function<idp_policy(std::string_view organization_slug)>;
+
 struct context {
     store::store& db;
     const core::clock& clock;
@@ -44,6 +65,8 @@ struct context {
     // Signed-in requests: the organisation's settings, and whether the caller must use MFA.
     schema::organization_settings settings{};
     bool mfa_required = false;
+    const idp_policy_lookup* idp_lookup = nullptr;  // null: no mapping files, nothing is owned by an IdP
+    idp_policy idp{};  // signed-in requests: the caller's organisation's policy (enforced only with sso: enforced)
 };
 
 using handler = core::response (*)(const context&, const core::request&);
@@ -55,10 +78,10 @@ enum class mfa_gate { enforce, exempt };
 // Runs `fn` for a signed-in request: loads the caller's account and organisation, enforces the MFA
 // requirement, builds the context.
 core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
-                            const core::request& req, handler fn, mfa_gate gate);
+                            const idp_policy_lookup* idp, const core::request& req, handler fn, mfa_gate gate);
 // Runs `fn` for a public request (login, accepting an invitation, completing a reset).
 core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
-                               const core::request& req, handler fn);
+                               const idp_policy_lookup* idp, const core::request& req, handler fn);
 
 // Sessions, passwords, MFA (sessions.cpp).
 core::response login(const context& c, const core::request& req);            // POST /api/v1/login
@@ -103,6 +126,10 @@ core::response list_roles(const context& c, const core::request& req);        //
 core::response create_role(const context& c, const core::request& req);       // POST /api/v1/roles
 core::response delete_role(const context& c, const core::request& req);       // DELETE /api/v1/roles/{name}
 core::response set_custom_roles(const context& c, const core::request& req);  // PUT /api/v1/users/{id}/custom-roles
+
+// The read-only mirror (mirror.cpp).
+core::response set_sso_mode(const context& c, const core::request& req);      // PUT /api/v1/sso
+core::response set_break_glass(const context& c, const core::request& req);   // PUT /api/v1/users/{id}/break-glass
 
 // The organisation's own settings (organization.cpp).
 core::response get_settings(const context& c, const core::request& req);      // GET /api/v1/settings

@@ -125,6 +125,7 @@ struct account {
     std::vector<scoped_role> scoped_roles;  // by kind, then scope name
     bool has_password = false;
     bool mfa_enrolled = false;
+    bool break_glass = false;  // may sign in with a local password while SSO is enforced
     invitation_state invitation = invitation_state::none;
     std::optional<core::time_point> invitation_sent;  // the latest invitation's creation
     login_counts logins;

@@ -101,6 +101,13 @@ public:
     virtual result<void> erase_account(std::string_view organization_id, std::string_view user_id,
                                        const schema::actor& by) = 0;
 
+    // Marks (or unmarks) a break-glass account: local password sign-in while SSO is enforced.
+    virtual result<schema::account> set_break_glass(std::string_view organization_id, std::string_view user_id,
+                                                    bool enabled, const schema::actor& by) = 0;
+    // Switches the organisation between sso off, optional and enforced (audited; nothing else changes).
+    virtual result<schema::organization> set_sso_mode(std::string_view organization_id, schema::sso_mode mode,
+                                                      const schema::actor& by) = 0;
+
     virtual result<void> define_permission(std::string_view organization_id, const schema::permission_definition& p,
                                            const schema::actor& by) = 0;
     virtual std::vector<schema::permission_definition> list_permissions(std::string_view organization_id) = 0;
