@@ -129,8 +129,29 @@ private:
             skip_spaces();
             if (current() != ']') fail(at_end() ? "unbalanced '['" : "expected ']'");
             advance();
+            if (current() == '.') {
+                // emails[type eq "work"].value eq "x": Entra ID filters users this way (INTEROP E2). RFC 7644's
+                // filter grammar has it only as a PATCH path, but its meaning is plain:
+                // emails[type eq "work" and value eq "x"].
+                advance();
+                const std::size_t sub_at = pos_;
+                schema::attribute_path sub;
+                while (std::isalnum(static_cast<unsigned char>(current())) || current() == '_' || current() == '-' ||
+                       current() == '$') {
+                    sub.attribute += current();
+                    advance();
+                }
+                if (sub.attribute.empty()) fail_at(sub_at, "expected a sub-attribute name after '].'");
+                auto compared = parse_comparison(std::move(sub));
+                inner = make(schema::logical{schema::logical::kind::and_, std::move(inner), std::move(compared)});
+            }
             return make(schema::value_path{std::move(path), std::move(inner)});
         }
+        return parse_comparison(std::move(path));
+    }
+
+    // The operator and value after an attribute path.
+    schema::filter_ptr parse_comparison(schema::attribute_path path) {
         if (current() != ' ') fail("expected a space and an operator after '" + path.to_string() + "'");
         skip_spaces();
         const std::size_t op_at = pos_;
@@ -379,7 +400,7 @@ patch_path_result parse_patch_path(std::string_view text) {
                     sub += p.current();
                     p.advance();
                 }
-                if (!is_attr_name(sub)) p.fail_at(start, "expected a sub-attribute name after ']. '");
+                if (!is_attr_name(sub)) p.fail_at(start, "expected a sub-attribute name after '].'");
                 out.sub_attribute_after = sub;
             }
         }

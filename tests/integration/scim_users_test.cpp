@@ -272,9 +272,13 @@ BOOST_AUTO_TEST_CASE(E2_R3_queries_by_external_id_and_email_with_attribute_selec
     okta_user();
     const auto by_ext = json::parse(scim(verb::get, "/Users?filter=externalId%20eq%20%2200ujl29u0le5T6Aj10h7%22").body);
     BOOST_TEST(by_ext.at("totalResults").as_int64() == 1);
+    // Entra's form (E2): not in RFC 7644's filter grammar, accepted as emails[type eq "work" and value eq ...].
     const auto by_mail = json::parse(scim(verb::get,
-        "/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22x%22").body);  // not valid filter syntax
-    BOOST_TEST(by_mail.as_object().contains("scimType"));
+        "/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22TEST.USER%40okta.local%22").body);
+    BOOST_TEST(by_mail.at("totalResults").as_int64() == 1);
+    const auto no_mail = json::parse(scim(verb::get,
+        "/Users?filter=emails%5Btype%20eq%20%22home%22%5D.value%20eq%20%22test.user%40okta.local%22").body);
+    BOOST_TEST(no_mail.at("totalResults").as_int64() == 0);
     const auto ok = scim(verb::get, "/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20eq%20%22test.user%40okta.local%22%5D&attributes=userName");
     const auto body = json::parse(ok.body);
     BOOST_TEST(body.at("totalResults").as_int64() == 1);

@@ -31,6 +31,9 @@ BOOST_AUTO_TEST_CASE(valid_filters_parse_to_the_expected_tree) {
          R"((and (eq userType "Employee") (emails[] (and (eq type "work") (co value "@example.com")))))"},
         {R"(emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"])",
          R"((or (emails[] (and (eq type "work") (co value "@example.com"))) (ims[] (and (eq type "xmpp") (co value "@foo.com")))))"},
+        // INTEROP E2: Entra ID's sub-attribute after a value filter means the same as inside it.
+        {R"(emails[type eq "work"].value eq "bob@contoso.com")",
+         R"((emails[] (and (eq type "work") (eq value "bob@contoso.com"))))"},
         // Precedence: and binds tighter than or.
         {"a pr or b pr and c pr", "(or (pr a) (and (pr b) (pr c)))"},
         {"(a pr or b pr) and c pr", "(and (or (pr a) (pr b)) (pr c))"},
@@ -73,6 +76,8 @@ BOOST_AUTO_TEST_CASE(invalid_filters_fail_with_a_position) {
         {R"(userName eq "a"))", 15},
         {"not userName pr", 4},
         {R"(emails[type eq "work")", 21},
+        {R"(emails[type eq "work"]. eq "x")", 23},   // a sub-attribute name must follow the '.'
+        {R"(emails[type eq "work"].value)", 28},     // and then an operator
         {R"(emails[type[value eq "a"] eq "b"])", 11},
         {R"(emails.value[type eq "a"])", 0},
         {R"(1userName eq "a")", 0},
