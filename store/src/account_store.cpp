@@ -696,16 +696,7 @@ public:
     }
 
     std::optional<schema::one_time_link> find_link(std::string_view secret_hash) override {
-        return db_.read_only([&](soci::session& sql) -> std::optional<schema::one_time_link> {
-            std::string hash{secret_hash};
-            link_row row;
-            bound_statement st(sql);
-            row.bind(st);
-            st.in(hash, "h");
-            if (!st.run(std::string("SELECT ") + link_columns + " FROM one_time_links WHERE secret_hash = :h"))
-                return std::nullopt;
-            return row.to_link();
-        });
+        return db_.read_only([&](soci::session& sql) { return link_by_hash(sql, secret_hash); });
     }
 
     std::optional<schema::one_time_link> latest_link(std::string_view organization_id, std::string_view user_id,
@@ -728,16 +719,9 @@ public:
     result<schema::one_time_link> redeem_link(std::string_view secret_hash, schema::link_purpose purpose,
                                               std::optional<std::string> password_hash, const actor& by) override {
         return db_.write<schema::one_time_link>([&](soci::session& sql) -> result<schema::one_time_link> {
-            std::string hash{secret_hash};
-            link_row row;
-            {
-                bound_statement st(sql);
-                row.bind(st);
-                st.in(hash, "h");
-                if (!st.run(std::string("SELECT ") + link_columns + " FROM one_time_links WHERE secret_hash = :h"))
-                    return errc::not_found;
-            }
-            auto link = row.to_link();
+            auto found = link_by_hash(sql, secret_hash);
+            if (!found) return errc::not_found;
+            auto link = std::move(*found);
             if (link.purpose != purpose) return errc::not_found;
             if (link.used) return errc::already_used;
             const auto now = clock_.now();
@@ -1232,6 +1216,17 @@ private:
             return l;
         }
     };
+
+    static std::optional<schema::one_time_link> link_by_hash(soci::session& sql, std::string_view secret_hash) {
+        std::string hash{secret_hash};
+        link_row row;
+        bound_statement st(sql);
+        row.bind(st);
+        st.in(hash, "h");
+        if (!st.run(std::string("SELECT ") + link_columns + " FROM one_time_links WHERE secret_hash = :h"))
+            return std::nullopt;
+        return row.to_link();
+    }
 
     void insert_link(soci::session& sql, const schema::one_time_link& l) {
         std::string id = l.id.empty() ? core::new_uuid() : l.id, org = l.organization_id, user = l.user_id,

@@ -559,6 +559,19 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(accounts_mail)
 
+namespace {
+// Creates organisation acme and invites its owner through the instance admin API; returns the invitation link.
+json::object invite_owner(gateway_process& gw) {
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                           .status == 201);
+    const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
+                              R"({"email":"owner@acme.test"})", admin);
+    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
+    return object_of(invited).at("invited").as_array().at(0).at("invitation_link").as_object();
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(invitations_and_resets_are_mailed_when_a_mail_server_is_configured) {
     smtp_sink sink;
     gateway_process gw("", "mail",
@@ -566,13 +579,7 @@ BOOST_AUTO_TEST_CASE(invitations_and_resets_are_mailed_when_a_mail_server_is_con
                            "\n  from: no-reply@idgate.test\n  from_name: Acme Sign-in\n  require_tls: false\n"
                            "  invitation_url: https://app.test/accept?token={token}\n"
                            "  password_reset_url: https://app.test/reset?token={token}\n");
-    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
-                           .status == 201);
-    const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
-                              R"({"email":"owner@acme.test"})", admin);
-    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
-    const auto link = object_of(invited).at("invited").as_array().at(0).at("invitation_link").as_object();
+    const auto link = invite_owner(gw);
     // Sent: the API does not show the secret, the mail carries it.
     BOOST_TEST(text(link, "sent_to") == "owner@acme.test");
     BOOST_TEST(!link.contains("token"));
@@ -601,13 +608,7 @@ BOOST_AUTO_TEST_CASE(a_mail_server_that_is_down_does_not_lose_the_invitation) {
     gateway_process gw("", "mail-down",
                        "mail:\n  smtp_url: smtp://127.0.0.1:" + std::to_string(closed_port) +
                            "\n  from: no-reply@idgate.test\n  require_tls: false\n  timeout_seconds: 2\n");
-    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
-    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
-                           .status == 201);
-    const auto invited = call(gw.port(), verb::post, "/api/v1/organizations/acme/users",
-                              R"({"email":"owner@acme.test"})", admin);
-    BOOST_TEST_REQUIRE(invited.status == 201, invited.body);
-    const auto link = object_of(invited).at("invited").as_array().at(0).at("invitation_link").as_object();
+    const auto link = invite_owner(gw);
     BOOST_TEST(link.contains("delivery_error"));
     // The user and the link exist: the admin can pass the link on.
     const auto accepted = call(gw.port(), verb::post, "/api/v1/invitations/accept",
