@@ -19,6 +19,8 @@
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
 #include "routes.hpp"
+#include "provisioning/reconciler.hpp"
+#include "store/provisioning.hpp"
 #include "tokens.hpp"
 
 namespace idgate::gateway {
@@ -30,12 +32,19 @@ constexpr const char* usage = R"(usage:
   idgate migrate [--config FILE]     apply database migrations and exit
   idgate admin-token create [--name NAME] [--config FILE]
                                      create an instance admin token and print it once
-  idgate token create --org SLUG --name NAME [--expires-in-days N] [--config FILE]
+  idgate token create --org SLUG --name NAME [--connection NAME] [--expires-in-days N] [--config FILE]
   idgate token list --org SLUG [--config FILE]
   idgate token revoke --org SLUG --id ID [--config FILE]
-                                     manage an organization's SCIM bearer tokens
+                                     manage an organization's SCIM bearer tokens; a token of an IdP
+                                     --connection pushes through that connection's mapping rules
   idgate mapping check [DIR] [--config FILE]
                                      validate every mapping file of DIR (or of mapping.directory)
+  idgate mapping plan [--dir DIR] [--organization SLUG] [--connection NAME] [--config FILE]
+                                     show what the files of DIR would change for the users already bound
+                                     to their connections (roles and permissions added and removed)
+  idgate mapping apply [--dir DIR] [--organization SLUG] [--connection NAME] [--config FILE]
+                                     re-evaluate those users now, with progress; each change is audited,
+                                     and an interrupted apply resumes (the queue is in the database)
   idgate mapping explain --connection NAME --input FILE [--organization SLUG] [--dir DIR] [--config FILE]
                                      evaluate a sample (SCIM body, SAML attributes or OIDC claims, as
                                      JSON) with a connection's rules; print the result and its rules
@@ -86,9 +95,16 @@ int token_command(const args& a, store::store& db, const core::clock& clock) {
     if (a.subcommand == "create") {
         std::optional<core::time_point> expires;
         if (a.expires_in_days > 0) expires = clock.now() + std::chrono::hours(24 * a.expires_in_days);
-        const auto issued = issue_token(db, schema::token_kind::scim, org->id, a.name, expires, by);
+        std::string connection_id;
+        if (!a.connection.empty()) {
+            auto connection = db.identities().ensure_connection(org->id, a.connection, by);
+            if (!connection) throw std::runtime_error("could not record connection '" + a.connection + "'");
+            connection_id = connection->id;
+        }
+        const auto issued = issue_token(db, schema::token_kind::scim, org->id, a.name, expires, by, connection_id);
         std::cout << "token:         " << issued.secret << "\n"
                   << "id:            " << issued.token.id << "\n"
+                  << "connection:    " << (a.connection.empty() ? "(none)" : a.connection) << "\n"
                   << "scim base url: " << urls::scim_base(org->slug) << "\n"
                   << "expires:       " << (expires ? core::format_timestamp(*expires) : "never") << std::endl;
         return 0;
@@ -96,7 +112,8 @@ int token_command(const args& a, store::store& db, const core::clock& clock) {
     if (a.subcommand == "list") {
         for (const auto& t : db.list_tokens(org->id))
             if (t.kind == schema::token_kind::scim)
-                std::cout << t.id << "  " << t.name << "  created " << core::format_timestamp(t.created) << "  expires "
+                std::cout << t.id << "  " << t.name << "  connection " << (t.connection_name.empty() ? "-" : t.connection_name)
+                          << "  created " << core::format_timestamp(t.created) << "  expires "
                           << (t.expires ? core::format_timestamp(*t.expires) : "never") << "\n";
         return 0;
     }
@@ -124,8 +141,10 @@ int serve(const config& c) {
     // people with the wrong roles.
     mapping::registry mappings(c.mapping.directory, clock);
     if (const auto error = mappings.reload()) throw std::runtime_error("mapping rules: " + *error);
+    provisioning::reconciler reconciler(*db, c.scim.extensions);
     services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings,
-                 [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); }};
+                 [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); },
+                 &reconciler};
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;
@@ -155,6 +174,18 @@ int serve(const config& c) {
                "# TYPE idgate_mapping_last_reload_failed gauge\n"
                "idgate_mapping_last_reload_failed " + std::string(m.last_error ? "1" : "0") + "\n";
     });
+    stats.add_gauge_source([&db = *db, &reconciler](std::string& out) {
+        const auto t = reconciler.totals();
+        out += "# HELP idgate_mapping_pending_users Users queued for re-evaluation of their mapping rules.\n"
+               "# TYPE idgate_mapping_pending_users gauge\n"
+               "idgate_mapping_pending_users " + std::to_string(db.identities().count_pending("")) + "\n";
+        out += "# HELP idgate_mapping_reconciled_users_total Users whose mapping outcome was worked out again.\n"
+               "# TYPE idgate_mapping_reconciled_users_total counter\n"
+               "idgate_mapping_reconciled_users_total " + std::to_string(t.evaluated) + "\n";
+        out += "# HELP idgate_mapping_changed_users_total Users whose grants or status reconciliation changed.\n"
+               "# TYPE idgate_mapping_changed_users_total counter\n"
+               "idgate_mapping_changed_users_total " + std::to_string(t.changed) + "\n";
+    });
 
     server srv(c.server, routes, stats, c.log.access_log);
     const auto port = srv.listen();
@@ -178,6 +209,22 @@ int serve(const config& c) {
         srv.every(std::chrono::seconds(2), [reload] { reload("file change", true); });
         srv.on_sighup([reload] { reload("SIGHUP", false); });
     }
+    // The reconciler: works through users queued by changes (theirs, their groups', or the rules') about
+    // every second. With mapping.reconcile on_reload, a reload that changes the rules queues every user
+    // bound to their connections first.
+    srv.every(std::chrono::seconds(1), [&mappings, &reconciler, on_reload = c.mapping.reconcile_on_reload,
+                                        seen = mappings.status().generation]() mutable {
+        const auto rules = mappings.current();
+        if (rules->generation != seen) {
+            seen = rules->generation;
+            if (on_reload) {
+                const auto queued = reconciler.queue_all(rules->files);
+                core::log::info("mapping rules changed: re-evaluating bound users",
+                                {{"generation", static_cast<std::int64_t>(seen)}, {"queued", queued}});
+            }
+        }
+        reconciler.drain(*rules, 5000);
+    });
     srv.every(std::chrono::minutes(10), [&db = *db, &clock, retention] {
         const auto pruned = db.prune_changes(clock.now() - retention);
         if (pruned > 0) core::log::info("pruned change events", {{"count", pruned}});
@@ -201,13 +248,17 @@ args parse_args(int argc, char** argv) {
     const bool token_commands = a.command == "admin-token" || a.command == "token";
     if (a.command == "mapping") {
         a.subcommand = v.size() > 1 ? v[1] : "";
-        if (a.subcommand != "check" && a.subcommand != "explain") a.ok = false;
+        if (a.subcommand != "check" && a.subcommand != "explain" && a.subcommand != "plan" && a.subcommand != "apply")
+            a.ok = false;
+        const bool reconciling = a.subcommand == "plan" || a.subcommand == "apply";
         for (i = 2; i < v.size(); ++i) {
             const bool has_value = i + 1 < v.size();
             if (v[i] == "--config" && has_value) a.config_path = v[++i];
             else if (v[i] == "--dir" && has_value) a.directory = v[++i];
-            else if (a.subcommand == "explain" && v[i] == "--connection" && has_value) a.connection = v[++i];
-            else if (a.subcommand == "explain" && v[i] == "--organization" && has_value) a.organization_slug = v[++i];
+            else if ((a.subcommand == "explain" || reconciling) && v[i] == "--connection" && has_value)
+                a.connection = v[++i];
+            else if ((a.subcommand == "explain" || reconciling) && v[i] == "--organization" && has_value)
+                a.organization_slug = v[++i];
             else if (a.subcommand == "explain" && v[i] == "--input" && has_value) a.input = v[++i];
             else if (a.subcommand == "check" && a.directory.empty() && v[i].rfind("--", 0) != 0) a.directory = v[i];
             else a.ok = false;
@@ -232,6 +283,9 @@ args parse_args(int argc, char** argv) {
             a.name = v[++i];
         } else if (a.command == "token" && v[i] == "--org" && has_value) {
             a.organization = v[++i];
+        } else if (a.command == "token" && a.subcommand == "create" && v[i] == "--connection" && has_value) {
+            a.connection = v[++i];
+            if (!schema::is_valid_slug(a.connection)) a.ok = false;
         } else if (a.command == "token" && v[i] == "--id" && has_value) {
             a.id = v[++i];
         } else if (a.command == "token" && v[i] == "--expires-in-days" && has_value) {
@@ -252,6 +306,61 @@ args parse_args(int argc, char** argv) {
     return a;
 }
 
+std::string change_text(const store::grant_change& g) {
+    std::string out = (g.op == "add" ? "+ " : g.op == "remove" ? "- " : "  ") + g.what + " " + g.value;
+    if (!g.rule.empty()) out += "  (rule " + g.rule + ")";
+    if (g.op == "keep" || g.op == "skip") out += "  [" + g.op + ": " + g.note + "]";
+    return out;
+}
+
+// idgate mapping plan|apply: rules as desired state, for users the connections already have.
+int reconcile_command(const args& a, const config& c, const std::vector<mapping::mapping_file>& files) {
+    core::system_clock clock;
+    auto db = open_store(c, clock);
+    db->migrate();
+    provisioning::reconciler reconciler(*db, c.scim.extensions);
+    std::vector<mapping::mapping_file> selected;
+    for (const auto& f : files)
+        if ((a.connection.empty() || f.connection == a.connection) &&
+            (a.organization_slug.empty() || f.organization == a.organization_slug))
+            selected.push_back(f);
+    if (selected.empty()) {
+        std::cerr << "idgate mapping " << a.subcommand << ": no mapping file matches\n";
+        return 1;
+    }
+    if (a.subcommand == "plan") {
+        std::int64_t changes = 0;
+        for (const auto& f : selected) {
+            std::int64_t examined = 0;
+            const auto plan = reconciler.plan(f, 1000, examined);
+            std::cout << f.organization << "/" << f.connection << ": " << examined << " bound user(s), " << plan.size()
+                      << (plan.size() >= 1000 ? "+" : "") << " would change\n";
+            for (const auto& r : plan) {
+                std::cout << "  " << r.user_name << "\n";
+                for (const auto& g : r.changes) std::cout << "    " << change_text(g) << "\n";
+            }
+            changes += static_cast<std::int64_t>(plan.size());
+        }
+        return 0;
+    }
+    // apply: queue, then work through the queue with every file of the directory in force.
+    const mapping::snapshot rules{files, 0, clock.now()};
+    const auto queued = reconciler.queue_all(selected);
+    std::cout << "queued " << queued << " user(s) for re-evaluation" << std::endl;
+    std::int64_t done = 0, changed = 0;
+    for (;;) {
+        const auto step = reconciler.drain(rules, 500);
+        done += step.evaluated;
+        changed += step.changed;
+        if (step.evaluated == 0) break;
+        std::cout << "reconciled " << done << " user(s), " << changed << " changed; "
+                  << db->identities().count_pending("") << " queued" << std::endl;
+    }
+    std::cout << "done: " << done << " user(s) re-evaluated, " << changed << " changed (see the audit trail, "
+              << "action user.grants_reconcile)" << std::endl;
+    return 0;
+}
+
 int mapping_command(const args& a, const config& c) {
     const std::string directory = a.directory.empty() ? c.mapping.directory : a.directory;
     if (directory.empty()) {
@@ -267,6 +376,7 @@ int mapping_command(const args& a, const config& c) {
         std::cout << "\n";
         return 0;
     }
+    if (a.subcommand == "plan" || a.subcommand == "apply") return reconcile_command(a, c, files);
     const mapping::mapping_file* chosen = nullptr;
     for (const auto& f : files) {
         if (f.connection != a.connection || (!a.organization_slug.empty() && f.organization != a.organization_slug))

@@ -270,9 +270,18 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
               else if (key == "scim") parse_scim(r, v, p, c.scim);
               else if (key == "mail") parse_mail(r, v, p, c.mail);
               else if (key == "mapping")
-                  r.map(v, p, {"directory"}, [&](const std::string&, const YAML::Node& mv, const std::string& mp) {
-                      c.mapping.directory = r.string(mv, mp);
-                  });
+                  r.map(v, p, {"directory", "reconcile"},
+                        [&](const std::string& mk, const YAML::Node& mv, const std::string& mp) {
+                            if (mk == "directory") {
+                                c.mapping.directory = r.string(mv, mp);
+                                return;
+                            }
+                            const auto when = r.string(mv, mp);
+                            if (when != "on_reload" && when != "manual")
+                                r.fail(mv, mp, "expected on_reload (re-evaluate users when the rules change) or "
+                                               "manual (only `idgate mapping apply`)");
+                            c.mapping.reconcile_on_reload = when == "on_reload";
+                        });
               else parse_log(r, v, p, c.log);
           });
     return c;

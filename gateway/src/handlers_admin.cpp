@@ -12,6 +12,7 @@
 #include "mapping/explain.hpp"
 #include "core/json_body.hpp"
 #include "handlers.hpp"
+#include "store/provisioning.hpp"
 #include "routes.hpp"
 #include "tokens.hpp"
 
@@ -84,6 +85,8 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
     p.organization_id = token->organization_id;
     p.organization_slug = token->organization_slug;
     p.display = token->name;
+    p.connection_id = token->connection_id;
+    p.connection_name = token->connection_name;
     return p;
 }
 
@@ -130,6 +133,7 @@ core::response get_organization(services& s, const core::request& req) {
 
 boost::json::object token_json(const schema::api_token& t) {
     boost::json::object o{{"id", t.id}, {"name", t.name}, {"created", core::format_timestamp(t.created)}};
+    o["connection"] = t.connection_name.empty() ? boost::json::value(nullptr) : boost::json::value(t.connection_name);
     o["expires"] = t.expires ? boost::json::value(core::format_timestamp(*t.expires)) : boost::json::value(nullptr);
     return o;
 }
@@ -149,13 +153,25 @@ core::response create_scim_token(services& s, const core::request& req) {
             if (!value.is_int64() || value.as_int64() < 1 || value.as_int64() > 3650)
                 throw invalid_field(key, "must be an integer from 1 to 3650");
             token.expires = s.clock.now() + std::chrono::hours(24 * value.as_int64());
+        } else if (key == "connection") {
+            if (!value.is_string() || !schema::is_valid_slug(value.as_string()))
+                throw invalid_field(key, "must be a connection name: 1-63 characters of a-z, 0-9 and '-'");
+            token.connection_name = value.as_string();
         } else {
-            throw invalid_field(key, "unknown field (accepted: name, expires_in_days)");
+            throw invalid_field(key, "unknown field (accepted: name, expires_in_days, connection)");
         }
+    }
+    if (!token.connection_name.empty()) {
+        // The IdP connection whose mapping rules and policies this token's pushes go through.
+        auto connection = s.db.identities().ensure_connection(org.id, token.connection_name, actor_of(req));
+        if (!connection) throw core::http_error(500, "internal_error", "could not record the connection");
+        token.connection_id = connection->id;
     }
     if (token.name.empty()) throw invalid_field("name", "required (e.g. the identity provider: \"okta\")");
     // The secret is shown in this response only; the database keeps its SHA-256.
-    const auto issued = issue_token(s.db, schema::token_kind::scim, org.id, token.name, token.expires, actor_of(req));
+    auto issued = issue_token(s.db, schema::token_kind::scim, org.id, token.name, token.expires, actor_of(req),
+                              token.connection_id);
+    issued.token.connection_name = token.connection_name;
     auto json = token_json(issued.token);
     json["token"] = issued.secret;
     json["scim_base_url"] = urls::scim_base(org.slug);

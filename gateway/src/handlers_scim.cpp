@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The bridge from routes to the SCIM module: which organisation, and who is writing.
+#include <optional>
+
 #include "handlers.hpp"
+#include "provisioning/connection_gate.hpp"
 #include "routes.hpp"
 
 namespace idgate::gateway::handlers {
@@ -15,12 +18,18 @@ core::response scim(services& s, const core::request& req, scim_handler fn) {
     schema::organization org;
     org.id = req.caller.organization_id;
     org.slug = req.caller.organization_slug;
-    idgate::scim::context c{s.db,
-                            s.clock,
-                            org,
-                            urls::scim_base(org.slug),
-                            {"scim_client", req.caller.id, req.caller.display, req.client_address, req.request_id},
-                            s.scim_extensions};
+    const schema::actor actor{"scim_client",    req.caller.id,     req.caller.display,
+                              req.client_address, req.request_id, req.caller.connection_id};
+    idgate::scim::context c{s.db, s.clock, org, urls::scim_base(org.slug), actor, s.scim_extensions};
+    // A token of an IdP connection pushes through that connection's mapping rules and policies, with
+    // the rules in force when the request started.
+    std::optional<provisioning::connection_gate> gate;
+    if (!req.caller.connection_id.empty() && s.reconciler) {
+        gate.emplace(s.db, *s.reconciler, s.mappings ? s.mappings->current() : nullptr,
+                     provisioning::connection_ref{org.id, org.slug, req.caller.connection_id, req.caller.connection_name},
+                     s.scim_extensions, actor);
+        c.gate = &*gate;
+    }
     return fn(c, req);
 }
 

@@ -5,6 +5,7 @@
 #include "accounts/service.hpp"
 #include "core/clock.hpp"
 #include "mapping/registry.hpp"
+#include "provisioning/reconciler.hpp"
 #include "gateway/metrics.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
@@ -20,6 +21,7 @@ struct services {
     mapping::registry* mappings = nullptr;   // the mapping rules in force
     // What each organisation's identity providers own (from the mapping files), for the read-only mirror.
     accounts::idp_policy_lookup idp_policies;
+    provisioning::reconciler* reconciler = nullptr;  // applies mapping outcomes to stored users
 };
 
 // The read-only mirror's policy of an organisation, merged from the `locks` of its connections' mapping

@@ -18,6 +18,7 @@ struct issued_token {
 
 // Throws std::runtime_error when the store refuses (a digest collision is practically impossible).
 issued_token issue_token(store::store& db, schema::token_kind kind, const std::string& organization_id,
-                         const std::string& name, std::optional<core::time_point> expires, const schema::actor& by);
+                         const std::string& name, std::optional<core::time_point> expires, const schema::actor& by,
+                         const std::string& connection_id = {});
 
 }  // namespace idgate::gateway

@@ -207,6 +207,15 @@ connection_policy::deprovision deprovision_of(const reader& r, const YAML::Node&
 
 }  // namespace
 
+std::string_view to_string(connection_policy::conflict_policy p) {
+    switch (p) {
+        case connection_policy::conflict_policy::link_verified_email: return "link_verified_email";
+        case connection_policy::conflict_policy::queue: return "queue";
+        case connection_policy::conflict_policy::reject: break;
+    }
+    return "reject";
+}
+
 mapping_file parse_mapping(const std::string& yaml_text, const std::string& source) {
     YAML::Node root;
     try {
@@ -221,7 +230,9 @@ mapping_file parse_mapping(const std::string& yaml_text, const std::string& sour
     try {
         if (!root.IsMap())
             r.fail(root, "", "a mapping file is a mapping (organization, connection, attributes, defaults, rules...)");
-        r.map(root, "", {"organization", "connection", "attributes", "defaults", "rules", "locks", "deprovisioning"},
+        r.map(root, "",
+              {"organization", "connection", "attributes", "defaults", "rules", "locks", "deprovisioning",
+               "identity_conflicts"},
               [&](const std::string& key, const YAML::Node& v, const std::string& p) {
                   if (key == "organization") {
                       f.organization = r.string(v, p);
@@ -289,6 +300,13 @@ mapping_file parse_mapping(const std::string& yaml_text, const std::string& sour
                                           });
                                 }
                             });
+                  } else if (key == "identity_conflicts") {
+                      const auto policy = r.string(v, p);
+                      if (policy == "reject") f.policy.on_conflict = connection_policy::conflict_policy::reject;
+                      else if (policy == "link_verified_email")
+                          f.policy.on_conflict = connection_policy::conflict_policy::link_verified_email;
+                      else if (policy == "queue") f.policy.on_conflict = connection_policy::conflict_policy::queue;
+                      else r.fail(v, p, "expected reject, link_verified_email or queue");
                   } else {
                       r.map(v, p, {"on_deactivate", "on_delete", "without_grants"},
                             [&](const std::string& dk, const YAML::Node& dv, const std::string& dp) {

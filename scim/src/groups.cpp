@@ -67,6 +67,16 @@ json::object group_to_json(const context& c, const schema::group& g,
     return o;
 }
 
+// Membership changes queue the bound members' re-evaluation; the token's connection works out the
+// members it named now (a rename's or a replacement's other members are left to the background).
+void settle(const context& c, const std::vector<change>& changes) {
+    if (!c.gate) return;
+    std::vector<std::string> users;
+    for (const auto& ch : changes) users.insert(users.end(), ch.user_ids.begin(), ch.user_ids.end());
+    if (users.size() > 1000) users.resize(1000);
+    c.gate->settle(users);
+}
+
 core::response group_response(const context& c, int status, const schema::group& g, const projection& p) {
     std::vector<schema::group_member> members;
     const bool with_members = !excludes_members(p);
@@ -312,6 +322,7 @@ core::response create(const context& c, const core::request& req) {
         if (created.error() == store::errc::not_found) throw unknown_member();
         throw core::http_error(500, "internal_error", "could not create the group", created.error().message());
     }
+    settle(c, {{change::kind::add_members, {}, body.members}});
     return group_response(c, 201, *created, projection_from(req));
 }
 
@@ -329,6 +340,7 @@ core::response replace(const context& c, const core::request& req) {
                                       {change::kind::set_external_id, body.external_id, {}},
                                       {change::kind::replace_members, {}, body.members}};
     const auto g = apply_changes(c, id, changes, if_match(req), body.display_name);
+    settle(c, changes);
     return group_response(c, 200, g, projection_from(req));
 }
 
@@ -341,6 +353,7 @@ core::response patch(const context& c, const core::request& req) {
     for (const auto& ch : changes)
         if (ch.type == change::kind::rename) new_name = ch.text;
     const auto g = apply_changes(c, id, changes, if_match(req), new_name);
+    settle(c, changes);
     // A membership PATCH answers 204: serialising 100,000 members back helps nobody (INTEROP E8).
     // A client that asks for attributes gets them.
     const auto fields = projection_from(req);
@@ -362,6 +375,7 @@ core::response remove(const context& c, const core::request& req) {
         if (r.error() == store::errc::version_mismatch) throw precondition_failed(load(c, id).version);
         throw core::http_error(500, "internal_error", "could not delete the group", r.error().message());
     }
+    settle(c, {});
     return core::response::no_content();
 }
 

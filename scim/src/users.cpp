@@ -64,6 +64,34 @@ schema::user store_update(const context& c, const schema::user& next, std::int64
     throw core::http_error(500, "internal_error", "could not update the user", updated.error().message());
 }
 
+// The connection's policy linked an existing account: the push now writes to it, as a PUT would.
+schema::user take_over(const context& c, const schema::user& existing, const schema::user& pushed) {
+    schema::user next = pushed;
+    next.id = existing.id;
+    next.organization_id = existing.organization_id;
+    auto stored = store_update(c, next, existing.version);
+    c.gate->settle({stored.id});
+    return stored;
+}
+
+// A write by a connection to an account it does not manage goes through its identity-conflict policy.
+void guard(const context& c, const schema::user& current, const schema::user& next, const json::object& body) {
+    if (c.gate && !c.gate->manages(current)) c.gate->claim(current, next, json::serialize(body));
+}
+
+// Deletes a user whom the connection just deactivated, when its policy says deactivation deletes.
+void remove_deactivated(const context& c, const schema::user& u) {
+    auto r = c.db.delete_user(c.organization.id, u.id, std::nullopt, c.actor);
+    if (!r && r.error() != store::errc::not_found)
+        throw core::http_error(500, "internal_error", "could not delete the deactivated user", r.error().message());
+}
+
+// The connection's deprovisioning policy: active=false may mean delete.
+bool deletes_on_deactivate(const context& c, const schema::user& before, const schema::user& after) {
+    return c.gate && before.active && !after.active &&
+           c.gate->on_deactivate() == identity_gate::deprovision::remove;
+}
+
 // A cursor is opaque to clients (RFC 9865 §2): base64url of "<created>|<id>" of the last user returned.
 std::string encode_cursor(const schema::user& u) {
     return core::base64url_encode(core::format_timestamp(u.created) + "|" + u.id);
@@ -217,11 +245,32 @@ core::response create(const context& c, const core::request& req) {
     u.organization_id = c.organization.id;
     user_from_json(body, u, c.extensions);
     sync_status(u);
+    if (c.gate) {
+        c.gate->prepare(u);
+        // An account the connection does not manage, with the same primary email: the connection's
+        // identity-conflict policy decides; it is never taken over silently.
+        for (const auto& existing : c.gate->email_collisions(u)) {
+            c.gate->claim(existing, u, json::serialize(body));
+            return user_response(c, 201, take_over(c, existing, u), projection_from(req));
+        }
+    }
     auto created = c.db.create_user(u, c.actor);
+    if (!created && created.error() == store::errc::already_exists && c.gate) {
+        auto existing = c.db.find_user_by_user_name(c.organization.id, u.user_name);
+        if (existing && !c.gate->manages(*existing)) {
+            c.gate->claim(*existing, u, json::serialize(body));
+            return user_response(c, 201, take_over(c, *existing, u), projection_from(req));
+        }
+        if (!existing)  // the name is free: the externalId is bound to another account of this connection
+            throw core::http_error(409, "uniqueness",
+                                   "externalId '" + u.external_id + "' already identifies another user of this connection")
+                .with_scim_type("uniqueness");
+    }
     if (!created) {
         if (created.error() == store::errc::already_exists) throw user_name_taken(u.user_name);
         throw core::http_error(500, "internal_error", "could not create the user", created.error().message());
     }
+    if (c.gate) c.gate->settle({created->id});
     return user_response(c, 201, *created, projection_from(req));
 }
 
@@ -242,26 +291,46 @@ core::response replace(const context& c, const core::request& req) {
     schema::user next = current;
     user_from_json(body, next, c.extensions);
     sync_status(next);
-    return user_response(c, 200, store_update(c, next, current.version), projection_from(req));
+    if (c.gate) c.gate->prepare(next);
+    guard(c, current, next, body);
+    auto stored = store_update(c, next, current.version);
+    if (deletes_on_deactivate(c, current, stored)) remove_deactivated(c, stored);
+    else if (c.gate) c.gate->settle({stored.id});
+    return user_response(c, 200, stored, projection_from(req));
 }
 
 core::response patch(const context& c, const core::request& req) {
     const auto body = body_object(req);
     const std::string id{req.param("id")};
     const auto expected = if_match(req);
+    std::optional<schema::user> before;
+    if (c.gate) {
+        // Whether the connection may write to this account is settled before the transaction.
+        before = load(c, id);
+        guard(c, *before, *before, body);
+    }
     // The operations run inside the storage transaction, on the locked current state: concurrent
     // PATCHes of one user apply one after the other and none is lost (INTEROP R5).
+    bool was_active = true;
     auto updated = c.db.modify_user(
         c.organization.id, id,
         [&](schema::user& u) {
             if (expected && *expected != u.version) throw precondition_failed(u.version);
+            was_active = u.active;
             auto doc = user_to_json(u, location(c, id), c.extensions);
             apply_patch(doc, body, user_attributes(c.extensions));
             user_from_json(doc, u, c.extensions);
             sync_status(u);
+            if (c.gate) c.gate->prepare(u);
         },
         c.actor);
-    if (updated) return user_response(c, 200, *updated, projection_from(req));
+    if (updated) {
+        schema::user previous = *updated;
+        previous.active = was_active;
+        if (deletes_on_deactivate(c, previous, *updated)) remove_deactivated(c, *updated);
+        else if (c.gate) c.gate->settle({updated->id});
+        return user_response(c, 200, *updated, projection_from(req));
+    }
     if (updated.error() == store::errc::not_found) throw not_found(id);
     if (updated.error() == store::errc::already_exists) {
         // The new userName collides; say which one without re-reading.
@@ -273,6 +342,21 @@ core::response patch(const context& c, const core::request& req) {
 
 core::response remove(const context& c, const core::request& req) {
     const std::string id{req.param("id")};
+    if (c.gate) {
+        const auto current = load(c, id);
+        guard(c, current, current, json::object{});
+        if (c.gate->on_delete() == identity_gate::deprovision::disable) {
+            // The connection keeps deleted users' accounts, disabled (its deprovisioning policy).
+            const auto expected = if_match(req);
+            if (expected && *expected != current.version) throw precondition_failed(current.version);
+            schema::user next = current;
+            next.active = false;
+            sync_status(next);
+            store_update(c, next, current.version);
+            c.gate->settle({current.id});
+            return core::response::no_content();
+        }
+    }
     // The version check happens in the deleting transaction: a change between a check here and the
     // delete cannot slip through (RFC 7644 §3.14).
     auto r = c.db.delete_user(c.organization.id, id, if_match(req), c.actor);

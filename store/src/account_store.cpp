@@ -12,8 +12,6 @@
 namespace idgate::store::detail {
 namespace {
 
-std::string role_id(schema::system_role r) { return "system:" + std::string(schema::to_string(r)); }
-
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> out;
     std::size_t start = 0;
@@ -99,7 +97,7 @@ public:
                 std::vector<schema::account> created;
                 if (drafts.empty()) return created;
                 const std::string org = drafts.front().user.organization_id;
-                lock_organization(sql, org);
+                db_.lock_organization(sql, org);
                 for (auto& draft : drafts) {
                     auto& u = draft.user;
                     u.id = core::new_uuid();
@@ -109,9 +107,9 @@ public:
                     u.status = draft.invitation ? schema::user_status::pending : schema::user_status::active;
                     u.active = !draft.invitation.has_value();
                     // The first user of an organisation is its owner: nobody else could grant super_admin.
-                    if (count_owners(sql, org, "") == 0) draft.role = schema::system_role::super_admin;
+                    if (sql_runner::count_owners(sql, org, "") == 0) draft.role = schema::system_role::super_admin;
                     sql_runner::insert_user(sql, u, draft.password_hash ? &*draft.password_hash : nullptr);
-                    assign_system_role(sql, org, u.id, draft.role);
+                    db_.assign_system_role(sql, org, u.id, draft.role);
                     const std::string summary = boost::json::serialize(
                         boost::json::object{{"user_name", u.user_name},
                                             {"status", schema::to_string(u.status)},
@@ -284,13 +282,13 @@ public:
     result<schema::account> set_role(std::string_view organization_id, std::string_view user_id,
                                      schema::system_role role, const actor& by) override {
         return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
-            lock_organization(sql, organization_id);
+            db_.lock_organization(sql, organization_id);
             auto before = load_account(sql, organization_id, "id", user_id);
             if (!before) return before.error();
             if (before->role == role) return before;
-            if (before->role == schema::system_role::super_admin && count_owners(sql, organization_id, user_id) == 0)
+            if (before->role == schema::system_role::super_admin && sql_runner::count_owners(sql, organization_id, user_id) == 0)
                 return errc::last_owner;
-            assign_system_role(sql, std::string(organization_id), std::string(user_id), role);
+            db_.assign_system_role(sql, std::string(organization_id), std::string(user_id), role);
             db_.record(sql, std::string(organization_id), by, "user.role_change", "user", before->profile.id,
                        before->profile.user_name, from_to("role", schema::to_string(before->role), schema::to_string(role)),
                        "user.updated", schema::summarize_user(before->profile));
@@ -301,7 +299,7 @@ public:
     result<void> transfer_ownership(std::string_view organization_id, std::string_view from, std::string_view to,
                                     const actor& by) override {
         return db_.write<void>([&](soci::session& sql) -> result<void> {
-            lock_organization(sql, organization_id);
+            db_.lock_organization(sql, organization_id);
             auto owner = load_account(sql, organization_id, "id", from);
             auto heir = load_account(sql, organization_id, "id", to);
             if (!owner || !heir) return errc::not_found;
@@ -309,8 +307,8 @@ public:
                 heir->profile.status != schema::user_status::active)
                 return errc::not_supported;
             const std::string org{organization_id};
-            assign_system_role(sql, org, heir->profile.id, schema::system_role::super_admin);
-            assign_system_role(sql, org, owner->profile.id, schema::system_role::admin);
+            db_.assign_system_role(sql, org, heir->profile.id, schema::system_role::super_admin);
+            db_.assign_system_role(sql, org, owner->profile.id, schema::system_role::admin);
             const std::string details = boost::json::serialize(
                 boost::json::object{{"from", owner->profile.user_name}, {"to", heir->profile.user_name}});
             db_.record(sql, org, by, "organization.ownership_transfer", "user", heir->profile.id,
@@ -322,11 +320,11 @@ public:
     result<schema::account> set_status(std::string_view organization_id, std::string_view user_id,
                                        schema::user_status status, const actor& by) override {
         return db_.write<schema::account>([&](soci::session& sql) -> result<schema::account> {
-            lock_organization(sql, organization_id);
+            db_.lock_organization(sql, organization_id);
             auto before = db_.load_user(sql, organization_id, "id", user_id, db_.postgres());
             if (!before) return before.error();
-            if (status == schema::user_status::disabled && is_owner(sql, user_id) &&
-                count_owners(sql, organization_id, user_id) == 0)
+            if (status == schema::user_status::disabled && sql_runner::is_owner(sql, user_id) &&
+                sql_runner::count_owners(sql, organization_id, user_id) == 0)
                 return errc::last_owner;
             schema::user after = *before;
             after.status = status;
@@ -1124,54 +1122,17 @@ private:
 
     // Serialises changes that must keep "at least one super_admin" true (PostgreSQL; SQLite's
     // BEGIN IMMEDIATE already serialises every writer).
-    void lock_organization(soci::session& sql, std::string_view organization_id) {
-        if (!db_.postgres()) return;
-        std::string org{organization_id}, id;
-        sql << "SELECT id FROM organizations WHERE id = :org FOR UPDATE", use(org, "org"), into(id);
-    }
-
     // Deletes the user (cascading to emails, memberships, roles, permissions, sessions, links and MFA
     // state) unless it is the organisation's last owner; returns what was deleted.
     result<schema::user> remove_user_keeping_an_owner(soci::session& sql, std::string_view organization_id,
                                                       std::string_view user_id) {
-        lock_organization(sql, organization_id);
+        db_.lock_organization(sql, organization_id);
         auto before = db_.load_user(sql, organization_id, "id", user_id);
         if (!before) return before.error();
-        if (is_owner(sql, user_id) && count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
+        if (sql_runner::is_owner(sql, user_id) && sql_runner::count_owners(sql, organization_id, user_id) == 0) return errc::last_owner;
         std::string org{organization_id}, id{user_id};
         sql << "DELETE FROM users WHERE organization_id = :org AND id = :id", use(org, "org"), use(id, "id");
         return before;
-    }
-
-    // Active super_admins of the organisation other than `except`.
-    static long long count_owners(soci::session& sql, std::string_view organization_id, std::string_view except) {
-        std::string org{organization_id}, ex{except};
-        long long n = 0;
-        sql << "SELECT COUNT(*) FROM role_assignments ra JOIN users u ON u.id = ra.user_id WHERE "
-               "ra.organization_id = :org AND ra.role_id = 'system:super_admin' AND u.id <> :ex AND u.status <> "
-               "'disabled'",
-            use(org, "org"), use(ex, "ex"), into(n);
-        return n;
-    }
-
-    static bool is_owner(soci::session& sql, std::string_view user_id) {
-        std::string id{user_id};
-        long long n = 0;
-        sql << "SELECT COUNT(*) FROM role_assignments WHERE user_id = :id AND role_id = 'system:super_admin'",
-            use(id, "id"), into(n);
-        return n > 0;
-    }
-
-    void assign_system_role(soci::session& sql, const std::string& organization_id, const std::string& user_id,
-                            schema::system_role role) {
-        std::string org = organization_id, id = user_id, rid = role_id(role), now = ts(clock_.now());
-        sql << "DELETE FROM role_assignments WHERE user_id = :id AND is_system = 1", use(id, "id");
-        sql << "INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, "
-               "created_at) VALUES (:org, :id, :rid, '', 1, 'local', :now)",
-            use(org, "org"), use(id, "id"), use(rid, "rid"), use(now, "now");
-        // The same role on the user row, where the user list filters on it with an index.
-        std::string name{schema::to_string(role)};
-        sql << "UPDATE users SET system_role = :r WHERE id = :id", use(name, "r"), use(id, "id");
     }
 
     // {"field": {"from": [...], "to": [...]}}: an audit record's before -> after of a list.

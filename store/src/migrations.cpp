@@ -345,6 +345,66 @@ const std::vector<migration>& migrations() {
              // Break-glass accounts keep local password sign-in while SSO is enforced.
              "ALTER TABLE users ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1))",
          }},
+        {3,
+         "identity provisioning: connections, bindings, reconciliation queue, identity conflicts",
+         {
+             // An IdP connection is one identity provider of an organisation, whatever protocols it uses
+             // (Okta pushes SCIM and signs people in by SAML through one connection): migration 1's
+             // per-protocol table is replaced. Nothing wrote to it or to identity_bindings before this
+             // release, so no data is dropped.
+             "DROP TABLE identity_bindings",
+             "DROP TABLE idp_connections",
+             R"(CREATE TABLE idp_connections (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  name TEXT NOT NULL,
+                  created_at TEXT NOT NULL,
+                  UNIQUE (organization_id, name)))",
+             // subject: the IdP's immutable id of the person (SCIM externalId such as Okta's user id, Entra's
+             // objectId, a SAML persistent NameID, OIDC iss+sub). One binding per user and connection.
+             R"(CREATE TABLE identity_bindings (
+                  connection_id TEXT NOT NULL REFERENCES idp_connections (id) ON DELETE CASCADE,
+                  subject TEXT NOT NULL,
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  created_at TEXT NOT NULL,
+                  last_seen_at TEXT NOT NULL,
+                  PRIMARY KEY (connection_id, subject),
+                  UNIQUE (connection_id, user_id)))",
+             "CREATE INDEX identity_bindings_user ON identity_bindings (user_id)",
+             // Which rule granted a role or permission: reconciliation keeps what a rule whose condition is
+             // unknown (Entra's group overage) granted before.
+             "ALTER TABLE role_assignments ADD COLUMN rule TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE user_permissions ADD COLUMN rule TEXT NOT NULL DEFAULT ''",
+             "CREATE INDEX role_assignments_source ON role_assignments (user_id, source)",
+             // Users whose mapping outcome must be worked out again (their profile or groups changed, or the
+             // rules did), written in the transaction of the change: a crash loses no re-evaluation.
+             // ticket changes on every queueing, so finishing an evaluation never drops a newer request.
+             R"(CREATE TABLE mapping_pending (
+                  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  connection_id TEXT NOT NULL REFERENCES idp_connections (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  ticket TEXT NOT NULL,
+                  queued_at TEXT NOT NULL,
+                  PRIMARY KEY (user_id, connection_id)))",
+             "CREATE INDEX mapping_pending_queue ON mapping_pending (queued_at)",
+             // A push or sign-in that would take over an existing account, held for an admin (policy "queue").
+             R"(CREATE TABLE identity_conflicts (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  connection_id TEXT NOT NULL REFERENCES idp_connections (id) ON DELETE CASCADE,
+                  subject TEXT NOT NULL,
+                  existing_user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                  reason TEXT NOT NULL,
+                  proposed TEXT NOT NULL DEFAULT '{}',
+                  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+                  created_at TEXT NOT NULL,
+                  decided_at TEXT,
+                  decided_by TEXT NOT NULL DEFAULT ''))",
+             "CREATE INDEX identity_conflicts_org ON identity_conflicts (organization_id, status, created_at)",
+             "CREATE UNIQUE INDEX identity_conflicts_one_pending ON identity_conflicts (connection_id, subject, "
+             "existing_user_id) WHERE status = 'pending'",
+         }},
     };
     return all;
 }

@@ -9,6 +9,7 @@
 
 #include "core/crypto.hpp"
 #include "account_store.hpp"
+#include "provisioning_store.hpp"
 #include "query.hpp"
 
 namespace idgate::store::detail {
@@ -19,9 +20,12 @@ namespace {
 class soci_store final : public store, private sql_runner {
 public:
     soci_store(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
-        : sql_runner(d, std::move(pool), clock), accounts_(make_soci_accounts(*this)) {}
+        : sql_runner(d, std::move(pool), clock),
+          accounts_(make_soci_accounts(*this)),
+          provisioning_(make_soci_provisioning(*this)) {}
 
     accounts& local_accounts() override { return *accounts_; }
+    provisioning& identities() override { return *provisioning_; }
 
     std::string_view backend_name() const override { return d_.name; }
     pool_stats stats() const override { return pool_->stats(); }
@@ -123,6 +127,10 @@ public:
         u.version = 1;
         return write<schema::user>([&](soci::session& sql) -> result<schema::user> {
             insert_user(sql, u);
+            if (!by.connection_id.empty()) {
+                bind_identity(sql, u.organization_id, by.connection_id, scim_subject(u), u.id);
+                queue_user(sql, u.id);
+            }
             const std::string summary = schema::summarize_user(u);
             record(sql, u.organization_id, by, "user.create", "user", u.id, u.user_name, summary, "user.created",
                    summary);
@@ -236,6 +244,7 @@ public:
                 use(id, "id"), use(org, "org"), use(name, "name"), use(folded, "folded"), use(external, "ext"),
                 use(now, "now");
             if (!add_members(sql, g.organization_id, g.id, member_ids, now)) return errc::not_found;
+            queue_group_members(sql, g.id);
             const std::string summary = boost::json::serialize(boost::json::object{
                 {"id", g.id}, {"displayName", g.display_name}, {"members_added", member_ids.size()}});
             record(sql, g.organization_id, by, "group.create", "group", g.id, g.display_name, summary, "group.created",
@@ -290,6 +299,8 @@ public:
                 using k = schema::group_change::kind;
                 switch (c.type) {
                     case k::rename:
+                        // Group conditions match on the name: every bound member is evaluated again.
+                        if (c.text != after.display_name) queue_group_members(sql, gid);
                         if (c.text != after.display_name)
                             details["displayName"] = boost::json::object{{"from", after.display_name}, {"to", c.text}};
                         after.display_name = c.text;
@@ -299,6 +310,7 @@ public:
                         break;
                     case k::add_members:
                         if (!add_members(sql, org, gid, c.user_ids, now)) return errc::not_found;
+                        for (const auto& uid : c.user_ids) queue_user(sql, uid);
                         note(added, added_count, c.user_ids);
                         break;
                     case k::remove_members:
@@ -306,6 +318,7 @@ public:
                             std::string u = uid;
                             sql << "DELETE FROM group_members WHERE group_id = :g AND user_id = :u", use(gid, "g"),
                                 use(u, "u");
+                            queue_user(sql, uid);
                         }
                         note(removed, removed_count, c.user_ids);
                         break;
@@ -314,10 +327,12 @@ public:
                         bound_statement st(sql);
                         std::string g = gid;
                         st.in(g, "g");
+                        queue_group_members(sql, gid);
                         st.run("DELETE FROM group_members WHERE group_id = :g");
                         details["members_cleared"] = static_cast<std::int64_t>(st.affected_rows());
                         if (c.type == k::replace_members) {
                             if (!add_members(sql, org, gid, c.user_ids, now)) return errc::not_found;
+                            queue_group_members(sql, gid);
                             note(added, added_count, c.user_ids);
                         }
                         break;
@@ -350,6 +365,7 @@ public:
             if (!before) return before.error();
             if (expected_version && before->version != *expected_version) return errc::version_mismatch;
             std::string org{organization_id}, gid{id};
+            queue_group_members(sql, gid);  // its members lose what the group granted
             sql << "DELETE FROM directory_groups WHERE organization_id = :org AND id = :g", use(org, "org"), use(gid, "g");
             const std::string summary =
                 boost::json::serialize(boost::json::object{{"id", gid}, {"displayName", before->display_name}});
@@ -402,19 +418,21 @@ public:
 
     std::optional<schema::api_token> find_token_by_hash(std::string_view secret_hash) override {
         return read_only([&](soci::session& sql) -> std::optional<schema::api_token> {
-            std::string hash{secret_hash}, slug;
-            soci::indicator slug_ind = soci::i_ok;
+            std::string hash{secret_hash}, slug, connection;
+            soci::indicator slug_ind = soci::i_ok, connection_ind = soci::i_ok;
             token_row row;
             bound_statement st(sql);
             row.bind(st);
-            st.out(slug, slug_ind);
+            st.out(slug, slug_ind).out(connection, connection_ind);
             st.in(hash, "hash");
             if (!st.run(std::string("SELECT ") + token_columns +
-                        ", o.slug FROM api_tokens t LEFT JOIN organizations o ON o.id = t.organization_id "
+                        ", o.slug, c.name FROM api_tokens t LEFT JOIN organizations o ON o.id = t.organization_id "
+                        "LEFT JOIN idp_connections c ON c.id = t.connection_id "
                         "WHERE t.secret_hash = :hash AND t.revoked_at IS NULL"))
                 return std::nullopt;
             auto token = row.to_token();
             if (slug_ind == soci::i_ok) token.organization_slug = slug;
+            if (connection_ind == soci::i_ok) token.connection_name = connection;
             return token;
         });
     }
@@ -431,16 +449,20 @@ public:
     std::vector<schema::api_token> list_tokens(std::string_view organization_id) override {
         return read_only([&](soci::session& sql) {
             std::vector<schema::api_token> out;
-            std::string org{organization_id};
+            std::string org{organization_id}, connection;
             token_row row;
             bound_statement st(sql);
             row.bind(st);
+            st.out(connection);
             st.in(org, "org");
             if (st.run(std::string("SELECT ") + token_columns +
-                       " FROM api_tokens t WHERE t.organization_id = :org AND t.revoked_at IS NULL "
+                       ", COALESCE(c.name, '') FROM api_tokens t LEFT JOIN idp_connections c ON c.id = "
+                       "t.connection_id WHERE t.organization_id = :org AND t.revoked_at IS NULL "
                        "ORDER BY t.created_at, t.id")) {
-                do out.push_back(row.to_token());
-                while (st.next());
+                do {
+                    out.push_back(row.to_token());
+                    out.back().connection_name = connection;
+                } while (st.next());
             }
             return out;
         });
@@ -760,6 +782,7 @@ private:
     };
 
     std::unique_ptr<accounts> accounts_;
+    std::unique_ptr<provisioning> provisioning_;
 };
 
 }  // namespace

@@ -19,9 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "dialect.hpp"
 #include "migrations.hpp"
 #include "pool.hpp"
+#include "schema/account.hpp"
 #include "store/store.hpp"
 
 namespace idgate::store::detail {
@@ -363,6 +365,8 @@ public:
         // our read and this update: the version predicate is the real compare-and-swap.
         if (st.affected_rows() != 1) return errc::version_mismatch;
         write_multi_values(sql, after, true);
+        if (!by.connection_id.empty()) bind_identity(sql, after.organization_id, by.connection_id, scim_subject(after), after.id);
+        queue_user(sql, after.id);
         if (before.active && !after.active) {
             // Deprovisioning must end access now, not when a session expires: the IdP's next sync
             // may be 40 minutes away (INTEROP §2.7).
@@ -395,6 +399,86 @@ public:
         return row.to_user();
     }
 
+    // -- roles and the organisation's owner invariant, inside a caller's transaction ------------------
+
+    // PostgreSQL: serialises writers that check the owner invariant (SQLite's writer is alone anyway).
+    void lock_organization(soci::session& sql, std::string_view organization_id) {
+        if (!postgres()) return;
+        std::string org{organization_id}, id;
+        sql << "SELECT id FROM organizations WHERE id = :org FOR UPDATE", use(org, "org"), into(id);
+    }
+
+    // Active super_admins of the organisation other than `except`.
+    static long long count_owners(soci::session& sql, std::string_view organization_id, std::string_view except) {
+        std::string org{organization_id}, ex{except};
+        long long n = 0;
+        sql << "SELECT COUNT(*) FROM role_assignments ra JOIN users u ON u.id = ra.user_id WHERE "
+               "ra.organization_id = :org AND ra.role_id = 'system:super_admin' AND u.id <> :ex AND u.status <> "
+               "'disabled'",
+            use(org, "org"), use(ex, "ex"), into(n);
+        return n;
+    }
+
+    static bool is_owner(soci::session& sql, std::string_view user_id) {
+        std::string id{user_id};
+        long long n = 0;
+        sql << "SELECT COUNT(*) FROM role_assignments WHERE user_id = :id AND role_id = 'system:super_admin'",
+            use(id, "id"), into(n);
+        return n > 0;
+    }
+
+    // Replaces the user's system role. `source` is 'local' or the IdP connection whose rule `rule` gave it.
+    void assign_system_role(soci::session& sql, const std::string& organization_id, const std::string& user_id,
+                            schema::system_role role, const std::string& source = "local",
+                            const std::string& rule = "") {
+        std::string org = organization_id, id = user_id, rid = "system:" + std::string(schema::to_string(role)),
+                    now = ts(clock_.now()), src = source, r = rule;
+        sql << "DELETE FROM role_assignments WHERE user_id = :id AND is_system = 1", use(id, "id");
+        sql << "INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, rule, "
+               "created_at) VALUES (:org, :id, :rid, '', 1, :src, :rule, :now)",
+            use(org, "org"), use(id, "id"), use(rid, "rid"), use(src, "src"), use(r, "rule"), use(now, "now");
+        // The same role on the user row, where the user list filters on it with an index.
+        std::string name{schema::to_string(role)};
+        sql << "UPDATE users SET system_role = :r WHERE id = :id", use(name, "r"), use(id, "id");
+    }
+
+    // -- identity bindings and the re-evaluation queue, inside a caller's transaction --------------
+
+    // The subject a SCIM client's user is bound by: its externalId (Okta's user id, or what Entra is
+    // configured to send, ideally the objectId), else our own id, which the client holds.
+    static std::string scim_subject(const schema::user& u) {
+        return u.external_id.empty() ? "user:" + u.id : u.external_id;
+    }
+
+    // Binds the user by `subject` on the connection, replacing the user's earlier subject there. A subject
+    // bound to another user is a unique violation (the caller's errc::already_exists).
+    void bind_identity(soci::session& sql, const std::string& organization_id, const std::string& connection_id,
+                       const std::string& subject, const std::string& user_id) {
+        std::string org = organization_id, conn = connection_id, sub = subject, uid = user_id, now = ts(clock_.now());
+        bound_statement st(sql);
+        st.in(conn, "c").in(uid, "u").in(sub, "s").in(now, "now");
+        st.run("UPDATE identity_bindings SET last_seen_at = :now WHERE connection_id = :c AND user_id = :u AND "
+               "subject = :s");
+        if (st.affected_rows() == 1) return;
+        sql << "DELETE FROM identity_bindings WHERE connection_id = :c AND user_id = :u", use(conn, "c"), use(uid, "u");
+        sql << "INSERT INTO identity_bindings (connection_id, subject, user_id, organization_id, created_at, "
+               "last_seen_at) VALUES (:c, :s, :u, :org, :now, :now)",
+            use(conn, "c"), use(sub, "s"), use(uid, "u"), use(org, "org"), use(now, "now");
+    }
+
+    // Queues a re-evaluation of the user for every connection it is bound to. A user queued already
+    // keeps its place and gets a new ticket, so an evaluation in progress does not retire the request.
+    void queue_user(soci::session& sql, const std::string& user_id) {
+        queue_bound("b.user_id = :k", user_id, sql);
+    }
+    // ... for every bound member of the group (a rename changes what group conditions see).
+    void queue_group_members(soci::session& sql, const std::string& group_id) {
+        queue_bound("b.user_id IN (SELECT m.user_id FROM group_members m WHERE m.group_id = :k)", group_id, sql);
+    }
+    void queue_connection_users(soci::session& sql, const std::string& connection_id) {
+        queue_bound("b.connection_id = :k", connection_id, sql);
+    }
+
     // -- audit + change feed, inside the writer's transaction --------------------------------------
 
     void record(soci::session& sql, const std::string& organization_id, const actor& by, std::string_view action,
@@ -417,6 +501,16 @@ public:
                "VALUES (:org, :at, :type, :rtype, :rid, :payload)",
             use(org, "org"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"), use(tid, "rid"),
             use(payload, "payload");
+    }
+
+    void queue_bound(const char* condition, const std::string& key, soci::session& sql) {
+        std::string k = key, ticket = core::new_uuid(), now = ts(clock_.now());
+        bound_statement st(sql);
+        st.in(k, "k").in(ticket, "t").in(now, "now");
+        st.run(std::string("INSERT INTO mapping_pending (user_id, connection_id, organization_id, ticket, queued_at) "
+                           "SELECT b.user_id, b.connection_id, b.organization_id, :t, :now FROM identity_bindings b "
+                           "WHERE ") +
+               condition + " ON CONFLICT (user_id, connection_id) DO UPDATE SET ticket = excluded.ticket");
     }
 
     // -- connection and transaction plumbing -------------------------------------------------------

@@ -28,6 +28,8 @@ struct principal {
     std::string organization_slug;
     std::string display;          // for audit records, never a secret
     std::string session_id;       // for users signed in with a session
+    std::string connection_id;    // SCIM tokens of an IdP connection: which one
+    std::string connection_name;
 };
 
 struct request {

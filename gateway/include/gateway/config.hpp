@@ -54,6 +54,9 @@ struct scim_config {
 
 struct mapping_config {
     std::string directory;  // the mapping files (one per IdP connection); empty: none
+    // Rules are desired state: after a reload that changes them, re-evaluate every bound user at once
+    // (true), or only when an operator runs `idgate mapping apply` after `idgate mapping plan` (false).
+    bool reconcile_on_reload = true;
 };
 
 struct log_config {

@@ -27,9 +27,17 @@ struct connection_policy {
          allow_local_password = true, allow_local_mfa = true;
     enum class deprovision { disable, remove };
     deprovision on_deactivate = deprovision::disable;  // SCIM active=false
-    deprovision on_delete = deprovision::disable;      // SCIM DELETE (keeps history by default)
+    // SCIM DELETE. Deleting is RFC 7644 §3.6's meaning (a GET afterwards is 404); the audit trail is kept
+    // either way. "disable" keeps the account, still visible to SCIM as active=false.
+    deprovision on_delete = deprovision::remove;
     bool disable_without_grants = false;  // a user who loses every rule that granted access is disabled
+    // A push or sign-in whose userName or email belongs to an account this connection does not manage:
+    // refused (the IdP gets 409 uniqueness), linked when the account's owner verified that email address,
+    // or held for an admin in /api/v1/identity-conflicts. Never taken over silently.
+    enum class conflict_policy { reject, link_verified_email, queue };
+    conflict_policy on_conflict = conflict_policy::reject;
 };
+std::string_view to_string(connection_policy::conflict_policy p);
 
 struct mapping_file {
     std::string source;        // the path, for messages

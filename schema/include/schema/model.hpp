@@ -115,6 +115,7 @@ struct api_token {
     std::string organization_id;  // empty for instance-wide admin tokens
     std::string organization_slug;  // filled in by lookups, so authentication needs one query
     std::string connection_id;    // the IdP connection a SCIM token belongs to, if any
+    std::string connection_name;  // filled in by lookups
     std::string name;
     std::string secret_hash;      // sha256 hex
     core::time_point created{};
@@ -129,6 +130,8 @@ struct actor {
     std::string display;
     std::string client_address;
     std::string request_id;
+    // The IdP connection writing through a SCIM token that belongs to one: its users are bound to it.
+    std::string connection_id = {};
 };
 
 struct audit_record {

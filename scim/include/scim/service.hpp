@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "schema/model.hpp"
+#include "scim/identity_gate.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
 
@@ -20,6 +21,7 @@ struct context {
     std::string base_url;  // the organisation's SCIM base, e.g. "/scim/v2/acme": resource URLs hang off it
     schema::actor actor;   // who is writing, for the audit trail
     const extension_registry& extensions;  // User extension schemas declared in configuration
+    const identity_gate* gate = nullptr;   // the token's IdP connection, if it has one
 };
 
 // Paging limits advertised in /ServiceProviderConfig and enforced on every list (RFC 7644 §3.4.2.4).

@@ -27,6 +27,7 @@
 namespace idgate::store {
 
 class accounts;
+class provisioning;
 
 struct pool_stats {
     std::size_t size = 0;
@@ -106,6 +107,8 @@ public:
     virtual std::string_view backend_name() const = 0;
     // Local user management's storage (store/accounts.hpp), on the same database and pool.
     virtual accounts& local_accounts() = 0;
+    // Identity provisioning's storage (store/provisioning.hpp): connections, bindings, reconciliation.
+    virtual provisioning& identities() = 0;
 
     // Organisations (tenants).
     virtual result<schema::organization> create_organization(schema::organization org, const schema::actor& by) = 0;
