@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 # Every C++ file of the project (works in a clone and in an unpacked archive alike).
-sources() { find core schema store scim accounts mapping gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
+sources() { find core schema store scim accounts mapping provisioning gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
 fence() {  # fence <header prefix> <allowed path regex>
   local hits
   hits=$(sources | grep -Ev "$2" | xargs grep -ln "#include <$1" 2>/dev/null || true)
@@ -24,10 +24,13 @@ fence 'yaml-cpp'     '^(core/include/core/yaml_reader\.hpp|gateway/src/config\.c
 fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp)$'
 # Protocol modules never include the gateway.
-hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
+hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
 if [ -n "$hits" ]; then echo "modules include the gateway:" $hits; status=1; fi
 # Mapping rules are pure: no storage, no protocol module.
 hits=$(sources | grep -E '^mapping/' | xargs grep -lE '#include "(store|scim|accounts)/' 2>/dev/null || true)
 if [ -n "$hits" ]; then echo "mapping is not pure:" $hits; status=1; fi
+# The SCIM module asks the provisioning module through scim::identity_gate; it never includes it.
+hits=$(sources | grep -E '^scim/' | xargs grep -l '#include "provisioning/' 2>/dev/null || true)
+if [ -n "$hits" ]; then echo "scim includes provisioning:" $hits; status=1; fi
 [ $status -eq 0 ] && echo "include boundaries: ok"
 exit $status

@@ -129,6 +129,10 @@ void add_routes(router& r, services& s) {
     add_session(method::post, "/api/v1/permissions", acc::define_permission);
     add_session(method::post, "/api/v1/ownership-transfer", acc::transfer_ownership);
     add_session(method::get, "/api/v1/audit", acc::audit);
+    add_session(method::get, "/api/v1/identity-conflicts", acc::list_identity_conflicts);
+    add_session(method::get, "/api/v1/identity-conflicts/{id}", acc::get_identity_conflict);
+    add_session(method::post, "/api/v1/identity-conflicts/{id}/approve", acc::approve_identity_conflict);
+    add_session(method::post, "/api/v1/identity-conflicts/{id}/reject", acc::reject_identity_conflict);
 
     // SCIM 2.0 (RFC 7644), one base URL per organisation. Bodies up to 1 MiB: a large group's members.
     const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking,

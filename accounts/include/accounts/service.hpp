@@ -139,6 +139,12 @@ core::response define_permission(const context& c, const core::request& req); //
 core::response transfer_ownership(const context& c, const core::request& req);  // POST /api/v1/ownership-transfer
 core::response audit(const context& c, const core::request& req);             // GET /api/v1/audit
 
+// Identity conflicts held for an admin (a connection's identity_conflicts: queue).
+core::response list_identity_conflicts(const context& c, const core::request& req);    // GET /api/v1/identity-conflicts
+core::response get_identity_conflict(const context& c, const core::request& req);      // GET /api/v1/identity-conflicts/{id}
+core::response approve_identity_conflict(const context& c, const core::request& req);  // POST .../{id}/approve
+core::response reject_identity_conflict(const context& c, const core::request& req);   // POST .../{id}/reject
+
 // An audit record as the API shows it (instance and organisation audit endpoints alike).
 boost::json::object audit_record_json(const schema::audit_record& r);
 
