@@ -99,6 +99,14 @@ BOOST_AUTO_TEST_CASE(wrong_types_are_errors_with_position) {
     BOOST_TEST(error_of("server: {port: [}\n").find("not valid YAML") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(mapping_reconciliation_is_on_reload_unless_manual) {
+    BOOST_TEST(parse_config("", "idgate.yaml").mapping.reconcile_on_reload);
+    const auto manual = parse_config("mapping:\n  directory: /etc/m\n  reconcile: manual\n", "idgate.yaml");
+    BOOST_TEST(!manual.mapping.reconcile_on_reload);
+    BOOST_TEST(error_of("mapping:\n  reconcile: sometimes\n").find("idgate.yaml:2:14: 'mapping.reconcile': expected on_reload") ==
+               0u);
+}
+
 BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
     ::setenv("IDGATE_TEST_PG_PASSWORD", "it's a \\secret", 1);
     const auto c = parse_config(

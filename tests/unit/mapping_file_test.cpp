@@ -108,11 +108,26 @@ BOOST_AUTO_TEST_CASE(mistakes_are_refused_with_line_column_and_the_alternatives)
         {"connection: okta\nlocks: {authorization: sometimes}\norganization: acme\n",
          "okta.yaml:2:24: 'locks.authorization': expected external or local"},
         {"connection: okta\nrules: [\n", "okta.yaml:3:1: not valid YAML"},
+        {"connection: okta\nidentity_conflicts: merge\norganization: acme\n",
+         "okta.yaml:2:21: 'identity_conflicts': expected reject, link_verified_email or queue"},
     };
     for (const auto& r : table) {
         const auto message = error_of(r.yaml);
         BOOST_TEST(message.rfind(r.expected, 0) == 0u, "got: " << message << "\nwanted: " << r.expected);
     }
+}
+
+BOOST_AUTO_TEST_CASE(policies_default_to_refusing_takeovers_and_rfc_deletes) {
+    const auto plain = mapping::parse_mapping("organization: acme\nconnection: okta\n", "okta.yaml");
+    BOOST_TEST((plain.policy.on_conflict == mapping::connection_policy::conflict_policy::reject));
+    BOOST_TEST((plain.policy.on_deactivate == mapping::connection_policy::deprovision::disable));
+    BOOST_TEST((plain.policy.on_delete == mapping::connection_policy::deprovision::remove));
+    const auto queued = mapping::parse_mapping(
+        "organization: acme\nconnection: okta\nidentity_conflicts: queue\ndeprovisioning: {on_delete: disable}\n",
+        "okta.yaml");
+    BOOST_TEST((queued.policy.on_conflict == mapping::connection_policy::conflict_policy::queue));
+    BOOST_TEST((queued.policy.on_delete == mapping::connection_policy::deprovision::disable));
+    BOOST_TEST(mapping::to_string(queued.policy.on_conflict) == "queue");
 }
 
 BOOST_AUTO_TEST_CASE(a_directory_with_one_bad_file_or_two_files_for_one_connection_is_refused) {
