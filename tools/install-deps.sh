@@ -10,11 +10,13 @@ packages=(
   # persistence: SOCI with its SQLite and PostgreSQL backends (their headers need libpq-dev)
   libsoci-dev libsqlite3-dev libpq-dev
   # SAML signatures, OIDC, configuration files
-  libxmlsec1-dev libxml2-dev libssl-dev liboauth2-dev libyaml-cpp-dev
+  libxmlsec1-dev libxml2-dev libssl-dev liboauth2-dev libcjose-dev libjansson-dev libyaml-cpp-dev
   # password hashing (Argon2id), invitation mail over SMTP, QR codes for MFA enrolment
   libargon2-dev libcurl4-openssl-dev libqrencode-dev
   # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys
   postgresql wrk curl openssl
+  # the end-to-end tests' identity providers (npm packages, tests/e2e) run on Debian's Node.js
+  nodejs npm
 )
 
 missing=()

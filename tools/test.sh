@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): set up a fresh Debian 12 machine (as root), build idgate with
 # warnings as errors, start a throwaway PostgreSQL cluster on loopback, and run the whole test suite
-# against it -- then again under AddressSanitizer + UndefinedBehaviorSanitizer. A PostgreSQL test that
-# would skip is a failure here (IDGATE_REQUIRE_PG=1).
+# against it -- then again under AddressSanitizer + UndefinedBehaviorSanitizer. A PostgreSQL or end-to-end
+# test that would skip is a failure here (IDGATE_REQUIRE_PG=1, IDGATE_REQUIRE_E2E=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -23,6 +23,12 @@ source tools/lib/postgres.sh
 start_throwaway_postgres fsync=off
 export IDGATE_TEST_PG="$PG_CONNINFO"
 export IDGATE_REQUIRE_PG=1
+
+# -- the real identity providers of the end-to-end tests, from the committed lockfile. A test that would
+# skip for want of them is a failure here (IDGATE_REQUIRE_E2E=1).
+echo "== npm ci (tests/e2e)"
+npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+export IDGATE_REQUIRE_E2E=1
 
 # -- the suite, then the suite under sanitizers ----------------------------------------------------
 echo "== build (RelWithDebInfo, -Werror)"

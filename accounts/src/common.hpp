@@ -55,6 +55,11 @@ issued_link new_link(const context& c, schema::link_purpose purpose, std::string
 boost::json::object deliver_link(const context& c, const schema::account& to, const issued_link& l,
                                  const std::string& address = {});
 
+// A cookie's value in the request's Cookie header.
+std::optional<std::string_view> cookie_value(const core::request& req, std::string_view name);
+// The Set-Cookie header of the session cookie (an empty secret and age 0 clear it).
+std::string session_cookie_header(std::string_view secret, std::int64_t max_age_seconds);
+
 // 403 "managed by identity provider X" when SSO is enforced and connection `by` owns this action.
 void require_local(const context& c, const std::string& by, std::string_view what, bool exempt = false);
 

@@ -19,28 +19,6 @@ using namespace detail;
 constexpr std::chrono::minutes mfa_challenge_ttl{5};
 constexpr std::string_view totp_issuer = "idgate";
 
-std::optional<std::string_view> cookie_value(const core::request& req, std::string_view name) {
-    const auto header = req.header("cookie");
-    if (!header) return std::nullopt;
-    std::string_view rest = *header;
-    while (!rest.empty()) {
-        const auto semi = rest.find(';');
-        auto pair = rest.substr(0, semi);
-        rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-    }
-    return std::nullopt;
-}
-
-std::string session_cookie_header(std::string_view secret, std::int64_t max_age_seconds) {
-    // HttpOnly: scripts cannot read it; Secure: never sent over plain HTTP (browsers treat localhost as
-    // secure); SameSite=Lax: not sent on cross-site POSTs, the CSRF defence for cookie sessions.
-    return std::string(session_cookie) + "=" + std::string(secret) + "; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=" +
-           std::to_string(max_age_seconds);
-}
-
 schema::organization_settings settings_of(const context& c, std::string_view organization_id) {
     auto s = c.db.local_accounts().get_settings(organization_id);
     if (!s) throw core::http_error(404, "not_found", "no such organization");

@@ -83,6 +83,14 @@ std::string new_secret(std::string_view prefix) {
     return std::string(prefix) + base64url_encode({reinterpret_cast<const char*>(b.data()), b.size()});
 }
 
+std::string sha256(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 failed");
+    return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
 std::string sha256_hex(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -145,6 +145,10 @@ int serve(const config& c) {
     services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings,
                  [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); },
                  &reconciler};
+    svc.sso_settings = c.sso.settings;
+    for (const auto& oc : c.sso.oidc)
+        svc.oidc_providers.emplace(oc.name, std::make_unique<oidc::provider>(
+                                                oc, clock, std::chrono::seconds(c.sso.settings.clock_skew_seconds)));
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;
@@ -224,6 +228,11 @@ int serve(const config& c) {
             }
         }
         reconciler.drain(*rules, 5000);
+    });
+    srv.every(std::chrono::minutes(10), [&db = *db, &clock] {
+        // Sign-ins that were never finished (their states expired) leave nothing behind.
+        const auto pruned = db.identities().prune_sign_in_states(clock.now() - std::chrono::hours(1));
+        if (pruned > 0) core::log::info("pruned expired sign-in states", {{"count", pruned}});
     });
     srv.every(std::chrono::minutes(10), [&db = *db, &clock, retention] {
         const auto pruned = db.prune_changes(clock.now() - retention);

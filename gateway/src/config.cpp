@@ -3,7 +3,9 @@
 
 #include "core/yaml_reader.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -65,6 +67,127 @@ scim::attribute_definition parse_attribute(const reader& r, const YAML::Node& no
                                 std::string::npos;
     if (!valid_name) r.fail(node, path + ".name", "required: a letter followed by letters, digits, '_' or '-'");
     return a;
+}
+
+std::vector<std::string> string_list(const reader& r, const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) r.fail(node, path, "expected a list of strings");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < node.size(); ++i) out.push_back(r.string(node[i], path + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+// https, or http to a loopback address (a development or test provider on the same machine).
+bool acceptable_provider_url(const std::string& url) {
+    if (url.rfind("https://", 0) == 0) return url.size() > 8;
+    for (const char* local : {"http://127.0.0.1", "http://localhost", "http://[::1]"})
+        if (url.rfind(local, 0) == 0 && (url.size() == std::strlen(local) || url[std::strlen(local)] == ':' ||
+                                         url[std::strlen(local)] == '/'))
+            return true;
+    return false;
+}
+
+oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node& node, const std::string& path) {
+    oidc::connection_config c;
+    r.map(node, path,
+          {"organization", "connection", "issuer", "client_id", "client_secret", "client_auth", "scopes", "algorithms",
+           "userinfo", "identity", "endpoints", "discovery_refresh_seconds", "jwks_refetch_seconds",
+           "http_timeout_seconds"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "organization") c.organization = r.string(v, p);
+              else if (key == "connection") c.name = r.string(v, p);
+              else if (key == "issuer") {
+                  c.issuer = r.string(v, p);
+                  if (!acceptable_provider_url(c.issuer))
+                      r.fail(v, p, "the issuer must be an https URL (http only for a provider on 127.0.0.1 or localhost)");
+              } else if (key == "client_id") c.client_id = r.string(v, p);
+              else if (key == "client_secret") c.client_secret = r.string(v, p);
+              else if (key == "client_auth") {
+                  const auto a = r.string(v, p);
+                  if (a != "client_secret_basic" && a != "client_secret_post")
+                      r.fail(v, p, "expected client_secret_basic or client_secret_post");
+                  c.auth = a == "client_secret_post" ? oidc::connection_config::client_auth::post
+                                                     : oidc::connection_config::client_auth::basic;
+              } else if (key == "scopes") {
+                  c.scopes = string_list(r, v, p);
+                  if (std::find(c.scopes.begin(), c.scopes.end(), "openid") == c.scopes.end())
+                      r.fail(v, p, "the scopes must include openid");
+              } else if (key == "algorithms") {
+                  c.algorithms = string_list(r, v, p);
+                  for (const auto& a : c.algorithms)
+                      if (a != "RS256" && a != "RS384" && a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" &&
+                          a != "ES256" && a != "ES384" && a != "ES512")
+                          r.fail(v, p, "unsupported algorithm '" + a +
+                                           "' (expected RS256/384/512, PS256/384/512 or ES256/384/512; never none or HMAC)");
+                  if (c.algorithms.empty()) r.fail(v, p, "at least one algorithm");
+              } else if (key == "userinfo") c.userinfo = r.boolean(v, p);
+              else if (key == "identity") {
+                  const auto id = r.string(v, p);
+                  if (id != "iss_sub" && id != "tid_oid") r.fail(v, p, "expected iss_sub or tid_oid (Entra ID)");
+                  c.identity = id == "tid_oid" ? oidc::connection_config::identity_key::tid_oid
+                                               : oidc::connection_config::identity_key::iss_sub;
+              } else if (key == "endpoints") {
+                  r.map(v, p, {"authorization", "token", "jwks", "userinfo", "end_session"},
+                        [&](const std::string& ek, const YAML::Node& ev, const std::string& ep) {
+                            auto url = r.string(ev, ep);
+                            if (!acceptable_provider_url(url)) r.fail(ev, ep, "expected an https URL");
+                            if (ek == "authorization") c.authorization_endpoint = url;
+                            else if (ek == "token") c.token_endpoint = url;
+                            else if (ek == "jwks") c.jwks_uri = url;
+                            else if (ek == "userinfo") c.userinfo_endpoint = url;
+                            else c.end_session_endpoint = url;
+                        });
+              } else if (key == "discovery_refresh_seconds") {
+                  c.discovery_refresh_seconds = static_cast<int>(r.integer(v, p, 60, 7 * 24 * 3600));
+              } else if (key == "jwks_refetch_seconds") {
+                  c.jwks_refetch_seconds = static_cast<int>(r.integer(v, p, 1, 24 * 3600));
+              } else {
+                  c.http_timeout_seconds = static_cast<int>(r.integer(v, p, 1, 120));
+              }
+          });
+    const auto missing = [&](const char* what) { r.fail(node, path, std::string("'") + what + "' is required"); };
+    if (c.organization.empty()) missing("organization");
+    if (c.name.empty()) missing("connection");
+    if (!schema::is_valid_slug(c.name)) r.fail(node, path + ".connection", "a connection name is 1-63 of a-z, 0-9, '-'");
+    if (c.issuer.empty()) missing("issuer");
+    if (c.client_id.empty()) missing("client_id");
+    if (c.client_secret.empty()) missing("client_secret");
+    return c;
+}
+
+void parse_sso(const reader& r, const YAML::Node& node, const std::string& path, sso_config& s) {
+    r.map(node, path,
+          {"base_url", "allowed_return_urls", "default_return_url", "state_ttl_seconds", "clock_skew_seconds", "oidc"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "base_url") {
+                  s.settings.base_url = r.string(v, p);
+                  if (s.settings.base_url.rfind("https://", 0) != 0 && s.settings.base_url.rfind("http://", 0) != 0)
+                      r.fail(v, p, "expected idgate's public URL, e.g. https://idgate.example.com");
+              } else if (key == "allowed_return_urls") {
+                  s.settings.allowed_return_urls = string_list(r, v, p);
+                  for (const auto& u : s.settings.allowed_return_urls)
+                      if (u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0)
+                          r.fail(v, p, "each allowed return URL is an absolute http(s) URL prefix");
+              } else if (key == "default_return_url") {
+                  s.settings.default_return_url = r.string(v, p);
+              } else if (key == "state_ttl_seconds") {
+                  s.settings.state_ttl_seconds = static_cast<int>(r.integer(v, p, 30, 3600));
+              } else if (key == "clock_skew_seconds") {
+                  s.settings.clock_skew_seconds = static_cast<int>(r.integer(v, p, 0, 600));
+              } else {
+                  if (!v.IsSequence()) r.fail(v, p, "expected a list of OpenID Connect connections");
+                  for (std::size_t i = 0; i < v.size(); ++i) {
+                      auto c = parse_oidc_connection(r, v[i], p + "[" + std::to_string(i) + "]");
+                      // Connection names are in the URLs (/sso/oidc/{name}/...): unique on the instance.
+                      for (const auto& other : s.oidc)
+                          if (other.name == c.name)
+                              r.fail(v[i], p + "[" + std::to_string(i) + "]",
+                                     "connection '" + c.name + "' is already defined");
+                      s.oidc.push_back(std::move(c));
+                  }
+              }
+          });
+    if (!s.oidc.empty() && s.settings.base_url.empty())
+        r.fail(node, path, "'base_url' is required: the redirect URIs registered at the providers are built from it");
 }
 
 void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
@@ -263,12 +386,13 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
     c.source = source;
     reader r(source);
     if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
-    r.map(root, "", {"server", "storage", "scim", "mail", "mapping", "log"},
+    r.map(root, "", {"server", "storage", "scim", "mail", "mapping", "sso", "log"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "server") parse_server(r, v, p, c.server);
               else if (key == "storage") parse_storage(r, v, p, c.storage);
               else if (key == "scim") parse_scim(r, v, p, c.scim);
               else if (key == "mail") parse_mail(r, v, p, c.mail);
+              else if (key == "sso") parse_sso(r, v, p, c.sso);
               else if (key == "mapping")
                   r.map(v, p, {"directory", "reconcile"},
                         [&](const std::string& mk, const YAML::Node& mv, const std::string& mp) {

@@ -4,6 +4,7 @@
 // and returns a response or throws core::http_error.
 #include "accounts/service.hpp"
 #include "core/http.hpp"
+#include "oidc/handlers.hpp"
 #include "gateway/router.hpp"
 #include "scim/service.hpp"
 #include "services.hpp"
@@ -36,6 +37,10 @@ core::response mapping_explain(services& s, const core::request&);
 using scim_handler = core::response (*)(const scim::context&, const core::request&);
 core::response scim(services& s, const core::request& req, scim_handler fn);
 core::response list_changes(services& s, const core::request&);
+
+// Single sign-on (OpenID Connect): resolves the connection and its organisation, then calls the handler.
+using oidc_handler = core::response (*)(const oidc::context&, const core::request&);
+core::response oidc(services& s, const core::request& req, oidc_handler fn);
 
 // Authentication of bearer tokens for the router.
 core::principal authenticate(services& s, const core::request& req, auth_policy policy);

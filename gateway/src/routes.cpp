@@ -71,6 +71,17 @@ void add_routes(router& r, services& s) {
     r.add(method::post, "/api/v1/mapping/reload", admin, [&s](core::request& q) { return h::mapping_reload(s, q); });
     r.add(method::post, "/api/v1/mapping/explain", admin, [&s](core::request& q) { return h::mapping_explain(s, q); });
 
+    // Single sign-on (OpenID Connect). Browsers arrive here: refusals are a plain page (the modules render
+    // it), unknown connections a 404. A back-channel logout token is a small form.
+    const route_options browser{auth_policy::none, error_style::json, execution::blocking, 16 * 1024};
+    const auto add_oidc = [&](method m, const char* path, h::oidc_handler fn) {
+        r.add(m, path, browser, [&s, fn](core::request& q) { return h::oidc(s, q, fn); });
+    };
+    add_oidc(method::get, "/sso/oidc/{connection}/login", idgate::oidc::login);
+    add_oidc(method::get, "/sso/oidc/{connection}/callback", idgate::oidc::callback);
+    add_oidc(method::get, "/sso/oidc/{connection}/logout", idgate::oidc::logout);
+    add_oidc(method::post, "/sso/oidc/{connection}/backchannel-logout", idgate::oidc::backchannel_logout);
+
     // Local user management: the organisation of the signed-in user.
     namespace acc = idgate::accounts;
     const route_options signed_in{auth_policy::session, error_style::json, execution::blocking, 64 * 1024};

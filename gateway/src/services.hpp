@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
 // What handlers are given: the long-lived parts of the process. Handlers hold no state of their own.
+#include <map>
+#include <memory>
+
 #include "accounts/mail.hpp"
 #include "accounts/service.hpp"
 #include "core/clock.hpp"
 #include "mapping/registry.hpp"
+#include "oidc/provider.hpp"
 #include "provisioning/reconciler.hpp"
 #include "gateway/metrics.hpp"
 #include "scim/schema_definitions.hpp"
@@ -22,6 +26,9 @@ struct services {
     // What each organisation's identity providers own (from the mapping files), for the read-only mirror.
     accounts::idp_policy_lookup idp_policies;
     provisioning::reconciler* reconciler = nullptr;  // applies mapping outcomes to stored users
+    // Single sign-on: shared settings and the OpenID Connect providers by connection name.
+    oidc::sso_settings sso_settings{};
+    std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
 };
 
 // The read-only mirror's policy of an organisation, merged from the `locks` of its connections' mapping

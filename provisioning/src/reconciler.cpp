@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "core/log.hpp"
 #include "mapping/explain.hpp"
 #include "scim/user_codec.hpp"
@@ -14,6 +17,43 @@ mapping::identity identity_of(const schema::user& u, const scim::extension_regis
     // A SCIM user without a "groups" attribute is a member of no group: SCIM knows every membership, so
     // here (unlike a SAML assertion without a groups attribute) no groups is a fact, not an unknown.
     if (!who.groups) who.groups.emplace();
+    return who;
+}
+
+std::string identity_to_json(const mapping::identity& who) {
+    boost::json::object attributes;
+    for (const auto& [name, values] : who.attributes) {
+        boost::json::array list;
+        for (const auto& v : values) list.emplace_back(v);
+        attributes[name] = std::move(list);
+    }
+    boost::json::object doc{{"attributes", std::move(attributes)}};
+    if (who.groups) {
+        boost::json::array groups;
+        for (const auto& g : *who.groups) groups.emplace_back(g);
+        doc["groups"] = std::move(groups);
+    } else {
+        doc["groups"] = nullptr;
+    }
+    return boost::json::serialize(doc);
+}
+
+mapping::identity identity_from_stored_json(const std::string& text) {
+    mapping::identity who;
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(text, ec);
+    if (ec || !doc.is_object()) return who;
+    if (const auto* a = doc.as_object().if_contains("attributes"); a && a->is_object())
+        for (const auto& [name, values] : a->as_object())
+            if (values.is_array())
+                for (const auto& v : values.as_array())
+                    if (v.is_string()) who.attributes[std::string(name)].emplace_back(v.as_string());
+    if (const auto* g = doc.as_object().if_contains("groups"); g && g->is_array()) {
+        std::vector<std::string> groups;
+        for (const auto& v : g->as_array())
+            if (v.is_string()) groups.emplace_back(v.as_string());
+        who.groups = std::move(groups);
+    }
     return who;
 }
 
@@ -45,7 +85,11 @@ std::optional<store::reconcile_result> reconciler::reconcile_one(const mapping::
                                                                  const std::string& connection_id, bool dry_run) {
     const auto user = db_.get_user(organization_id, user_id);
     if (!user) return std::nullopt;  // deleted meanwhile
-    const auto outcome = mapping::evaluate(file.rules, identity_of(*user, extensions_));
+    // The IdP's latest word: the last sign-in's claims or assertion if that came last, else the user as
+    // SCIM pushed it (with its group memberships).
+    const auto signed_in = db_.identities().sign_in_identity(connection_id, user_id);
+    const auto outcome = mapping::evaluate(
+        file.rules, signed_in ? identity_from_stored_json(*signed_in) : identity_of(*user, extensions_));
     const schema::actor by{"system", "mapping:" + file.connection, "mapping rules of connection " + file.connection,
                            "", "", ""};
     auto r = db_.identities().reconcile_grants(organization_id, user_id, connection_id, desired_for(file, outcome),

@@ -773,14 +773,14 @@ public:
         s.created = clock_.now();
         return db_.write<schema::session>([&](soci::session& sql) -> result<schema::session> {
             std::string id = s.id, org = s.organization_id, user = s.user_id, hash = s.secret_hash,
-                        conn = s.connection_id, created = ts(s.created), expires = ts(s.expires),
+                        conn = s.connection_id, idp = s.idp_session, created = ts(s.created), expires = ts(s.expires),
                         addr = s.client_address, agent = s.user_agent;
             bound_statement st(sql);
-            st.in(id, "id").in(org, "org").in(user, "u").in(hash, "h").in(conn, "c").in(created, "now");
+            st.in(id, "id").in(org, "org").in(user, "u").in(hash, "h").in(conn, "c").in(idp, "idp").in(created, "now");
             st.in(expires, "exp").in(addr, "addr").in(agent, "agent");
-            st.run("INSERT INTO sessions (id, organization_id, user_id, secret_hash, connection_id, created_at, "
-                   "expires_at, last_seen_at, client_address, user_agent) VALUES (:id, :org, :u, :h, :c, :now, :exp, "
-                   ":now, :addr, :agent)");
+            st.run("INSERT INTO sessions (id, organization_id, user_id, secret_hash, connection_id, idp_session, "
+                   "created_at, expires_at, last_seen_at, client_address, user_agent) VALUES (:id, :org, :u, :h, :c, "
+                   ":idp, :now, :exp, :now, :addr, :agent)");
             return s;
         });
     }

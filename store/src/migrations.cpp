@@ -405,6 +405,31 @@ const std::vector<migration>& migrations() {
              "CREATE UNIQUE INDEX identity_conflicts_one_pending ON identity_conflicts (connection_id, subject, "
              "existing_user_id) WHERE status = 'pending'",
          }},
+        {4,
+         "single sign-on: sign-in states, IdP sessions",
+         {
+             // A sign-in in progress (OIDC state with its nonce and PKCE verifier; SAML request id), kept in
+             // the database so that any node can finish it, single use and short-lived. id: the SHA-256 of
+             // the state the browser carries.
+             R"(CREATE TABLE sign_in_states (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                  connection TEXT NOT NULL,
+                  protocol TEXT NOT NULL CHECK (protocol IN ('oidc', 'saml')),
+                  nonce TEXT NOT NULL DEFAULT '',
+                  code_verifier TEXT NOT NULL DEFAULT '',
+                  return_to TEXT NOT NULL DEFAULT '',
+                  created_at TEXT NOT NULL,
+                  expires_at TEXT NOT NULL,
+                  used_at TEXT))",
+             "CREATE INDEX sign_in_states_expiry ON sign_in_states (expires_at)",
+             // The identity provider's session a sign-in belongs to (OIDC sid): back-channel logout ends it.
+             "ALTER TABLE sessions ADD COLUMN idp_session TEXT NOT NULL DEFAULT ''",
+             "CREATE INDEX sessions_idp ON sessions (connection_id, idp_session)",
+             // What the IdP said at the user's last sign-in (attributes and groups, as JSON): rules are
+             // evaluated again on it when they change. NULL when the last word came from a SCIM push.
+             "ALTER TABLE identity_bindings ADD COLUMN identity TEXT",
+         }},
     };
     return all;
 }

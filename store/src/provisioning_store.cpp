@@ -159,6 +159,27 @@ public:
         });
     }
 
+    void set_sign_in_identity(std::string_view connection_id, std::string_view user_id,
+                              const std::string& identity_json) override {
+        (void)db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string c{connection_id}, u{user_id}, identity = identity_json;
+            sql << "UPDATE identity_bindings SET identity = :i WHERE connection_id = :c AND user_id = :u",
+                use(identity, "i"), use(c, "c"), use(u, "u");
+            return {};
+        });
+    }
+
+    std::optional<std::string> sign_in_identity(std::string_view connection_id, std::string_view user_id) override {
+        return db_.read_only([&](soci::session& sql) -> std::optional<std::string> {
+            std::string c{connection_id}, u{user_id}, identity;
+            soci::indicator ind = soci::i_ok;
+            sql << "SELECT identity FROM identity_bindings WHERE connection_id = :c AND user_id = :u", use(c, "c"),
+                use(u, "u"), into(identity, ind);
+            if (!sql.got_data() || ind == soci::i_null) return std::nullopt;
+            return identity;
+        });
+    }
+
     std::vector<std::string> bound_users(std::string_view connection_id, std::string_view after_user_id,
                                          std::int64_t limit) override {
         return db_.read_only([&](soci::session& sql) {
@@ -304,6 +325,69 @@ public:
                        "user", c->existing_user_id, c->existing_user_name, details, "user.updated", details);
             return load_conflict(sql, organization_id, id);
         });
+    }
+
+    result<void> save_sign_in_state(const sign_in_state& s) override {
+        return db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string id = s.id, org = s.organization_id, conn = s.connection, protocol = s.protocol,
+                        nonce = s.nonce, verifier = s.code_verifier, ret = s.return_to, created = ts(s.created),
+                        expires = ts(s.expires);
+            bound_statement st(sql);
+            st.in(id, "id").in(org, "org").in(conn, "c").in(protocol, "p").in(nonce, "n").in(verifier, "v");
+            st.in(ret, "r").in(created, "created").in(expires, "expires");
+            st.run("INSERT INTO sign_in_states (id, organization_id, connection, protocol, nonce, code_verifier, "
+                   "return_to, created_at, expires_at) VALUES (:id, :org, :c, :p, :n, :v, :r, :created, :expires)");
+            return {};
+        });
+    }
+
+    result<sign_in_state> take_sign_in_state(std::string_view id) override {
+        return db_.write<sign_in_state>([&](soci::session& sql) -> result<sign_in_state> {
+            std::string key{id}, created, expires, used, now = ts(clock_.now());
+            soci::indicator used_ind = soci::i_ok;
+            sign_in_state s;
+            bound_statement st(sql);
+            st.out(s.id).out(s.organization_id).out(s.connection).out(s.protocol).out(s.nonce).out(s.code_verifier);
+            st.out(s.return_to).out(created).out(expires).out(used, used_ind).in(key, "id");
+            if (!st.run("SELECT id, organization_id, connection, protocol, nonce, code_verifier, return_to, created_at, "
+                        "expires_at, used_at FROM sign_in_states WHERE id = :id" +
+                        std::string(db_.postgres() ? " FOR UPDATE" : "")))
+                return errc::not_found;
+            if (used_ind == soci::i_ok) return errc::already_used;
+            s.created = parse_ts(created);
+            s.expires = parse_ts(expires);
+            if (s.expires <= clock_.now()) return errc::expired;
+            // Compare-and-set: of two callbacks racing with one state, one wins.
+            bound_statement mark(sql);
+            mark.in(now, "now").in(key, "id");
+            mark.run("UPDATE sign_in_states SET used_at = :now WHERE id = :id AND used_at IS NULL");
+            if (mark.affected_rows() != 1) return errc::already_used;
+            return s;
+        });
+    }
+
+    std::int64_t prune_sign_in_states(core::time_point cutoff) override {
+        auto n = db_.write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
+            std::string c = ts(cutoff);
+            bound_statement st(sql);
+            st.in(c, "c");
+            st.run("DELETE FROM sign_in_states WHERE expires_at < :c");
+            return static_cast<std::int64_t>(st.affected_rows());
+        });
+        return n ? *n : 0;
+    }
+
+    std::int64_t end_idp_sessions(std::string_view connection_id, std::string_view idp_session,
+                                  std::string_view user_id) override {
+        auto n = db_.write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
+            std::string c{connection_id}, sid{idp_session}, u{user_id};
+            bound_statement st(sql);
+            st.in(c, "c").in(sid, "sid").in(u, "u");
+            st.run("DELETE FROM sessions WHERE connection_id = :c AND ((:sid <> '' AND idp_session = :sid) OR "
+                   "(:u <> '' AND user_id = :u))");
+            return static_cast<std::int64_t>(st.affected_rows());
+        });
+        return n ? *n : 0;
     }
 
     bool email_verified(std::string_view organization_id, std::string_view user_id) override {

@@ -509,6 +509,16 @@ public:
         });
     }
 
+    void record_audit(std::string_view organization_id, const actor& by, std::string_view action,
+                      std::string_view target_type, std::string_view target_id, std::string_view target_display,
+                      const std::string& details_json) override {
+        (void)write<void>([&](soci::session& sql) -> result<void> {
+            record(sql, std::string(organization_id), by, action, target_type, std::string(target_id),
+                   std::string(target_display), details_json, "", "");
+            return {};
+        });
+    }
+
     std::vector<schema::audit_record> find_audit(const audit_query& q) override {
         return read_only([&](soci::session& sql) {
             std::string where = "organization_id = :org";

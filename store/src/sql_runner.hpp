@@ -457,8 +457,10 @@ public:
         std::string org = organization_id, conn = connection_id, sub = subject, uid = user_id, now = ts(clock_.now());
         bound_statement st(sql);
         st.in(conn, "c").in(uid, "u").in(sub, "s").in(now, "now");
-        st.run("UPDATE identity_bindings SET last_seen_at = :now WHERE connection_id = :c AND user_id = :u AND "
-               "subject = :s");
+        // A write through the connection makes the stored user its latest word: a sign-in identity kept
+        // from before no longer applies (the sign-in sets its own after this).
+        st.run("UPDATE identity_bindings SET last_seen_at = :now, identity = NULL WHERE connection_id = :c AND "
+               "user_id = :u AND subject = :s");
         if (st.affected_rows() == 1) return;
         sql << "DELETE FROM identity_bindings WHERE connection_id = :c AND user_id = :u", use(conn, "c"), use(uid, "u");
         sql << "INSERT INTO identity_bindings (connection_id, subject, user_id, organization_id, created_at, "
@@ -494,6 +496,8 @@ public:
             use(addr, "addr"), use(rid, "rid"), use(act, "act"), use(ttype, "ttype"), use(tid, "tid"),
             use(tdisplay, "tdisplay"), use(details, "details");
 
+        // An empty event type: an audit record only (something happened, nothing in the directory changed).
+        if (event_type.empty()) return;
         // No sequence here: numbering in the writer would serialise an organisation's writers through
         // their commits. The relay numbers the event once it is committed (sequence_changes).
         std::string etype{event_type}, payload = payload_json;

@@ -59,12 +59,13 @@ class gateway_process {
 public:
     // `server_yaml` is inserted under `server:` (indented two spaces by the caller); `more_yaml` holds
     // further top-level sections.
+    // `port` 0: any free port (read back with port()).
     explicit gateway_process(const std::string& server_yaml = "", const std::string& tag = "gw",
-                             const std::string& more_yaml = "")
+                             const std::string& more_yaml = "", unsigned short port = 0)
         : dir_(make_temp_dir(tag)) {
         const auto backend = integration_backend(dir_);
         config_path_ = (dir_ / "idgate.yaml").string();
-        std::ofstream(config_path_) << "server:\n  address: 127.0.0.1\n  port: 0\n"
+        std::ofstream(config_path_) << "server:\n  address: 127.0.0.1\n  port: " << port << "\n"
                                     << server_yaml << backend.storage_yaml << more_yaml << "log:\n  level: info\n";
         start({"serve", "--config", config_path_});
     }

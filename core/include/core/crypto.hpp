@@ -20,6 +20,8 @@ std::string new_secret(std::string_view prefix);
 
 // Lower-case hex SHA-256. Secrets are stored only as this digest; the secret itself is shown once.
 std::string sha256_hex(std::string_view data);
+// The raw 32-byte digest (PKCE's S256 challenge is its base64url, RFC 7636 §4.2).
+std::string sha256(std::string_view data);
 
 // `n` bytes from the operating system's CSPRNG (salts, TOTP keys).
 std::string random_bytes(std::size_t n);

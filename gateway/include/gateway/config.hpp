@@ -9,6 +9,7 @@
 #include <string>
 
 #include "accounts/mail.hpp"
+#include "oidc/config.hpp"
 #include "core/log.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
@@ -64,6 +65,12 @@ struct log_config {
     bool access_log = true;
 };
 
+// Single sign-on: shared settings and the OpenID Connect connections (SAML ones will join them).
+struct sso_config {
+    oidc::sso_settings settings;
+    std::vector<oidc::connection_config> oidc;
+};
+
 struct config {
     std::string source;  // the file it came from, for messages
     server_config server;
@@ -71,6 +78,7 @@ struct config {
     scim_config scim;
     accounts::mail_settings mail;  // disabled unless `mail.smtp_url` is set
     mapping_config mapping;
+    sso_config sso;
     log_config log;
 };
 

@@ -22,6 +22,12 @@ namespace idgate::provisioning {
 // representation (as the IdP pushed it) and its group memberships, which SCIM knows exactly.
 mapping::identity identity_of(const schema::user& u, const scim::extension_registry& extensions);
 
+// What a sign-in's IdP said, kept with the binding so that rules can be evaluated on it again when they
+// change: {"attributes": {"name": ["value", ...]}, "groups": [...] | null}. Reading is lenient: a stored
+// document that cannot be read gives an identity with unknown groups (which never strips roles).
+std::string identity_to_json(const mapping::identity& who);
+mapping::identity identity_from_stored_json(const std::string& text);
+
 // The grants `file`'s rules give `u` (and whether its without_grants policy disables it).
 store::desired_grants desired_for(const mapping::mapping_file& file, const mapping::outcome& o);
 
@@ -53,6 +59,7 @@ public:
                                               std::int64_t& examined);
 
     reconciler_totals totals() const;
+    const scim::extension_registry& extensions() const { return extensions_; }
 
 private:
     void process(const mapping::snapshot& rules, const store::pending_evaluation& p, drain_result& out);

@@ -137,6 +137,7 @@ struct session {
     std::string user_id;
     std::string secret_hash;
     std::string connection_id;  // the IdP connection for SSO sessions; empty for local logins
+    std::string idp_session;    // the IdP's session id (OIDC sid), for back-channel logout
     core::time_point created{};
     core::time_point expires{};
     std::string client_address;

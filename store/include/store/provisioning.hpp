@@ -90,6 +90,16 @@ struct identity_conflict {
     std::string decided_by;
 };
 
+// A single sign-on in progress: what the callback must find again (OIDC state, SAML request id).
+struct sign_in_state {
+    std::string id;  // the SHA-256 of the state the browser carries
+    std::string organization_id;
+    std::string connection;  // the connection's name
+    std::string protocol;    // "oidc" or "saml"
+    std::string nonce, code_verifier, return_to;
+    core::time_point created{}, expires{};
+};
+
 class provisioning {
 public:
     virtual ~provisioning() = default;
@@ -120,6 +130,11 @@ public:
                                      std::string_view user_id) = 0;
     // Users whose primary email is `email` (case-insensitively).
     virtual std::vector<std::string> users_with_email(std::string_view organization_id, std::string_view email) = 0;
+    // What the IdP said at the user's last sign-in (JSON, the provisioning module's format), kept for
+    // re-evaluation; nullopt when the last word was a SCIM push (or there was none).
+    virtual void set_sign_in_identity(std::string_view connection_id, std::string_view user_id,
+                                      const std::string& identity_json) = 0;
+    virtual std::optional<std::string> sign_in_identity(std::string_view connection_id, std::string_view user_id) = 0;
     // Users bound to the connection, in id order after `after_user_id` (paging for plans).
     virtual std::vector<std::string> bound_users(std::string_view connection_id, std::string_view after_user_id,
                                                  std::int64_t limit) = 0;
@@ -150,6 +165,15 @@ public:
     // transaction) or rejected. errc::already_used when it was decided before.
     virtual result<identity_conflict> decide_conflict(std::string_view organization_id, std::string_view id,
                                                       bool approve, const schema::actor& by) = 0;
+
+    // Single sign-on states: saved at the start of a sign-in, taken (once) by its callback.
+    virtual result<void> save_sign_in_state(const sign_in_state& s) = 0;
+    // Marks the state used and returns it: errc::not_found (unknown), already_used (replayed), expired.
+    virtual result<sign_in_state> take_sign_in_state(std::string_view id) = 0;
+    virtual std::int64_t prune_sign_in_states(core::time_point cutoff) = 0;
+    // Ends the sessions a connection started: those of an IdP session (sid), or all of a user's.
+    virtual std::int64_t end_idp_sessions(std::string_view connection_id, std::string_view idp_session,
+                                          std::string_view user_id) = 0;
 
     // Whether the user proved they own their address: accepted an invitation or confirmed an email change.
     virtual bool email_verified(std::string_view organization_id, std::string_view user_id) = 0;

@@ -169,6 +169,10 @@ public:
     virtual std::vector<schema::api_token> list_tokens(std::string_view organization_id) = 0;
     virtual result<void> revoke_token(std::string_view id, const schema::actor& by) = 0;
 
+    // An audit record for something that changed nothing stored (a refused sign-in, for instance).
+    virtual void record_audit(std::string_view organization_id, const schema::actor& by, std::string_view action,
+                              std::string_view target_type, std::string_view target_id,
+                              std::string_view target_display, const std::string& details_json) = 0;
     // Audit records matching `q`, in id order (newest first when `newest_first`).
     virtual std::vector<schema::audit_record> find_audit(const audit_query& q) = 0;
     // Audit trail and change feed. `organization_id` empty = instance-level records.

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// Sessions for people who signed in through an identity provider (SAML, OIDC): the same sessions and
+// cookie as a password sign-in, tied to the connection and the IdP's own session (so that the IdP's
+// logout can end them), and the same login activity.
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/http.hpp"
+#include "store/store.hpp"
+
+namespace idgate::accounts {
+
+struct sso_session {
+    std::string secret;  // the bearer form of the session (the cookie carries it too)
+    core::time_point expires{};
+    std::string set_cookie;  // the Set-Cookie header value
+};
+
+struct sso_sign_in {
+    std::string organization_id;
+    std::string user_id;
+    std::string login;          // what the login activity shows (the userName)
+    std::string connection_id;  // the IdP connection
+    std::string idp_session;    // the IdP's session id (OIDC sid), if it gave one
+    std::string method;         // "oidc" or "saml"
+};
+
+// Starts the session and records the successful sign-in (login counts, last login).
+sso_session start_sso_session(store::store& db, const core::clock& clock, const sso_sign_in& who,
+                              const core::request& req);
+// Records a refused sign-in in the login activity, with its reason code.
+void record_failed_sso_sign_in(store::store& db, const core::clock& clock, const sso_sign_in& who,
+                               const std::string& reason, const core::request& req);
+// The session secret the request carries in its cookie, and the header that clears the cookie.
+std::optional<std::string> session_secret_of(const core::request& req);
+std::string cleared_session_cookie();
+
+// The page a person sees when single sign-on refuses them: "Sign-in failed" and a reference to quote to
+// an administrator, never the reason (that goes to the log and the audit trail, under the same reference).
+core::response sign_in_failure_page(const std::string& reference);
+// A redirect (303 See Other: the browser follows with GET, whatever method brought it here).
+core::response redirect_to(const std::string& location);
+
+}  // namespace idgate::accounts

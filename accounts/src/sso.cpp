@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "accounts/sso.hpp"
+
+#include "accounts/service.hpp"
+#include "common.hpp"
+#include "core/crypto.hpp"
+#include "store/accounts.hpp"
+
+namespace idgate::accounts {
+
+sso_session start_sso_session(store::store& db, const core::clock& clock, const sso_sign_in& who,
+                              const core::request& req) {
+    const auto settings = db.local_accounts().get_settings(who.organization_id);
+    const auto ttl_hours = settings ? settings->session_ttl_hours : 12;
+    sso_session out;
+    out.secret = core::new_secret(session_token_prefix);
+    schema::session s;
+    s.organization_id = who.organization_id;
+    s.user_id = who.user_id;
+    s.secret_hash = core::sha256_hex(out.secret);
+    s.connection_id = who.connection_id;
+    s.idp_session = who.idp_session;
+    s.expires = out.expires = clock.now() + std::chrono::hours(ttl_hours);
+    s.client_address = req.client_address;
+    s.user_agent = std::string(req.header("user-agent").value_or("")).substr(0, 300);
+    if (!db.local_accounts().create_session(s)) throw std::runtime_error("could not store the session");
+    db.local_accounts().record_login({who.organization_id, who.user_id, schema::case_fold(who.login), who.method, true,
+                                      "", req.client_address, clock.now()});
+    out.set_cookie = detail::session_cookie_header(out.secret, static_cast<std::int64_t>(ttl_hours) * 3600);
+    return out;
+}
+
+void record_failed_sso_sign_in(store::store& db, const core::clock& clock, const sso_sign_in& who,
+                               const std::string& reason, const core::request& req) {
+    db.local_accounts().record_login({who.organization_id, who.user_id, schema::case_fold(who.login), who.method, false,
+                                      reason, req.client_address, clock.now()});
+}
+
+std::optional<std::string> session_secret_of(const core::request& req) {
+    const auto v = detail::cookie_value(req, session_cookie);
+    if (!v || v->empty()) return std::nullopt;
+    return std::string(*v);
+}
+
+std::string cleared_session_cookie() { return detail::session_cookie_header("", 0); }
+
+core::response sign_in_failure_page(const std::string& reference) {
+    std::string safe;  // the reference is ours (a request id), but escape it anyway: it lands in HTML
+    for (const char c : reference)
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+            safe.push_back(c);
+    core::response r;
+    r.status = 403;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title>"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\n"
+             "<body style=\"font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem\">\n"
+             "<h1>Sign-in failed</h1>\n"
+             "<p>We could not sign you in. Please try again; if it keeps failing, contact your administrator and "
+             "give them this reference:</p>\n"
+             "<p><code id=\"reference\">" + safe + "</code></p>\n</body></html>\n";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return r;
+}
+
+core::response redirect_to(const std::string& location) {
+    core::response r;
+    r.status = 303;
+    r.content_type = "text/plain; charset=utf-8";
+    r.headers.emplace_back("Location", location);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+}
+
+}  // namespace idgate::accounts

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The bridge from routes to the single sign-on modules: which connection, which organisation, which rules.
+#include "handlers.hpp"
+#include "store/provisioning.hpp"
+
+namespace idgate::gateway::handlers {
+
+core::response oidc(services& s, const core::request& req, oidc_handler fn) {
+    const std::string name{req.param("connection")};
+    const auto found = s.oidc_providers.find(name);
+    if (found == s.oidc_providers.end())
+        throw core::http_error(404, "not_found", "no OpenID Connect connection '" + name + "'");
+    auto& provider = *found->second;
+    const auto org = s.db.find_organization_by_slug(provider.config().organization);
+    if (!org)
+        throw core::http_error(404, "not_found", "connection '" + name + "' belongs to organization '" +
+                                                     provider.config().organization + "', which does not exist");
+    const schema::actor system{"system", "", "sso connection " + name, req.client_address, req.request_id};
+    const auto connection = s.db.identities().ensure_connection(org->id, name, system);
+    if (!connection) throw core::http_error(500, "internal_error", "could not record the connection");
+    const oidc::context c{s.db,     s.clock, *s.reconciler, s.mappings->current(), provider, s.sso_settings,
+                          *org,     connection->id};
+    return fn(c, req);
+}
+
+}  // namespace idgate::gateway::handlers

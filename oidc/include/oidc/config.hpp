@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// An OpenID Connect connection: one identity provider an organisation signs people in with
+// (OpenID Connect Core 1.0, Discovery 1.0). Read from `sso.oidc` in idgate.yaml.
+#include <string>
+#include <vector>
+
+namespace idgate::oidc {
+
+struct connection_config {
+    std::string organization;  // the organisation's slug
+    std::string name;          // the connection: its mapping file, and the /sso/oidc/{name}/... URLs
+    std::string issuer;        // exactly as the provider's discovery document and ID tokens say it
+    std::string client_id, client_secret;
+    enum class client_auth { basic, post };  // client_secret_basic (default) or client_secret_post
+    client_auth auth = client_auth::basic;
+    std::vector<std::string> scopes{"openid", "email", "profile"};
+    // Signature algorithms accepted for ID tokens and logout tokens. Never "none" and never HMAC: an
+    // HS256 token "signed" with the provider's public key must fail (RFC 8725 §2.1, §3.1).
+    std::vector<std::string> algorithms{"RS256"};
+    bool userinfo = false;  // also call the userinfo endpoint; its `sub` must match the ID token's
+    // Which claims identify the person: `iss` + `sub` (OIDC Core §5.7), or Entra ID's `tid` + `oid`
+    // (stable across the tenant's applications).
+    enum class identity_key { iss_sub, tid_oid };
+    identity_key identity = identity_key::iss_sub;
+    // Endpoints; empty ones come from the discovery document ({issuer}/.well-known/openid-configuration).
+    std::string authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint, end_session_endpoint;
+    int discovery_refresh_seconds = 3600;
+    // An ID token signed by a key the cached JWKS lacks refetches it (key rotation), at most this often:
+    // an attacker's made-up key ids cannot make idgate hammer the provider.
+    int jwks_refetch_seconds = 30;
+    int http_timeout_seconds = 10;
+};
+
+// What every single sign-on connection shares.
+struct sso_settings {
+    std::string base_url;  // idgate's public URL: redirect_uri = base_url + /sso/oidc/{name}/callback
+    // Where a sign-in may send the browser back to: each is a prefix of an allowed return_to URL
+    // (scheme, host, port and path start), so return_to can never be an open redirect.
+    std::vector<std::string> allowed_return_urls;
+    std::string default_return_url = "/";
+    int state_ttl_seconds = 600;   // how long a sign-in may take
+    int clock_skew_seconds = 60;   // tolerated difference with the provider's clock
+};
+
+}  // namespace idgate::oidc

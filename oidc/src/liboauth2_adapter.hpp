@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The one file that talks to liboauth2 (HTTP to the provider: discovery, JWKS, token and userinfo
+// endpoints, over libcurl) and to cjose, the JOSE library liboauth2 verifies signatures with. No
+// liboauth2, cjose or jansson type leaves it. Every call blocks: the gateway runs these handlers on its
+// blocking pool, never on an I/O thread.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace idgate::oidc::detail {
+
+struct http_reply {
+    bool sent = false;  // false: no HTTP answer at all (connection refused, timeout, TLS failure)
+    int status = 0;
+    std::string body;
+    std::string error;  // why it was not sent
+};
+
+http_reply http_get(const std::string& url, int timeout_seconds, const std::string& bearer_token = {});
+// A form POST; with `basic_user`, HTTP Basic authentication (client_secret_basic, RFC 6749 §2.3.1).
+http_reply http_post_form(const std::string& url, const std::vector<std::pair<std::string, std::string>>& form,
+                          int timeout_seconds, const std::string& basic_user = {},
+                          const std::string& basic_password = {});
+
+// A JSON Web Key Set with its keys imported once, for verifying many signatures.
+class key_set {
+public:
+    // Imports every signing key it can use (RSA, EC); throws std::runtime_error when the document is
+    // not a JWKS or holds no usable key.
+    static std::shared_ptr<const key_set> parse(const std::string& jwks_json);
+    ~key_set();
+    key_set(const key_set&) = delete;
+    key_set& operator=(const key_set&) = delete;
+
+    // Whether a key of type `kty` with this kid is in the set (an empty kid: any key of that type).
+    bool has(const std::string& kid, const std::string& kty) const;
+    // Whether the JWS `token` is signed by the key `kid` (an empty kid: by one of the keys of type `kty`).
+    bool verify(const std::string& token, const std::string& kid, const std::string& kty) const;
+    std::size_t size() const;
+
+private:
+    key_set();
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace idgate::oidc::detail
