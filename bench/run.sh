@@ -11,12 +11,15 @@
 #   users:  the /api/v1/users admin list with search, filters and sorting over 1,000,000 users on
 #           PostgreSQL, at the concurrency of people using an admin console (USERS_CONNECTIONS, 1), against
 #           the same page query run raw through pgbench. Target: p99 under 20 ms.
+#   oidc:   ID token validation as the OpenID Connect callback does it (cached JWKS; split, algorithm,
+#           RS256 signature through liboauth2's JOSE library, every claim) vs raw OpenSSL RS256
+#           verification of the same tokens, one core. Target: 60% (aim 80%).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 tools/install-deps.sh
 DURATION=${DURATION:-10}
-PARTS=${PARTS:-http,writes,scim,users}  # a subset, e.g. PARTS=http, for quick iterations
+PARTS=${PARTS:-http,writes,scim,users,oidc}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}
 WRITERS=${WRITERS:-16}
 
@@ -88,6 +91,12 @@ has http && for path in /healthz /api/v1/version; do
   if awk -v a="$idg2_rps" -v b="$idg_rps" 'BEGIN { exit !(a > b) }'; then idg_rps=$idg2_rps idg_p99=$idg2_p99; fi
   rows+=("| \`GET $path\`, $CONNECTIONS connections | $(printf '%.0f' "$base_rps")/s (p99 ${base_p99} ms) | $(printf '%.0f' "$idg_rps")/s (p99 ${idg_p99} ms) | **$(ratio "$idg_rps" "$base_rps")** | 80% |")
 done
+
+# -- oidc: the callback's own cost, one core --------------------------------------------------------
+if has oidc; then
+  read -r raw_rate idg_rate _ < <(taskset -c 0 "$bin/bench/id_token_bench" 4000 "$(( DURATION > 5 ? 5 : DURATION ))")
+  rows+=("| ID token validation (OIDC callback, cached JWKS, RS256, distinct tokens), one core | $(printf '%.0f' "$raw_rate")/s raw OpenSSL RS256 verify | $(printf '%.0f' "$idg_rate")/s | **$(ratio "$idg_rate" "$raw_rate")** | 60% (aim 80%) |")
+fi
 
 psql_() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" "$@"; }
 # -- writes: storage layer vs raw INSERT -----------------------------------------------------------

@@ -153,6 +153,18 @@ std::shared_ptr<const detail::key_set> provider::keys_for(const std::string& kid
     return keys_;
 }
 
+void provider::set_keys(const std::string& jwks_json) {
+    std::shared_ptr<const detail::key_set> keys;
+    try {
+        keys = detail::key_set::parse(jwks_json);
+    } catch (const std::exception& e) {
+        fail("idp_unreachable", std::string("unusable JWKS: ") + e.what());
+    }
+    std::lock_guard lock(mutex_);
+    keys_ = std::move(keys);
+    last_jwks_fetch_ = clock_.now();
+}
+
 std::uint64_t provider::jwks_fetches() const {
     std::lock_guard lock(mutex_);
     return jwks_fetches_;

@@ -107,6 +107,55 @@ BOOST_AUTO_TEST_CASE(mapping_reconciliation_is_on_reload_unless_manual) {
                0u);
 }
 
+BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
+    const auto c = parse_config(R"(sso:
+  base_url: https://idgate.example.com
+  allowed_return_urls: [https://app.example.com/]
+  oidc:
+    - organization: acme
+      connection: okta-oidc
+      issuer: https://acme.okta.com
+      client_id: abc
+      client_secret: shh
+      scopes: [openid, email, groups]
+      algorithms: [RS256, ES256]
+      userinfo: true
+    - organization: acme
+      connection: entra-oidc
+      issuer: https://login.microsoftonline.com/tenant/v2.0
+      client_id: def
+      client_secret: shh
+      client_auth: client_secret_post
+      identity: tid_oid
+)",
+                                "idgate.yaml");
+    BOOST_TEST_REQUIRE(c.sso.oidc.size() == 2u);
+    BOOST_TEST(c.sso.settings.base_url == "https://idgate.example.com");
+    BOOST_TEST(c.sso.oidc[0].userinfo);
+    BOOST_TEST(c.sso.oidc[0].algorithms.size() == 2u);
+    BOOST_TEST((c.sso.oidc[1].identity == idgate::oidc::connection_config::identity_key::tid_oid));
+    BOOST_TEST((c.sso.oidc[1].auth == idgate::oidc::connection_config::client_auth::post));
+
+    const std::string connection = "    - {organization: acme, connection: x, client_id: a, client_secret: b, issuer: ";
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n" + connection + "http://idp.example.com}\n")
+                   .find("must be an https URL") != std::string::npos);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n" + connection + "https://idp, algorithms: [HS256]}\n")
+                   .find("unsupported algorithm 'HS256'") != std::string::npos);
+    BOOST_TEST(error_of("sso:\n  oidc:\n" + connection + "https://idp}\n").find("'base_url' is required") !=
+               std::string::npos);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n" + connection + "https://idp}\n" + connection +
+                        "https://idp2}\n")
+                   .find("connection 'x' is already defined") != std::string::npos);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n    - {organization: acme, connection: x, issuer: "
+                        "https://idp}\n")
+                   .find("'client_id' is required") != std::string::npos);
+    // A provider on loopback may use http (development and tests).
+    BOOST_TEST(parse_config("sso:\n  base_url: http://127.0.0.1:8080\n  oidc:\n" + connection +
+                                "http://127.0.0.1:9000}\n",
+                            "idgate.yaml")
+                   .sso.oidc.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
     ::setenv("IDGATE_TEST_PG_PASSWORD", "it's a \\secret", 1);
     const auto c = parse_config(

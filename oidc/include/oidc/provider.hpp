@@ -56,6 +56,10 @@ public:
     // RP-initiated logout at the provider, when it has an end_session_endpoint (empty otherwise).
     std::string end_session_url(const std::string& post_logout_redirect_uri);
 
+    // Installs a key set without fetching it (the benchmark; a provider whose keys are pinned). Throws
+    // sign_in_error("idp_unreachable") when it is not a usable JWKS.
+    void set_keys(const std::string& jwks_json);
+
     // JWKS fetches so far (for tests and metrics).
     std::uint64_t jwks_fetches() const;
 
