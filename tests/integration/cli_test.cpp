@@ -29,7 +29,9 @@ BOOST_AUTO_TEST_CASE(mapping_check_and_explain) {
     const std::string examples = IDGATE_SOURCE_DIR "/examples/mapping";
     const auto ok = run("mapping check " + examples);
     BOOST_TEST(ok.status == 0, ok.output);
-    BOOST_TEST(ok.output.find("acme/entra-prod (4 rules), acme/okta-main (4 rules)") != std::string::npos, ok.output);
+    BOOST_TEST(ok.output.find("OK, 4 file(s): acme/entra-oidc (4 rules), acme/entra-prod (4 rules), acme/okta-oidc "
+                              "(2 rules), acme/okta-main (4 rules)") != std::string::npos,
+               ok.output);
 
     // A SCIM body as Okta pushes it: the answer names the rule behind each grant.
     const auto dir = make_temp_dir("mapping");

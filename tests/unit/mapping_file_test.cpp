@@ -74,7 +74,34 @@ BOOST_AUTO_TEST_CASE(the_entra_example_reads_claim_uris_and_survives_a_group_ove
 
 BOOST_AUTO_TEST_CASE(the_examples_directory_loads_as_a_whole) {
     const auto files = mapping::load_mapping_directory(examples);
-    BOOST_TEST(files.size() == 2u);
+    BOOST_TEST(files.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(the_oidc_examples_map_okta_claims_and_fail_closed_on_an_entra_overage) {
+    const auto okta = mapping::load_mapping(examples + "/okta-oidc.yaml");
+    mapping::identity ann;
+    ann.attributes = {{"sub", {"00u1a2b3"}}, {"email", {"Ann@Example.com"}}, {"preferred_username", {"Ann@Example.com"}}};
+    ann.groups = std::vector<std::string>{"idgate-admins", "sec-ir-east"};
+    const auto out = mapping::evaluate(okta.rules, ann);
+    BOOST_TEST(out.accepted());
+    BOOST_TEST(out.fields.at(mapping::field::external_id) == "00u1a2b3");  // joins Okta's SCIM externalId
+    BOOST_TEST(out.fields.at(mapping::field::user_name) == "ann@example.com");
+    BOOST_TEST((*out.system_role == schema::system_role::admin));
+    BOOST_TEST(out.permissions.size() == 1u);
+
+    const auto entra = mapping::load_mapping(examples + "/entra-oidc.yaml");
+    mapping::identity bob;
+    bob.attributes = {{"oid", {"o-1"}}, {"tid", {"t-1"}}, {"preferred_username", {"bob@contoso.com"}},
+                      {"roles", {"Analyst"}}};
+    bob.groups = std::vector<std::string>{};
+    const auto known = mapping::evaluate(entra.rules, bob);
+    BOOST_TEST(known.accepted());
+    BOOST_TEST((*known.system_role == schema::system_role::member));
+    bob.groups = std::nullopt;  // the overage: groups unknown
+    const auto overage = mapping::evaluate(entra.rules, bob);
+    BOOST_TEST(overage.denied);
+    BOOST_TEST(overage.denied_unknown);
+    BOOST_TEST(overage.denied_by == "blocked-group");
 }
 
 BOOST_AUTO_TEST_CASE(mistakes_are_refused_with_line_column_and_the_alternatives) {
