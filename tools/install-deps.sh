@@ -15,8 +15,9 @@ packages=(
   libargon2-dev libcurl4-openssl-dev libqrencode-dev
   # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys
   postgresql wrk curl openssl
-  # the end-to-end tests' identity providers (npm packages, tests/e2e) run on Debian's Node.js
-  nodejs npm
+  # the end-to-end tests' identity providers (npm packages, tests/e2e) run on Debian's Node.js; web pages
+  # are tested in Debian's chromium, driven by playwright-core
+  nodejs npm chromium
 )
 
 missing=()

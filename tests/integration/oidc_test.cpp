@@ -72,7 +72,8 @@ struct oidc_fixture {
         std::filesystem::remove_all(dir);
     }
 
-    std::string idgate() const { return "http://127.0.0.1:" + std::to_string(idgate_port); }
+    // "localhost": browsers keep Secure cookies (idgate's session cookie is one) over plain http only for it.
+    std::string idgate() const { return "http://localhost:" + std::to_string(idgate_port); }
     std::string issuer() const { return "http://127.0.0.1:" + std::to_string(idp_port); }
     void start_idp(const std::string& key_seed) {
         idp.reset();
@@ -116,7 +117,7 @@ struct oidc_fixture {
     }
 };
 
-std::string origin_of(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
+std::string origin_of(unsigned short port) { return "localhost:" + std::to_string(port); }
 
 }  // namespace
 
@@ -230,6 +231,29 @@ BOOST_AUTO_TEST_CASE(key_rotation_back_channel_logout_and_rp_initiated_logout) {
     BOOST_TEST(out.header("Location").rfind(f.issuer() + "/session/end?client_id=idgate", 0) == 0u, out.header("Location"));
     BOOST_TEST(out.header("Set-Cookie").find("Max-Age=0") != std::string::npos);
     BOOST_TEST(f.me(first).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(a_real_browser_signs_in_and_sees_only_a_reference_on_failure) {
+    // Debian's chromium, driven by playwright-core (tests/e2e/browser-sign-in.mjs).
+    require_node_packages("playwright-core");
+    if (!std::filesystem::exists("/usr/bin/chromium")) {
+        const char* require = std::getenv("IDGATE_REQUIRE_E2E");
+        BOOST_TEST_REQUIRE(!(require && std::string(require) == "1"), "IDGATE_REQUIRE_E2E=1 but /usr/bin/chromium is missing");
+        std::cerr << "SKIPPED: the browser test needs Debian's chromium\n";
+        std::exit(77);
+    }
+    oidc_fixture f;
+    const std::string command = "node " + (e2e_directory() / "browser-sign-in.mjs").string() + " --idgate " +
+                                f.idgate() + " --idp " + f.issuer() + " --connection okta-oidc 2>&1";
+    FILE* p = ::popen(command.c_str(), "r");
+    BOOST_TEST_REQUIRE(p != nullptr);
+    std::string out;
+    char buf[512];
+    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = ::pclose(p);
+    BOOST_TEST(WIFEXITED(status));
+    BOOST_TEST(WEXITSTATUS(status) == 0, out);
+    BOOST_TEST(out.find("ok the page says nothing about why") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
