@@ -89,7 +89,7 @@ bool acceptable_provider_url(const std::string& url) {
 oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node& node, const std::string& path) {
     oidc::connection_config c;
     r.map(node, path,
-          {"organization", "connection", "issuer", "client_id", "client_secret", "client_auth", "scopes", "algorithms",
+          {"organization", "connection", "issuer", "client_id", "client_secret", "client_auth", "scopes", "claims", "algorithms",
            "userinfo", "identity", "endpoints", "discovery_refresh_seconds", "jwks_refetch_seconds",
            "http_timeout_seconds"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
@@ -111,6 +111,8 @@ oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node&
                   c.scopes = string_list(r, v, p);
                   if (std::find(c.scopes.begin(), c.scopes.end(), "openid") == c.scopes.end())
                       r.fail(v, p, "the scopes must include openid");
+              } else if (key == "claims") {
+                  c.claims = string_list(r, v, p);
               } else if (key == "algorithms") {
                   c.algorithms = string_list(r, v, p);
                   for (const auto& a : c.algorithms)

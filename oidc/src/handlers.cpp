@@ -127,9 +127,13 @@ core::response callback(const context& c, const core::request& req) {
         taken->organization_id != c.organization.id)
         return refuse(c, req, "state_unknown", "the state belongs to another connection");
     try {
-        // RFC 9207: when the provider says who answered, it must be our provider (mix-up defence).
-        if (const auto iss = req.query_param("iss"); iss && *iss != c.idp.config().issuer)
+        // RFC 9207 §2.4: the provider says who answered; it must be ours (mix-up defence), and a provider
+        // that announces the parameter must send it.
+        const auto iss = req.query_param("iss");
+        if (iss && *iss != c.idp.config().issuer)
             throw sign_in_error("issuer_mismatch", "the authorization response comes from '" + std::string(*iss) + "'");
+        if (!iss && c.idp.current_endpoints().iss_parameter_supported)
+            throw sign_in_error("issuer_mismatch", "the provider announces RFC 9207 but its response carries no 'iss'");
         if (const auto error = req.query_param("error"))
             throw sign_in_error("idp_error", "the identity provider answered '" + std::string(*error) + "': " +
                                                  query(req, "error_description").substr(0, 300));

@@ -2,6 +2,7 @@
 #include "oidc/provider.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "core/form.hpp"
 #include "core/log.hpp"
@@ -83,14 +84,20 @@ std::string provider::authorization_url(const std::string& redirect_uri, const s
     const auto e = current_endpoints();
     std::string scopes;
     for (const auto& s : config_.scopes) scopes += (scopes.empty() ? "" : " ") + s;
-    const auto query = core::form_encode({{"response_type", "code"},
-                                          {"client_id", config_.client_id},
-                                          {"redirect_uri", redirect_uri},
-                                          {"scope", scopes},
-                                          {"state", state},
-                                          {"nonce", nonce},
-                                          {"code_challenge", code_challenge},
-                                          {"code_challenge_method", "S256"}});
+    std::vector<std::pair<std::string, std::string>> params{{"response_type", "code"},
+                                                            {"client_id", config_.client_id},
+                                                            {"redirect_uri", redirect_uri},
+                                                            {"scope", scopes},
+                                                            {"state", state},
+                                                            {"nonce", nonce},
+                                                            {"code_challenge", code_challenge},
+                                                            {"code_challenge_method", "S256"}};
+    if (!config_.claims.empty()) {
+        boost::json::object wanted;
+        for (const auto& c : config_.claims) wanted[c] = nullptr;  // null: "requested, as a voluntary claim"
+        params.emplace_back("claims", boost::json::serialize(boost::json::object{{"id_token", wanted}}));
+    }
+    const auto query = core::form_encode(params);
     return e.authorization + (e.authorization.find('?') == std::string::npos ? "?" : "&") + query;
 }
 

@@ -197,11 +197,26 @@ BOOST_AUTO_TEST_CASE(every_refusal_has_its_own_reason_and_the_person_sees_only_a
     // Groups unknown (an overage): a deny rule that cannot be evaluated refuses.
     browser b7;
     refused(f.sign_in(b7, "zoe"));
+    // RFC 9207: a response naming another issuer (a mix-up), or none from a provider that announces it.
+    for (const std::string& replacement : {std::string("iss=http%3A%2F%2F127.0.0.1%3A1"), std::string("")}) {
+        browser b;
+        f.idp_control("/_test/user", "bob");
+        const auto stopped = b.open(f.idgate() + "/sso/oidc/okta-oidc/login?return_to=/app", {},
+                                    f.idgate() + "/sso/oidc/okta-oidc/callback");
+        auto tampered = stopped.url;
+        const auto at = tampered.find("iss=");
+        BOOST_TEST_REQUIRE(at != std::string::npos, tampered);
+        const auto end = tampered.find('&', at);
+        tampered.replace(at, (end == std::string::npos ? tampered.size() : end + 1) - at,
+                         replacement.empty() ? "" : replacement + (end == std::string::npos ? "" : "&"));
+        refused(b.open(tampered));
+    }
 
     const std::vector<std::string> expected{"open_redirect",  "open_redirect",    "state_unknown",  "state_reused",
                                             "idp_error",      "alg_not_allowed",  "alg_not_allowed", "unknown_key",
                                             "wrong_issuer",   "wrong_audience",   "expired",         "nonce_mismatch",
-                                            "userinfo_sub_mismatch", "groups_unknown"};
+                                            "userinfo_sub_mismatch", "groups_unknown", "issuer_mismatch",
+                                            "issuer_mismatch"};
     BOOST_TEST(f.refusals() == expected, boost::test_tools::per_element());
     // Nobody was provisioned by a refused sign-in but bob.
     BOOST_TEST(f.count_audit("user.create") == 1u);

@@ -21,10 +21,16 @@ public:
         std::vector<std::string> visited;  // every URL requested, in order
     };
 
-    // GET `url` and follow redirects (at most 20).
-    page open(std::string url, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    // GET `url` and follow redirects (at most 20) -- but not to a URL starting with `stop_before`, which is
+    // returned as the page's url instead (to tamper with a redirect, as an attacker in the middle would).
+    page open(std::string url, const std::vector<std::pair<std::string, std::string>>& headers = {},
+              const std::string& stop_before = {}) {
         page p;
         for (int hops = 0; hops < 20; ++hops) {
+            if (!stop_before.empty() && hops > 0 && url.rfind(stop_before, 0) == 0) {
+                p.url = url;
+                return p;
+            }
             p.visited.push_back(url);
             p.last = send(http::verb::get, url, "", headers);
             p.status = p.last.status;

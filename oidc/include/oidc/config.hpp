@@ -15,6 +15,9 @@ struct connection_config {
     enum class client_auth { basic, post };  // client_secret_basic (default) or client_secret_post
     client_auth auth = client_auth::basic;
     std::vector<std::string> scopes{"openid", "email", "profile"};
+    // Individual claims to ask for in the ID token (the `claims` request parameter, OIDC Core §5.5), for
+    // providers that send a claim only when asked, such as "groups".
+    std::vector<std::string> claims;
     // Signature algorithms accepted for ID tokens and logout tokens. Never "none" and never HMAC: an
     // HS256 token "signed" with the provider's public key must fail (RFC 8725 §2.1, §3.1).
     std::vector<std::string> algorithms{"RS256"};
