@@ -18,6 +18,20 @@ std::string primary_email(const schema::user& u) {
     return u.emails.empty() ? std::string() : u.emails.front().value;
 }
 
+std::string sources_of(const mapping::rule_set& rules, mapping::field f) {
+    for (const auto& a : rules.attributes) {
+        if (a.target != f) continue;
+        std::string out;
+        for (const auto& s : a.sources) out += (out.empty() ? "" : ", ") + s;
+        return out;
+    }
+    return {};
+}
+
+}  // namespace
+
+namespace {
+
 void set_field(schema::user& u, mapping::field f, const std::string& value) {
     using mapping::field;
     switch (f) {
@@ -46,17 +60,11 @@ void set_field(schema::user& u, mapping::field f, const std::string& value) {
     }
 }
 
-std::string sources_of(const mapping::rule_set& rules, mapping::field f) {
-    for (const auto& a : rules.attributes) {
-        if (a.target != f) continue;
-        std::string out;
-        for (const auto& s : a.sources) out += (out.empty() ? "" : ", ") + s;
-        return out;
-    }
-    return {};
-}
-
 }  // namespace
+
+void apply_mapped_fields(const mapping::outcome& o, schema::user& u) {
+    for (const auto& [f, value] : o.fields) set_field(u, f, value);
+}
 
 connection_gate::connection_gate(store::store& db, reconciler& reconciler,
                                  std::shared_ptr<const mapping::snapshot> rules, connection_ref connection,
@@ -83,7 +91,7 @@ void connection_gate::prepare(schema::user& u) const {
         throw core::http_error(400, "invalid_value", detail + ", which this request does not provide")
             .with_scim_type("invalidValue");
     }
-    for (const auto& [f, value] : outcome.fields) set_field(u, f, value);
+    apply_mapped_fields(outcome, u);
 }
 
 bool connection_gate::manages(const schema::user& existing) const {

@@ -15,33 +15,6 @@ std::string field_or(const mapping::outcome& o, mapping::field f, const std::str
     return it == o.fields.end() ? fallback : it->second;
 }
 
-// The mapped fields onto the user (the same vocabulary SCIM pushes use).
-void apply_fields(const mapping::outcome& o, schema::user& u) {
-    using mapping::field;
-    for (const auto& [f, value] : o.fields) {
-        switch (f) {
-            case field::user_name: u.user_name = value; break;
-            case field::given_name: u.name.given_name = value; break;
-            case field::family_name: u.name.family_name = value; break;
-            case field::display_name: u.display_name = value; break;
-            case field::title: u.title = value; break;
-            case field::department: u.department = value; break;
-            case field::locale: u.locale = value; break;
-            case field::external_id: u.external_id = value; break;
-            case field::email: {
-                bool set = false;
-                for (auto& e : u.emails)
-                    if (e.primary) {
-                        e.value = value;
-                        set = true;
-                    }
-                if (!set) u.emails.insert(u.emails.begin(), {value, "work", "", true});
-                break;
-            }
-        }
-    }
-}
-
 }  // namespace
 
 sign_in_result sign_in(store::store& db, reconciler& reconciler, std::shared_ptr<const mapping::snapshot> rules,
@@ -73,7 +46,7 @@ sign_in_result sign_in(store::store& db, reconciler& reconciler, std::shared_ptr
         if (!current) return refuse("internal", "the bound user vanished");
         if (!current->active) return refuse("account_disabled", "the account is disabled");
         schema::user next = *current;
-        apply_fields(outcome, next);
+        apply_mapped_fields(outcome, next);
         next.external_id = key;
         if (next.user_name.empty()) next.user_name = current->user_name;
         auto stored = db.update_user(next, current->version, by);
@@ -84,7 +57,7 @@ sign_in_result sign_in(store::store& db, reconciler& reconciler, std::shared_ptr
     } else {
         schema::user u;
         u.organization_id = connection.organization_id;
-        apply_fields(outcome, u);
+        apply_mapped_fields(outcome, u);
         u.external_id = key;
         if (u.user_name.empty()) {
             // No user_name mapping: the email, else the subject (a stable, if unfriendly, name).
@@ -115,7 +88,7 @@ sign_in_result sign_in(store::store& db, reconciler& reconciler, std::shared_ptr
             }
             if (!existing->active) return refuse("account_disabled", "the account is disabled");
             schema::user next = *existing;
-            apply_fields(outcome, next);
+            apply_mapped_fields(outcome, next);
             // An account pushed by SCIM keeps the externalId its IdP gave it (and its binding by it); map
             // `external_id` from the claim that carries the same id to make sign-ins find it directly.
             next.external_id = existing->external_id.empty() ? key : existing->external_id;

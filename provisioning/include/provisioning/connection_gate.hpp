@@ -16,6 +16,10 @@ struct connection_ref {
     std::string connection_id, connection_name;
 };
 
+// The outcome's mapped fields onto a user (the one place that knows which local field is which user
+// attribute; email sets the primary address, adding one when there is none).
+void apply_mapped_fields(const mapping::outcome& o, schema::user& u);
+
 class connection_gate final : public scim::identity_gate {
 public:
     // `rules`: the snapshot the request started with (a reload meanwhile does not change its answers).
