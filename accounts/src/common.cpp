@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "common.hpp"
 
+#include "store/provisioning.hpp"
+
 #include <boost/json/array.hpp>
 
 #include "core/crypto.hpp"
@@ -214,6 +216,18 @@ bool plausible_email(std::string_view email) {
     for (char ch : email)
         if (static_cast<unsigned char>(ch) <= ' ' || ch == ',' || ch == '<' || ch == '>' || ch == '"') return false;
     return true;
+}
+
+void add_identity_provider_fields(const context& c, const schema::account& a, boost::json::object& out) {
+    boost::json::array locked;
+    for (const auto& [f, by] : c.idp.locked_fields) locked.push_back(boost::json::object{{"field", f}, {"connection", by}});
+    out["locked_fields"] = std::move(locked);
+    out["roles_managed_by"] = c.idp.authorization_by.empty() ? boost::json::value(nullptr)
+                                                             : boost::json::value(c.idp.authorization_by);
+    boost::json::array providers;
+    for (const auto& [connection, subject] : c.db.identities().bindings_of(a.profile.id))
+        providers.push_back(boost::json::object{{"connection", connection}, {"subject", subject}});
+    out["identity_providers"] = std::move(providers);
 }
 
 std::optional<std::string_view> cookie_value(const core::request& req, std::string_view name) {

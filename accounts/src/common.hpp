@@ -15,6 +15,11 @@ namespace idgate::accounts::detail {
 // The account as the API shows it (never secrets).
 boost::json::object account_json(const schema::account& a);
 
+// What identity providers own of the account, so that a UI shows it read-only: `locked_fields` (with the
+// owning connection; empty unless SSO is enforced), `roles_managed_by`, and `identity_providers` (the
+// connections the user is bound to, with the id each knows them by).
+void add_identity_provider_fields(const context& c, const schema::account& a, boost::json::object& out);
+
 // 400 naming the field: {"code": "invalid_field", "message": "'email': ..."}.
 core::http_error invalid_field(std::string_view field, std::string message);
 // 403 with the reason authorize() gave.

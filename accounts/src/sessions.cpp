@@ -350,12 +350,7 @@ core::response me(const context& c, const core::request&) {
         {"enrolled", a.mfa_enrolled},
         {"required", c.mfa_required},
         {"recovery_codes_remaining", c.db.local_accounts().count_recovery_codes(c.organization.id, a.profile.id)}};
-    // What the identity provider owns, so that a UI shows it read-only (empty unless SSO is enforced).
-    boost::json::array locked;
-    for (const auto& [f, by] : c.idp.locked_fields) locked.push_back(boost::json::object{{"field", f}, {"connection", by}});
-    user["locked_fields"] = locked;
-    user["roles_managed_by"] = c.idp.authorization_by.empty() ? boost::json::value(nullptr)
-                                                              : boost::json::value(c.idp.authorization_by);
+    add_identity_provider_fields(c, a, user);
     return core::response::json(200, boost::json::serialize(user));
 }
 

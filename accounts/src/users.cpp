@@ -204,7 +204,9 @@ core::response get_user(const context& c, const core::request& req) {
     const auto d = authorize(*c.caller, action::view_user, &target);
     // Members and guests asking for someone else get the same 404 as for a missing id.
     if (!d) throw core::http_error(404, "not_found", "no user '" + std::string(req.param("id")) + "' in this organization");
-    return account_response(200, target);
+    auto body = account_json(target);
+    add_identity_provider_fields(c, target, body);
+    return core::response::json(200, boost::json::serialize(body));
 }
 
 core::response update_user(const context& c, const core::request& req) {

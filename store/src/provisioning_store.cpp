@@ -124,6 +124,21 @@ public:
         });
     }
 
+    std::vector<std::pair<std::string, std::string>> bindings_of(std::string_view user_id) override {
+        return db_.read_only([&](soci::session& sql) {
+            std::vector<std::pair<std::string, std::string>> out;
+            std::string u{user_id}, name, subject;
+            bound_statement st(sql);
+            st.out(name).out(subject).in(u, "u");
+            if (st.run("SELECT c.name, b.subject FROM identity_bindings b JOIN idp_connections c ON c.id = "
+                       "b.connection_id WHERE b.user_id = :u ORDER BY c.name")) {
+                do out.emplace_back(name, subject);
+                while (st.next());
+            }
+            return out;
+        });
+    }
+
     result<holder> holder_of(std::string_view organization_id, std::string_view connection_id,
                              std::string_view user_id) override {
         return db_.read_only([&](soci::session& sql) -> result<holder> {

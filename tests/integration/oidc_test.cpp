@@ -140,6 +140,8 @@ BOOST_AUTO_TEST_CASE(a_sign_in_provisions_the_user_with_the_mapped_roles_and_a_s
     BOOST_TEST(user.at("role").as_string() == "admin");                  // rule okta-admins
     BOOST_TEST(user.at("scoped_roles").as_array().size() == 1u);          // rule responders
     const std::string id{user.at("id").as_string()};
+    // Bound by the provider's iss + sub, never by email.
+    BOOST_TEST(user.at("identity_providers").at(0).at("subject").as_string() == f.issuer() + "|ada");
 
     // A second sign-in finds the same user through the identity binding.
     browser again;

@@ -165,6 +165,12 @@ BOOST_AUTO_TEST_CASE(a_scim_push_is_mapped_to_stored_roles_and_a_rule_change_is_
     const auto ada = f.push_user(okta, "ada@acme.test", "  Ada.Lovelace@ACME.test ", "00u-ada");
     BOOST_TEST(f.account(ada).at("email").as_string() == "ada.lovelace@acme.test");
 
+    // The user record says which IdP holds it, and by which id (a UI shows its identity read-only).
+    const auto providers = f.account(ada).at("identity_providers");
+    BOOST_TEST_REQUIRE(providers.as_array().size() == 1u);
+    BOOST_TEST(providers.at(0).at("connection").as_string() == "okta-main");
+    BOOST_TEST(providers.at(0).at("subject").as_string() == "00u-ada");
+
     // The defaults: every user from Okta is a member with read access to General.
     BOOST_TEST(f.role_of(ada) == "member");
     BOOST_TEST(f.scoped_of(ada) == std::vector<std::string>{"General: Viewer"});

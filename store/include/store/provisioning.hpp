@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -119,6 +120,8 @@ public:
     // its evaluation. errc::already_exists when the subject is bound to another user.
     virtual result<void> bind(std::string_view organization_id, std::string_view connection_id,
                               std::string_view subject, std::string_view user_id, const schema::actor& by) = 0;
+    // The connections a user is bound to, with the subject each knows them by (connection name, subject).
+    virtual std::vector<std::pair<std::string, std::string>> bindings_of(std::string_view user_id) = 0;
     // Who holds an account, as far as the connection is concerned.
     enum class holder {
         this_connection,   // bound to it
