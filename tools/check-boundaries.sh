@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 # Every C++ file of the project (works in a clone and in an unpacked archive alike).
-sources() { find core schema store scim accounts mapping provisioning oidc gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
+sources() { find core schema store scim accounts mapping provisioning oidc saml gateway bench tests -name '*.cpp' -o -name '*.hpp' | sort; }
 fence() {  # fence <header prefix> <allowed path regex>
   local hits
   hits=$(sources | grep -Ev "$2" | xargs grep -ln "#include <$1" 2>/dev/null || true)
@@ -21,13 +21,15 @@ fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'curl/'        '^accounts/src/smtp_mailer\.cpp$'
 fence 'qrencode.h'   '^accounts/src/qr\.cpp$'
 fence 'yaml-cpp'     '^(core/include/core/yaml_reader\.hpp|gateway/src/config\.cpp|mapping/src/file\.cpp)$'
+fence 'xmlsec/'       '^(saml/src/response\.cpp|tests/support/saml_signing\.hpp)$'
+fence 'libxml/'      '^(saml/src/response\.cpp|tests/support/saml_signing\.hpp)$'
 fence 'oauth2/'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'cjose/'       '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'jansson'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp|bench/id_token_bench\.cpp)$'
 # Protocol modules never include the gateway.
-hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning|oidc)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
+hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning|oidc|saml)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)
 if [ -n "$hits" ]; then echo "modules include the gateway:" $hits; status=1; fi
 # Mapping rules are pure: no storage, no protocol module.
 hits=$(sources | grep -E '^mapping/' | xargs grep -lE '#include "(store|scim|accounts)/' 2>/dev/null || true)

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The only file that touches libxml2 and xmlsec1. Debian 12's xmlsec1 1.2.37 is unsafe with its defaults
+// (issue 6): it takes keys from KeyInfo, follows RetrievalMethod and Reference URLs to the network, runs
+// XSLT transforms, and xmlSecDSigCtxVerify() returns 0 for a signature that does not verify. So: the key is
+// always one of the connection's certificates (dsigCtx->signKey, KeyInfo never read); same-document
+// references only; a whitelist of transforms and algorithms; libxml2 and xmlsec I/O callbacks that refuse
+// files and the network; and dsigCtx->status checked.
+#include "saml/response.hpp"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/valid.h>
+#include <libxml/xmlIO.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
+#include <xmlsec/io.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "core/crypto.hpp"
+
+namespace idgate::saml {
+namespace {
+
+constexpr const char* protocol_ns = "urn:oasis:names:tc:SAML:2.0:protocol";
+constexpr const char* assertion_ns = "urn:oasis:names:tc:SAML:2.0:assertion";
+constexpr const char* dsig_ns = "http://www.w3.org/2000/09/xmldsig#";
+
+[[noreturn]] void fail(const char* code, const std::string& detail) { throw saml_error(code, detail); }
+
+// -- libxml2 plumbing ---------------------------------------------------------------------------------
+
+struct doc_deleter {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using doc_ptr = std::unique_ptr<xmlDoc, doc_deleter>;
+
+struct dsig_deleter {
+    void operator()(xmlSecDSigCtx* c) const { xmlSecDSigCtxDestroy(c); }
+};
+
+std::string text_of(const xmlNode* n) {
+    // The whole text content, comments skipped: "a<!---->b" reads "ab", never "a".
+    xmlChar* t = xmlNodeGetContent(n);
+    std::string out = t ? reinterpret_cast<const char*>(t) : "";
+    xmlFree(t);
+    // Trim XML whitespace around the value (values are written indented by some IdPs).
+    const auto first = out.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {};
+    return out.substr(first, out.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::optional<std::string> attribute(const xmlNode* n, const char* name) {
+    xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
+    if (!v) return std::nullopt;
+    std::string out = reinterpret_cast<const char*>(v);
+    xmlFree(v);
+    return out;
+}
+
+bool is(const xmlNode* n, const char* name, const char* ns) {
+    return n && n->type == XML_ELEMENT_NODE && n->ns && xmlStrEqual(n->name, reinterpret_cast<const xmlChar*>(name)) &&
+           xmlStrEqual(n->ns->href, reinterpret_cast<const xmlChar*>(ns));
+}
+
+std::vector<xmlNode*> children(xmlNode* parent, const char* name, const char* ns) {
+    std::vector<xmlNode*> out;
+    for (xmlNode* c = parent ? parent->children : nullptr; c; c = c->next)
+        if (is(c, name, ns)) out.push_back(c);
+    return out;
+}
+
+xmlNode* only_child(xmlNode* parent, const char* name, const char* ns) {
+    const auto all = children(parent, name, ns);
+    return all.size() == 1 ? all.front() : nullptr;
+}
+
+// Every element named `name` in `ns` anywhere below (and including) `n`.
+void collect(xmlNode* n, const char* name, const char* ns, std::vector<xmlNode*>& out) {
+    for (; n; n = n->next) {
+        if (is(n, name, ns)) out.push_back(n);
+        if (n->type == XML_ELEMENT_NODE) collect(n->children, name, ns, out);
+    }
+}
+
+// Every ID attribute value in the document: a signature reference must name exactly one element.
+void collect_ids(xmlNode* n, std::multiset<std::string>& out) {
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE) continue;
+        for (xmlAttr* a = n->properties; a; a = a->next)
+            if (xmlStrEqual(a->name, BAD_CAST "ID") || xmlStrEqual(a->name, BAD_CAST "Id") ||
+                xmlStrEqual(a->name, BAD_CAST "id")) {
+                xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
+                out.insert(v ? reinterpret_cast<const char*>(v) : "");
+                xmlFree(v);
+            }
+        collect_ids(n->children, out);
+    }
+}
+
+// xs:dateTime as SAML IdPs write it: "2026-01-31T12:00:00Z", with 0-7 fractional digits (ADFS writes 7).
+std::optional<core::time_point> parse_instant(const std::string& s) {
+    auto base = s;
+    const auto dot = base.find('.');
+    if (dot != std::string::npos) {
+        const auto z = base.find('Z', dot);
+        if (z == std::string::npos) return std::nullopt;
+        const auto fraction = base.substr(dot + 1, z - dot - 1);
+        if (fraction.empty() || fraction.size() > 9 ||
+            !std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return std::nullopt;
+        base = base.substr(0, dot) + "." + (fraction + "000").substr(0, 3) + "Z";
+    }
+    return core::parse_timestamp(base);
+}
+
+core::time_point instant_or_fail(const xmlNode* n, const char* name, const char* what) {
+    const auto text = attribute(n, name);
+    if (!text) fail("malformed_response", std::string(what) + " lacks " + name);
+    const auto t = parse_instant(*text);
+    if (!t) fail("malformed_response", std::string(what) + "'s " + name + " is not a dateTime");
+    return *t;
+}
+
+// -- I/O: refuse everything ---------------------------------------------------------------------------
+
+// xmlsec and libxml2 write their errors to stderr by default; a refusal is reported as a reason code.
+void quiet_xmlsec(const char*, int, const char*, const char*, const char*, int, const char*) {}
+void quiet_libxml(void*, const char*, ...) {}
+
+int refuse_match(const char*) { return 1; }  // claims every URI, so no other handler ever opens one
+void* refuse_open(const char*) { return nullptr; }
+xmlParserInputPtr refuse_entity(const char*, const char*, xmlParserCtxtPtr) { return nullptr; }
+
+// -- signatures -----------------------------------------------------------------------------------------
+
+const char* const sha1_uris[] = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"};
+
+void check_algorithms(xmlNode* signature, const idp_trust& trust) {
+    xmlNode* signed_info = only_child(signature, "SignedInfo", dsig_ns);
+    if (!signed_info) fail("bad_signature", "the signature has no single SignedInfo");
+    const auto uri_of = [](xmlNode* n) { return n ? attribute(n, "Algorithm").value_or("") : std::string(); };
+    static const std::set<std::string> signatures{
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"};
+    static const std::set<std::string> digests{"http://www.w3.org/2001/04/xmlenc#sha256",
+                                               "http://www.w3.org/2001/04/xmldsig-more#sha384",
+                                               "http://www.w3.org/2001/04/xmlenc#sha512"};
+    static const std::set<std::string> transforms{"http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+                                                  "http://www.w3.org/2001/10/xml-exc-c14n#"};
+    const auto sha1_ok = [&](const std::string& uri) {
+        return trust.allow_sha1 && (uri == sha1_uris[0] || uri == sha1_uris[1]);
+    };
+    const auto method = uri_of(only_child(signed_info, "SignatureMethod", dsig_ns));
+    if (!signatures.count(method) && !sha1_ok(method))
+        fail("disallowed_algorithm", "signature algorithm '" + method + "' is not allowed");
+    if (uri_of(only_child(signed_info, "CanonicalizationMethod", dsig_ns)) != "http://www.w3.org/2001/10/xml-exc-c14n#")
+        fail("disallowed_transform", "the signature must use exclusive canonicalisation");
+    const auto references = children(signed_info, "Reference", dsig_ns);
+    if (references.size() != 1) fail("bad_signature", "the signature must have exactly one Reference");
+    const auto digest = uri_of(only_child(references.front(), "DigestMethod", dsig_ns));
+    if (!digests.count(digest) && !sha1_ok(digest))
+        fail("disallowed_algorithm", "digest algorithm '" + digest + "' is not allowed");
+    if (xmlNode* list = only_child(references.front(), "Transforms", dsig_ns))
+        for (xmlNode* t : children(list, "Transform", dsig_ns))
+            if (!transforms.count(uri_of(t)))
+                fail("disallowed_transform", "transform '" + uri_of(t) + "' is not allowed");
+}
+
+// Verifies `signature`, a direct child of `signed_element`, with one of the trusted certificates. The
+// single reference must be "#<ID of signed_element>", so what the signature covers is what is read.
+void verify(xmlNode* signed_element, xmlNode* signature, const idp_trust& trust) {
+    check_algorithms(signature, trust);
+    const auto id = attribute(signed_element, "ID").value_or("");
+    if (id.empty()) fail("bad_signature", "the signed element has no ID");
+    std::string last_error = "no trusted certificate";
+    for (const auto& pem : trust.certificates_pem) {
+        std::unique_ptr<xmlSecDSigCtx, dsig_deleter> ctx(xmlSecDSigCtxCreate(nullptr));
+        if (!ctx) throw std::runtime_error("xmlsec: cannot create a signature context");
+        // The connection's key, never one from the message: with signKey set, KeyInfo is not read.
+        ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
+                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatCertPem,
+                                                    nullptr, nullptr, nullptr);
+        if (!ctx->signKey) {
+            last_error = "a configured certificate cannot be loaded";
+            continue;
+        }
+        ctx->keyInfoReadCtx.maxRetrievalMethodLevel = 0;
+        ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
+        for (auto t : {xmlSecTransformEnvelopedId, xmlSecTransformExclC14NId, xmlSecTransformSha256Id,
+                       xmlSecTransformSha384Id, xmlSecTransformSha512Id})
+            xmlSecDSigCtxEnableReferenceTransform(ctx.get(), t);
+        for (auto t : {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, xmlSecTransformRsaSha384Id,
+                       xmlSecTransformRsaSha512Id, xmlSecTransformEcdsaSha256Id, xmlSecTransformEcdsaSha384Id,
+                       xmlSecTransformEcdsaSha512Id})
+            xmlSecDSigCtxEnableSignatureTransform(ctx.get(), t);
+        if (trust.allow_sha1) {
+            xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecTransformSha1Id);
+            xmlSecDSigCtxEnableSignatureTransform(ctx.get(), xmlSecTransformRsaSha1Id);
+        }
+        // A processing success (0) is not a valid signature: only status Succeeded is (issue 6).
+        if (xmlSecDSigCtxVerify(ctx.get(), signature) != 0 || ctx->status != xmlSecDSigStatusSucceeded) {
+            last_error = "the signature does not verify with the connection's certificate";
+            continue;
+        }
+        if (xmlSecPtrListGetSize(&ctx->signedInfoReferences) != 1) fail("bad_signature", "more than one reference");
+        const auto* reference =
+            static_cast<xmlSecDSigReferenceCtx*>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0));
+        const std::string uri = reference && reference->uri ? reinterpret_cast<const char*>(reference->uri) : "";
+        if (uri != "#" + id)
+            fail("wrong_reference", "the signature covers '" + uri + "', not the element it sits in ('#" + id + "')");
+        return;
+    }
+    fail("bad_signature", last_error);
+}
+
+}  // namespace
+
+void initialise() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        xmlInitParser();
+        xmlSetGenericErrorFunc(nullptr, quiet_libxml);
+        // No external entity, DTD or XInclude is ever fetched, by libxml2 or by xmlsec on its behalf.
+        xmlSetExternalEntityLoader(refuse_entity);
+        xmlCleanupInputCallbacks();
+        xmlRegisterInputCallbacks(refuse_match, refuse_open, nullptr, nullptr);
+        if (xmlSecInit() < 0) throw std::runtime_error("xmlsec initialisation failed");
+        xmlSecErrorsSetCallback(quiet_xmlsec);
+        if (xmlSecCheckVersion() != 1) throw std::runtime_error("xmlsec library version mismatch");
+        if (xmlSecCryptoAppInit(nullptr) < 0 || xmlSecCryptoInit() < 0)
+            throw std::runtime_error("xmlsec crypto initialisation failed");
+        // xmlsec's own URI handlers (file, http, ftp): gone; nothing is loaded from a reference.
+        xmlSecIOCleanupCallbacks();
+        xmlSecIORegisterCallbacks(refuse_match, refuse_open, nullptr, nullptr);
+    });
+}
+
+std::string decode_post_binding(const std::string& field, std::size_t max_bytes) {
+    if (field.size() > max_bytes * 4 / 3 + 8) fail("too_large", "the SAMLResponse is larger than allowed");
+    std::string b64;
+    b64.reserve(field.size());
+    for (const char c : field)
+        if (c != '\r' && c != '\n' && c != ' ' && c != '\t') b64.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
+    while (!b64.empty() && b64.back() == '=') b64.pop_back();
+    std::string xml;
+    if (b64.empty() || !core::base64url_decode(b64, xml)) fail("malformed_response", "the SAMLResponse is not base64");
+    return xml;
+}
+
+assertion validate_response(const std::string& xml, const idp_trust& trust, const expectations& e) {
+    initialise();
+    if (xml.size() > e.max_bytes) fail("too_large", "the response is larger than " + std::to_string(e.max_bytes) + " bytes");
+    // No DTD at all: XXE and billion-laughs payloads live there, and SAML never needs one.
+    if (xml.find("<!DOCTYPE") != std::string::npos || xml.find("<!ENTITY") != std::string::npos)
+        fail("dtd_forbidden", "the response carries a DTD");
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "response.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!doc) fail("malformed_xml", "the response is not well-formed XML");
+    if (doc->intSubset || doc->extSubset) fail("dtd_forbidden", "the response carries a DTD");
+    xmlNode* response = xmlDocGetRootElement(doc.get());
+    if (!is(response, "Response", protocol_ns)) fail("not_a_response", "the document is not a SAML 2.0 Response");
+
+    // Exactly one assertion in the whole document, directly in the Response: signature wrapping needs a
+    // second one somewhere.
+    std::vector<xmlNode*> all_assertions, encrypted;
+    collect(response, "Assertion", assertion_ns, all_assertions);
+    collect(response, "EncryptedAssertion", assertion_ns, encrypted);
+    if (!encrypted.empty())
+        fail("encrypted_assertion_unsupported", "encrypted assertions are not supported yet: turn encryption off at the IdP");
+    if (all_assertions.empty()) fail("no_assertion", "the response carries no assertion");
+    if (all_assertions.size() > 1) fail("multiple_assertions", "the response carries more than one assertion");
+    xmlNode* a = all_assertions.front();
+    if (a->parent != response) fail("multiple_assertions", "the assertion is not where a Response keeps it");
+    std::multiset<std::string> ids;
+    collect_ids(response, ids);
+    for (const auto& id : ids)
+        if (ids.count(id) > 1) fail("duplicate_id", "the ID '" + id + "' appears more than once");
+    for (xmlNode* n : {response, a})
+        if (const auto id = attribute(n, "ID"))
+            xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(n, BAD_CAST "ID"));
+
+    // Signatures: each one present must verify; at least one must cover the assertion.
+    assertion out;
+    const auto response_signatures = children(response, "Signature", dsig_ns);
+    const auto assertion_signatures = children(a, "Signature", dsig_ns);
+    if (response_signatures.size() > 1 || assertion_signatures.size() > 1)
+        fail("bad_signature", "more than one signature on one element");
+    if (response_signatures.empty() && assertion_signatures.empty())
+        fail("unsigned", "neither the response nor the assertion is signed");
+    if (!response_signatures.empty()) {
+        verify(response, response_signatures.front(), trust);
+        out.response_signed = true;
+    }
+    if (!assertion_signatures.empty()) {
+        verify(a, assertion_signatures.front(), trust);
+        out.assertion_signed = true;
+    }
+
+    // The response around it.
+    const auto issuer_of = [&](xmlNode* n) {
+        xmlNode* i = only_child(n, "Issuer", assertion_ns);
+        return i ? text_of(i) : std::string();
+    };
+    if (const auto ri = only_child(response, "Issuer", assertion_ns); ri && text_of(ri) != trust.entity_id)
+        fail("wrong_issuer", "the response was issued by '" + text_of(ri) + "'");
+    xmlNode* status = only_child(response, "Status", protocol_ns);
+    xmlNode* code = status ? only_child(status, "StatusCode", protocol_ns) : nullptr;
+    const auto status_value = code ? attribute(code, "Value").value_or("") : std::string();
+    if (status_value != "urn:oasis:names:tc:SAML:2.0:status:Success")
+        fail("status_not_success", "the IdP answered with status '" + status_value + "'");
+    if (const auto destination = attribute(response, "Destination"); destination && *destination != e.acs_url)
+        fail("wrong_destination", "the response is addressed to '" + *destination + "'");
+    if (out.response_signed && !attribute(response, "Destination"))
+        fail("wrong_destination", "a signed response must name its Destination (SAML profiles §4.1.4.5)");
+    const auto response_in_response_to = attribute(response, "InResponseTo");
+
+    // The assertion: everything below is read from the verified element only.
+    out.id = attribute(a, "ID").value_or("");
+    out.issuer = issuer_of(a);
+    if (out.issuer != trust.entity_id) fail("wrong_issuer", "the assertion was issued by '" + out.issuer + "'");
+    xmlNode* subject = only_child(a, "Subject", assertion_ns);
+    xmlNode* name_id = subject ? only_child(subject, "NameID", assertion_ns) : nullptr;
+    if (!name_id || text_of(name_id).empty()) fail("missing_name_id", "the assertion names no subject");
+    out.name_id = text_of(name_id);
+    out.name_id_format = attribute(name_id, "Format").value_or("");
+
+    // A bearer confirmation for us: Recipient, NotOnOrAfter, InResponseTo (SAML profiles §4.1.4.2).
+    bool confirmed = false;
+    std::string refusal = "no bearer SubjectConfirmation";
+    const char* refusal_code = "no_bearer_confirmation";
+    std::optional<core::time_point> valid_until;
+    for (xmlNode* sc : children(subject, "SubjectConfirmation", assertion_ns)) {
+        if (attribute(sc, "Method").value_or("") != "urn:oasis:names:tc:SAML:2.0:cm:bearer") continue;
+        xmlNode* data = only_child(sc, "SubjectConfirmationData", assertion_ns);
+        if (!data) continue;
+        const auto recipient = attribute(data, "Recipient").value_or("");
+        if (recipient != e.acs_url) {
+            refusal_code = "wrong_recipient";
+            refusal = "the assertion is for recipient '" + recipient + "'";
+            continue;
+        }
+        const auto until = instant_or_fail(data, "NotOnOrAfter", "SubjectConfirmationData");
+        if (until <= e.now - e.skew) {
+            refusal_code = "expired";
+            refusal = "the subject confirmation has expired";
+            continue;
+        }
+        if (const auto not_before = attribute(data, "NotBefore"))
+            fail("malformed_response", "a bearer SubjectConfirmationData must not carry NotBefore");
+        const auto irt = attribute(data, "InResponseTo");
+        if (e.in_response_to) {
+            if (irt != e.in_response_to || (response_in_response_to && response_in_response_to != e.in_response_to)) {
+                refusal_code = "wrong_in_response_to";
+                refusal = "the assertion answers another request";
+                continue;
+            }
+        } else if (irt || response_in_response_to) {
+            refusal_code = "wrong_in_response_to";
+            refusal = "the assertion answers a request this sign-in did not make";
+            continue;
+        }
+        confirmed = true;
+        valid_until = until;
+        break;
+    }
+    if (!confirmed) fail(refusal_code, refusal);
+    if (!e.in_response_to && !e.allow_unsolicited)
+        fail("unsolicited_response", "IdP-initiated sign-in is not enabled for this connection");
+
+    xmlNode* conditions = only_child(a, "Conditions", assertion_ns);
+    if (!conditions) fail("malformed_response", "the assertion has no Conditions");
+    if (attribute(conditions, "NotBefore") &&
+        instant_or_fail(conditions, "NotBefore", "Conditions") > e.now + e.skew)
+        fail("not_yet_valid", "the assertion is not valid yet (clock skew?)");
+    if (attribute(conditions, "NotOnOrAfter")) {
+        const auto until = instant_or_fail(conditions, "NotOnOrAfter", "Conditions");
+        if (until <= e.now - e.skew) fail("expired", "the assertion has expired");
+        valid_until = std::min(*valid_until, until);
+    }
+    const auto restrictions = children(conditions, "AudienceRestriction", assertion_ns);
+    if (restrictions.empty()) fail("wrong_audience", "the assertion names no audience");
+    for (xmlNode* r : restrictions) {
+        // Every restriction must include us (core §2.5.1.4: each is a separate condition).
+        bool ours = false;
+        for (xmlNode* audience : children(r, "Audience", assertion_ns)) ours = ours || text_of(audience) == e.sp_entity_id;
+        if (!ours) fail("wrong_audience", "the assertion is not meant for '" + e.sp_entity_id + "'");
+    }
+    out.valid_until = *valid_until;
+
+    if (xmlNode* authn = only_child(a, "AuthnStatement", assertion_ns))
+        out.session_index = attribute(authn, "SessionIndex").value_or("");
+    for (xmlNode* statement : children(a, "AttributeStatement", assertion_ns))
+        for (xmlNode* attr : children(statement, "Attribute", assertion_ns)) {
+            const auto name = attribute(attr, "Name").value_or("");
+            if (name.empty()) continue;
+            auto& values = out.attributes[name];
+            for (xmlNode* v : children(attr, "AttributeValue", assertion_ns)) values.push_back(text_of(v));
+        }
+    return out;
+}
+
+}  // namespace idgate::saml

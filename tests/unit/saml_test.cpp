@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The assertion consumer's validation of a SAML Response: one test per rule and one per known attack, each
+// refused with its own reason. Keys are made in the test setup; responses are signed with xmlsec1.
+#include <boost/test/unit_test.hpp>
+
+#include "../support/saml_signing.hpp"
+#include "core/crypto.hpp"
+
+using namespace idgate;
+namespace fx = idgate::test::saml;
+
+namespace {
+
+struct saml_fixture {
+    fx::key_pair idp = fx::make_key("idp"), attacker = fx::make_key("attacker"), next = fx::make_key("next");
+    saml::idp_trust trust{"https://idp.example.com/metadata", {idp.cert_pem}, false};
+    saml::expectations expected;
+    saml_fixture() {
+        expected.sp_entity_id = "https://sp.example.com/metadata";
+        expected.acs_url = "https://sp.example.com/acs";
+        expected.in_response_to = "_req1";
+        expected.now = *core::parse_timestamp("2026-11-22T12:00:30Z");
+    }
+    std::string signed_assertion(const fx::response_parts& p = {}, const fx::key_pair* key = nullptr,
+                                 const fx::signing& how = {}) {
+        return fx::sign(fx::response_xml(p), p.assertion_id, key ? *key : idp, how);
+    }
+    std::string code_of(const std::string& xml) {
+        try {
+            saml::validate_response(xml, trust, expected);
+        } catch (const saml::saml_error& e) {
+            return e.code();
+        }
+        return "";
+    }
+};
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    if (at == std::string::npos) throw std::runtime_error("fixture lacks: " + from);
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(saml_response, saml_fixture)
+
+BOOST_AUTO_TEST_CASE(a_signed_assertion_is_read_from_what_the_signature_covers) {
+    const auto a = saml::validate_response(signed_assertion(), trust, expected);
+    BOOST_TEST(a.assertion_signed);
+    BOOST_TEST(!a.response_signed);
+    BOOST_TEST(a.name_id == "ada@example.com");
+    BOOST_TEST(a.id == "_a1");
+    BOOST_TEST(a.session_index == "_s1");
+    BOOST_TEST((a.attributes.at("groups") == std::vector<std::string>{"idgate-admins", "sec-ir"}));
+    BOOST_TEST(core::format_timestamp(a.valid_until) == "2026-11-22T12:05:00.000Z");
+    // A signed response (covering the assertion) works too, and both together.
+    fx::response_parts p;
+    BOOST_TEST(saml::validate_response(fx::sign(fx::response_xml(p), "_r1", idp), trust, expected).response_signed);
+    const auto both = fx::sign(signed_assertion(), "_r1", idp);
+    const auto b = saml::validate_response(both, trust, expected);
+    BOOST_TEST((b.response_signed && b.assertion_signed));
+}
+
+BOOST_AUTO_TEST_CASE(each_check_has_its_own_reason) {
+    struct row {
+        const char* name;
+        std::function<void(fx::response_parts&)> change;
+        const char* code;
+    };
+    const std::vector<row> table{
+        {"wrong issuer", [](auto& p) { p.issuer = "https://evil.example.com"; }, "wrong_issuer"},
+        {"wrong audience", [](auto& p) { p.audience = "https://other-sp.example.com"; }, "wrong_audience"},
+        {"wrong destination", [](auto& p) { p.destination = "https://other-sp.example.com/acs"; }, "wrong_destination"},
+        {"wrong recipient", [](auto& p) { p.recipient = "https://other-sp.example.com/acs"; }, "wrong_recipient"},
+        {"answers another request", [](auto& p) { p.in_response_to = "_someone_elses"; }, "wrong_in_response_to"},
+        {"expired", [](auto& p) { p.not_on_or_after = "2026-11-22T11:58:00Z"; }, "expired"},
+        {"not yet valid", [](auto& p) { p.not_before = "2026-11-22T12:05:00Z"; }, "not_yet_valid"},
+        {"IdP refused", [](auto& p) { p.status = "urn:oasis:names:tc:SAML:2.0:status:Requester"; }, "status_not_success"},
+        {"empty NameID", [](auto& p) { p.name_id = ""; }, "missing_name_id"},
+    };
+    for (const auto& r : table) {
+        fx::response_parts p;
+        r.change(p);
+        BOOST_TEST(code_of(signed_assertion(p)) == r.code, r.name);
+    }
+    // Within the clock skew (60 s): accepted.
+    fx::response_parts late;
+    late.not_on_or_after = "2026-11-22T11:59:45Z";
+    BOOST_TEST(code_of(signed_assertion(late)) == "");
+    // IdP-initiated: refused unless the connection opts in.
+    fx::response_parts unsolicited;
+    unsolicited.in_response_to = "";
+    expected.in_response_to.reset();
+    BOOST_TEST(code_of(signed_assertion(unsolicited)) == "unsolicited_response");
+    expected.allow_unsolicited = true;
+    BOOST_TEST(code_of(signed_assertion(unsolicited)) == "");
+}
+
+BOOST_AUTO_TEST_CASE(signatures_by_anyone_but_the_connection_are_refused) {
+    // Signed by an attacker who put their own certificate in KeyInfo: the key is never taken from the message.
+    BOOST_TEST(code_of(signed_assertion({}, &attacker)) == "bad_signature");
+    // The same with the bare key (RSAKeyValue) in KeyInfo.
+    fx::signing bare;
+    bare.key_value = true;
+    BOOST_TEST(code_of(signed_assertion({}, &attacker, bare)) == "bad_signature");
+    // Nothing signed at all.
+    BOOST_TEST(code_of(fx::response_xml({})) == "unsigned");
+    // A tampered NameID after signing.
+    BOOST_TEST(code_of(replace(signed_assertion(), ">ada@example.com<", ">admin@example.com<")) == "bad_signature");
+    // Certificate rollover: a second trusted certificate verifies too.
+    trust.certificates_pem.push_back(next.cert_pem);
+    BOOST_TEST(code_of(signed_assertion({}, &next)) == "");
+}
+
+BOOST_AUTO_TEST_CASE(only_allowed_algorithms_and_transforms) {
+    fx::signing sha1;
+    sha1.sha1 = true;
+    BOOST_TEST(code_of(signed_assertion({}, nullptr, sha1)) == "disallowed_algorithm");
+    trust.allow_sha1 = true;  // a connection that opts in
+    BOOST_TEST(code_of(signed_assertion({}, nullptr, sha1)) == "");
+    trust.allow_sha1 = false;
+    fx::signing xslt;
+    xslt.extra_transform = "http://www.w3.org/TR/1999/REC-xslt-19991116";
+    BOOST_TEST(code_of(signed_assertion({}, nullptr, xslt)) == "disallowed_transform");
+}
+
+BOOST_AUTO_TEST_CASE(signature_wrapping_is_refused) {
+    const auto genuine = signed_assertion();
+    const std::string evil = "<saml:Assertion ID=\"_evil\" Version=\"2.0\" IssueInstant=\"2026-11-22T12:00:00Z\">"
+                             "<saml:Issuer>https://idp.example.com/metadata</saml:Issuer><saml:Subject><saml:NameID>"
+                             "admin@example.com</saml:NameID></saml:Subject></saml:Assertion>";
+    // XSW: a second, unsigned assertion before the signed one.
+    BOOST_TEST(code_of(replace(genuine, "<saml:Assertion ID=\"_a1\"", evil + "<saml:Assertion ID=\"_a1\"")) ==
+               "multiple_assertions");
+    // XSW: the signed assertion hidden in an Extensions element, an evil one in its place.
+    auto hidden = replace(genuine, "<saml:Assertion ID=\"_a1\"", "<samlp:Extensions><saml:Assertion ID=\"_a1\"");
+    hidden = replace(hidden, "</saml:Assertion></samlp:Response>", "</saml:Assertion></samlp:Extensions>" + evil +
+                                                                      "</samlp:Response>");
+    BOOST_TEST(code_of(hidden) == "multiple_assertions");
+    // XSW: the evil assertion reuses the signed one's ID, so "#_a1" could resolve to either.
+    auto same_id = replace(evil, "_evil", "_a1");
+    BOOST_TEST(code_of(replace(genuine, "<samlp:Status>", "<samlp:Extensions>" + same_id +
+                                                             "</samlp:Extensions><samlp:Status>")) == "multiple_assertions");
+    fx::response_parts dup;
+    dup.response_id = "_a1";  // two elements with one ID
+    BOOST_TEST(code_of(fx::sign(fx::response_xml(dup), "_a1", idp)) == "duplicate_id");
+    // A signature that covers another element than the one it sits in.
+    fx::signing elsewhere;
+    elsewhere.reference_uri = "#_r1";
+    BOOST_TEST(code_of(signed_assertion({}, nullptr, elsewhere)) == "wrong_reference");
+    // A signed response with an extra unsigned assertion inside; the reverse: an unsigned response around a
+    // signed assertion and an unsigned one.
+    fx::response_parts extra;
+    extra.extra_in_response = evil;
+    BOOST_TEST(code_of(fx::sign(fx::response_xml(extra), "_r1", idp)) == "multiple_assertions");
+    BOOST_TEST(code_of(signed_assertion(extra)) == "multiple_assertions");
+}
+
+BOOST_AUTO_TEST_CASE(a_comment_in_the_name_id_cannot_truncate_it) {
+    // The IdP signed "ada@example.com.evil.com" (an attacker's own account there); a comment inserted
+    // afterwards keeps the signature valid (exclusive c14n drops comments) but must not cut the value.
+    fx::response_parts p;
+    p.name_id = "ada@example.com.evil.com";
+    const auto tampered = replace(signed_assertion(p), ">ada@example.com.evil.com</saml:NameID>",
+                                  ">ada@example.com<!---->.evil.com</saml:NameID>");
+    const auto a = saml::validate_response(tampered, trust, expected);
+    BOOST_TEST(a.name_id == "ada@example.com.evil.com");
+}
+
+BOOST_AUTO_TEST_CASE(hostile_xml_is_refused_before_anything_else) {
+    const std::string xxe = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">&x;</samlp:Response>";
+    BOOST_TEST(code_of(xxe) == "dtd_forbidden");
+    std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"lol\">";
+    for (int i = 1; i < 10; ++i)
+        laughs += "<!ENTITY " + std::string(1, static_cast<char>('a' + i)) + " \"&" +
+                  std::string(1, static_cast<char>('a' + i - 1)) + ";&" + std::string(1, static_cast<char>('a' + i - 1)) + ";\">";
+    laughs += "]><samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">&j;</samlp:Response>";
+    BOOST_TEST(code_of(laughs) == "dtd_forbidden");
+    BOOST_TEST(code_of("<samlp:Response") == "malformed_xml");
+    BOOST_TEST(code_of("<html/>") == "not_a_response");
+    expected.max_bytes = 1024;
+    BOOST_TEST(code_of(signed_assertion()) == "too_large");
+    expected.max_bytes = 256 * 1024;
+    BOOST_TEST(code_of(replace(fx::response_xml({}), "<saml:Assertion ID=\"_a1\"", "<saml:EncryptedAssertion/><saml:Assertion ID=\"_a1\"")) ==
+               "encrypted_assertion_unsupported");
+}
+
+BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
+    const auto xml = signed_assertion();
+    std::string b64 = core::base64url_encode(xml);
+    for (auto& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (b64.size() % 4) b64 += '=';
+    BOOST_TEST(saml::decode_post_binding(b64) == xml);
+    BOOST_TEST(saml::validate_response(saml::decode_post_binding(b64), trust, expected).name_id == "ada@example.com");
+    try {
+        saml::decode_post_binding("%%%not base64%%%");
+        BOOST_FAIL("accepted");
+    } catch (const saml::saml_error& e) {
+        BOOST_TEST(e.code() == "malformed_response");
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
