@@ -44,6 +44,22 @@ std::optional<std::string> session_secret_of(const core::request& req) {
 
 std::string cleared_session_cookie() { return detail::session_cookie_header("", 0); }
 
+bool return_url_allowed(const std::string& url, const std::vector<std::string>& allowed) {
+    if (url.empty() || url.size() > 2048) return false;
+    for (const char c : url)
+        if (static_cast<unsigned char>(c) < 0x21 || c == '\\' || static_cast<unsigned char>(c) == 0x7f) return false;
+    // A path on idgate's own origin: "/x", but never "//host" (scheme-relative) in any spelling.
+    if (url.front() == '/') return url.size() == 1 || (url[1] != '/' && url[1] != '\\');
+    for (const auto& prefix : allowed) {
+        if (prefix.empty() || url.compare(0, prefix.size(), prefix) != 0) continue;
+        // The prefix must end at a boundary: its own '/', or the URL's end or its next '/', '?' or '#'.
+        if (prefix.back() == '/' || url.size() == prefix.size()) return true;
+        const char next = url[prefix.size()];
+        if (next == '/' || next == '?' || next == '#') return true;
+    }
+    return false;
+}
+
 core::response sign_in_failure_page(const std::string& reference) {
     std::string safe;  // the reference is ours (a request id), but escape it anyway: it lands in HTML
     for (const char c : reference)

@@ -146,6 +146,7 @@ int serve(const config& c) {
                  [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); },
                  &reconciler};
     svc.sso_settings = c.sso.settings;
+    for (const auto& sc : c.sso.saml) svc.saml_connections.emplace(sc.name, sc);
     for (const auto& oc : c.sso.oidc)
         svc.oidc_providers.emplace(oc.name, std::make_unique<oidc::provider>(
                                                 oc, clock, std::chrono::seconds(c.sso.settings.clock_skew_seconds)));

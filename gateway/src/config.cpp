@@ -2,6 +2,7 @@
 #include "gateway/config.hpp"
 
 #include "core/yaml_reader.hpp"
+#include "saml/response.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -156,9 +157,70 @@ oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node&
     return c;
 }
 
+std::string read_whole_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+saml::connection_config parse_saml_connection(const reader& r, const YAML::Node& node, const std::string& path) {
+    saml::connection_config c;
+    bool groups_given = false;
+    r.map(node, path,
+          {"organization", "connection", "metadata_file", "idp_entity_id", "sso_url", "certificate_files",
+           "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "organization") c.organization = r.string(v, p);
+              else if (key == "connection") c.name = r.string(v, p);
+              else if (key == "metadata_file") {
+                  // The IdP's metadata (Okta: "Identity Provider metadata"; Entra: "Federation Metadata XML").
+                  const auto file = r.string(v, p);
+                  const auto xml = read_whole_file(file);
+                  if (xml.empty()) r.fail(v, p, "cannot read '" + file + "'");
+                  try {
+                      const auto md = saml::parse_idp_metadata(xml);
+                      if (c.idp_entity_id.empty()) c.idp_entity_id = md.entity_id;
+                      if (c.sso_url.empty()) c.sso_url = md.sso_redirect_url;
+                      c.certificates_pem.insert(c.certificates_pem.end(), md.certificates_pem.begin(),
+                                                md.certificates_pem.end());
+                  } catch (const saml::saml_error& e) {
+                      r.fail(v, p, file + ": " + e.what());
+                  }
+              } else if (key == "idp_entity_id") c.idp_entity_id = r.string(v, p);
+              else if (key == "sso_url") {
+                  c.sso_url = r.string(v, p);
+                  if (!acceptable_provider_url(c.sso_url))
+                      r.fail(v, p, "the SSO URL must be https (http only for an IdP on 127.0.0.1 or localhost)");
+              } else if (key == "certificate_files") {
+                  for (const auto& file : string_list(r, v, p)) {
+                      const auto pem = read_whole_file(file);
+                      if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+                          r.fail(v, p, "'" + file + "' is not a PEM certificate");
+                      c.certificates_pem.push_back(pem);
+                  }
+              } else if (key == "allow_idp_initiated") c.allow_idp_initiated = r.boolean(v, p);
+              else if (key == "allow_sha1") c.allow_sha1 = r.boolean(v, p);
+              else if (key == "groups_attributes") {
+                  c.groups_attributes = string_list(r, v, p);
+                  groups_given = true;
+              } else c.name_id_format = r.string(v, p);
+          });
+    (void)groups_given;
+    const auto missing = [&](const char* what) { r.fail(node, path, std::string("'") + what + "' is required"); };
+    if (c.organization.empty()) missing("organization");
+    if (c.name.empty() || !schema::is_valid_slug(c.name)) missing("connection");
+    if (c.idp_entity_id.empty()) missing("idp_entity_id (or metadata_file)");
+    if (c.sso_url.empty()) missing("sso_url (or metadata_file)");
+    if (c.certificates_pem.empty()) missing("certificate_files (or metadata_file)");
+    return c;
+}
+
 void parse_sso(const reader& r, const YAML::Node& node, const std::string& path, sso_config& s) {
     r.map(node, path,
-          {"base_url", "allowed_return_urls", "default_return_url", "state_ttl_seconds", "clock_skew_seconds", "oidc"},
+          {"base_url", "allowed_return_urls", "default_return_url", "state_ttl_seconds", "clock_skew_seconds", "oidc",
+           "saml"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "base_url") {
                   s.settings.base_url = r.string(v, p);
@@ -175,6 +237,15 @@ void parse_sso(const reader& r, const YAML::Node& node, const std::string& path,
                   s.settings.state_ttl_seconds = static_cast<int>(r.integer(v, p, 30, 3600));
               } else if (key == "clock_skew_seconds") {
                   s.settings.clock_skew_seconds = static_cast<int>(r.integer(v, p, 0, 600));
+              } else if (key == "saml") {
+                  if (!v.IsSequence()) r.fail(v, p, "expected a list of SAML connections");
+                  for (std::size_t i = 0; i < v.size(); ++i) {
+                      auto c = parse_saml_connection(r, v[i], p + "[" + std::to_string(i) + "]");
+                      for (const auto& other : s.saml)
+                          if (other.name == c.name)
+                              r.fail(v[i], p + "[" + std::to_string(i) + "]", "connection '" + c.name + "' is already defined");
+                      s.saml.push_back(std::move(c));
+                  }
               } else {
                   if (!v.IsSequence()) r.fail(v, p, "expected a list of OpenID Connect connections");
                   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -188,7 +259,7 @@ void parse_sso(const reader& r, const YAML::Node& node, const std::string& path,
                   }
               }
           });
-    if (!s.oidc.empty() && s.settings.base_url.empty())
+    if ((!s.oidc.empty() || !s.saml.empty()) && s.settings.base_url.empty())
         r.fail(node, path, "'base_url' is required: the redirect URIs registered at the providers are built from it");
 }
 

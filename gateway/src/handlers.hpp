@@ -5,6 +5,7 @@
 #include "accounts/service.hpp"
 #include "core/http.hpp"
 #include "oidc/handlers.hpp"
+#include "saml/handlers.hpp"
 #include "gateway/router.hpp"
 #include "scim/service.hpp"
 #include "services.hpp"
@@ -41,6 +42,10 @@ core::response list_changes(services& s, const core::request&);
 // Single sign-on (OpenID Connect): resolves the connection and its organisation, then calls the handler.
 using oidc_handler = core::response (*)(const oidc::context&, const core::request&);
 core::response oidc(services& s, const core::request& req, oidc_handler fn);
+
+// Single sign-on (SAML): the same for a SAML connection.
+using saml_handler = core::response (*)(const saml::context&, const core::request&);
+core::response saml(services& s, const core::request& req, saml_handler fn);
 
 // Authentication of bearer tokens for the router.
 core::principal authenticate(services& s, const core::request& req, auth_policy policy);

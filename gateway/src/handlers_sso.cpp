@@ -23,4 +23,21 @@ core::response oidc(services& s, const core::request& req, oidc_handler fn) {
     return fn(c, req);
 }
 
+core::response saml(services& s, const core::request& req, saml_handler fn) {
+    const std::string name{req.param("connection")};
+    const auto found = s.saml_connections.find(name);
+    if (found == s.saml_connections.end())
+        throw core::http_error(404, "not_found", "no SAML connection '" + name + "'");
+    const auto& connection = found->second;
+    const auto org = s.db.find_organization_by_slug(connection.organization);
+    if (!org)
+        throw core::http_error(404, "not_found", "connection '" + name + "' belongs to organization '" +
+                                                     connection.organization + "', which does not exist");
+    const schema::actor system{"system", "", "sso connection " + name, req.client_address, req.request_id};
+    const auto row = s.db.identities().ensure_connection(org->id, name, system);
+    if (!row) throw core::http_error(500, "internal_error", "could not record the connection");
+    const saml::context c{s.db, s.clock, *s.reconciler, s.mappings->current(), connection, s.sso_settings, *org, row->id};
+    return fn(c, req);
+}
+
 }  // namespace idgate::gateway::handlers

@@ -81,6 +81,14 @@ void add_routes(router& r, services& s) {
     add_oidc(method::get, "/sso/oidc/{connection}/callback", idgate::oidc::callback);
     add_oidc(method::get, "/sso/oidc/{connection}/logout", idgate::oidc::logout);
     add_oidc(method::post, "/sso/oidc/{connection}/backchannel-logout", idgate::oidc::backchannel_logout);
+    // SAML: a signed response with a few dozen attributes is well under 256 KB (the validator's limit).
+    const route_options saml_post{auth_policy::none, error_style::json, execution::blocking, 384 * 1024};
+    const auto add_saml = [&](method m, const char* path, h::saml_handler fn, const route_options& o) {
+        r.add(m, path, o, [&s, fn](core::request& q) { return h::saml(s, q, fn); });
+    };
+    add_saml(method::get, "/sso/saml/{connection}/metadata", idgate::saml::metadata, browser);
+    add_saml(method::get, "/sso/saml/{connection}/login", idgate::saml::login, browser);
+    add_saml(method::post, "/sso/saml/{connection}/acs", idgate::saml::acs, saml_post);
 
     // Local user management: the organisation of the signed-in user.
     namespace acc = idgate::accounts;

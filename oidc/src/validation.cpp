@@ -126,20 +126,4 @@ void check_logout_token(const boost::json::object& claims, const id_token_expect
         fail("expired", "the logout token has expired");
 }
 
-bool return_url_allowed(const std::string& url, const std::vector<std::string>& allowed) {
-    if (url.empty() || url.size() > 2048) return false;
-    for (const char c : url)
-        if (static_cast<unsigned char>(c) < 0x21 || c == '\\' || static_cast<unsigned char>(c) == 0x7f) return false;
-    // A path on idgate's own origin: "/x", but never "//host" (scheme-relative) in any spelling.
-    if (url.front() == '/') return url.size() == 1 || (url[1] != '/' && url[1] != '\\');
-    for (const auto& prefix : allowed) {
-        if (prefix.empty() || url.compare(0, prefix.size(), prefix) != 0) continue;
-        // The prefix must end at a boundary: its own '/', or the URL's end or its next '/', '?' or '#'.
-        if (prefix.back() == '/' || url.size() == prefix.size()) return true;
-        const char next = url[prefix.size()];
-        if (next == '/' || next == '?' || next == '#') return true;
-    }
-    return false;
-}
-
 }  // namespace idgate::oidc

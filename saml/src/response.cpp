@@ -6,6 +6,7 @@
 // references only; a whitelist of transforms and algorithms; libxml2 and xmlsec I/O callbacks that refuse
 // files and the network; and dsigCtx->status checked.
 #include "saml/response.hpp"
+#include "saml/service_provider.hpp"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -405,6 +406,43 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
             auto& values = out.attributes[name];
             for (xmlNode* v : children(attr, "AttributeValue", assertion_ns)) values.push_back(text_of(v));
         }
+    return out;
+}
+
+idp_metadata parse_idp_metadata(const std::string& xml) {
+    initialise();
+    constexpr const char* md = "urn:oasis:names:tc:SAML:2.0:metadata";
+    if (xml.size() > 1024 * 1024 || xml.find("<!DOCTYPE") != std::string::npos)
+        fail("invalid_metadata", "the metadata is too large or carries a DTD");
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "metadata.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!doc || doc->intSubset) fail("invalid_metadata", "the metadata is not well-formed XML");
+    xmlNode* entity = xmlDocGetRootElement(doc.get());
+    if (is(entity, "EntitiesDescriptor", md)) entity = only_child(entity, "EntityDescriptor", md);
+    if (!is(entity, "EntityDescriptor", md)) fail("invalid_metadata", "expected one EntityDescriptor");
+    idp_metadata out;
+    out.entity_id = attribute(entity, "entityID").value_or("");
+    xmlNode* idp = only_child(entity, "IDPSSODescriptor", md);
+    if (out.entity_id.empty() || !idp) fail("invalid_metadata", "the metadata describes no identity provider");
+    for (xmlNode* kd : children(idp, "KeyDescriptor", md)) {
+        const auto use = attribute(kd, "use").value_or("signing");
+        if (use != "signing") continue;
+        std::vector<xmlNode*> certificates;
+        collect(kd->children, "X509Certificate", dsig_ns, certificates);
+        for (xmlNode* c : certificates) {
+            std::string b64;
+            for (const char ch : text_of(c))
+                if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') b64 += ch;
+            std::string pem = "-----BEGIN CERTIFICATE-----\n";
+            for (std::size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+            out.certificates_pem.push_back(pem + "-----END CERTIFICATE-----\n");
+        }
+    }
+    for (xmlNode* sso : children(idp, "SingleSignOnService", md))
+        if (attribute(sso, "Binding").value_or("") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
+            out.sso_redirect_url = attribute(sso, "Location").value_or("");
+    if (out.certificates_pem.empty()) fail("invalid_metadata", "the metadata has no signing certificate");
+    if (out.sso_redirect_url.empty()) fail("invalid_metadata", "the metadata has no HTTP-Redirect SingleSignOnService");
     return out;
 }
 

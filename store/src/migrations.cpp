@@ -430,6 +430,18 @@ const std::vector<migration>& migrations() {
              // evaluated again on it when they change. NULL when the last word came from a SCIM push.
              "ALTER TABLE identity_bindings ADD COLUMN identity TEXT",
          }},
+        {5,
+         "SAML: the one-time assertion cache",
+         {
+             // Every assertion id a connection accepted, until its NotOnOrAfter: a replay is refused on
+             // whichever node it reaches (SAML profiles §4.1.4.5).
+             R"(CREATE TABLE seen_assertions (
+                  connection_id TEXT NOT NULL,
+                  assertion_id TEXT NOT NULL,
+                  expires_at TEXT NOT NULL,
+                  PRIMARY KEY (connection_id, assertion_id)))",
+             "CREATE INDEX seen_assertions_expiry ON seen_assertions (expires_at)",
+         }},
     };
     return all;
 }

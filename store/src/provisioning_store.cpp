@@ -387,9 +387,25 @@ public:
             bound_statement st(sql);
             st.in(c, "c");
             st.run("DELETE FROM sign_in_states WHERE expires_at < :c");
-            return static_cast<std::int64_t>(st.affected_rows());
+            const auto states = static_cast<std::int64_t>(st.affected_rows());
+            bound_statement seen(sql);
+            seen.in(c, "c");
+            seen.run("DELETE FROM seen_assertions WHERE expires_at < :c");
+            return states + static_cast<std::int64_t>(seen.affected_rows());
         });
         return n ? *n : 0;
+    }
+
+    result<void> remember_assertion(std::string_view connection_id, std::string_view assertion_id,
+                                    core::time_point until) override {
+        auto r = db_.write<void>([&](soci::session& sql) -> result<void> {
+            std::string c{connection_id}, a{assertion_id}, u = ts(until);
+            sql << "INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) VALUES (:c, :a, :u)",
+                use(c, "c"), use(a, "a"), use(u, "u");
+            return {};
+        });
+        if (!r && r.error() == errc::already_exists) return errc::already_used;
+        return r;
     }
 
     std::int64_t end_idp_sessions(std::string_view connection_id, std::string_view idp_session,

@@ -363,4 +363,37 @@ BOOST_AUTO_TEST_CASE(email_is_verified_by_an_accepted_invitation) {
     BOOST_TEST(!ids().email_verified(org.id, owner_id));  // created with a password by an admin
 }
 
+BOOST_AUTO_TEST_CASE(sign_in_states_are_single_use_and_assertions_one_time) {
+    store::sign_in_state s;
+    s.id = "digest-of-state";
+    s.organization_id = org.id;
+    s.connection = "okta-saml";
+    s.protocol = "saml";
+    s.nonce = "_req1";
+    s.return_to = "/app";
+    s.created = clock.now();
+    s.expires = clock.now() + std::chrono::minutes(10);
+    BOOST_TEST_REQUIRE(ids().save_sign_in_state(s).has_value());
+    const auto taken = ids().take_sign_in_state("digest-of-state");
+    BOOST_TEST_REQUIRE(taken.has_value());
+    BOOST_TEST(taken->nonce == "_req1");
+    BOOST_TEST(taken->return_to == "/app");
+    BOOST_TEST(ids().take_sign_in_state("digest-of-state").error() == errc::already_used);
+    BOOST_TEST(ids().take_sign_in_state("never-issued").error() == errc::not_found);
+    s.id = "old-state";
+    s.expires = clock.now() + std::chrono::seconds(1);
+    BOOST_TEST_REQUIRE(ids().save_sign_in_state(s).has_value());
+    clock.advance(std::chrono::seconds(2));
+    BOOST_TEST(ids().take_sign_in_state("old-state").error() == errc::expired);
+
+    // One use per assertion and connection; another connection may see the same id.
+    BOOST_TEST(ids().remember_assertion(okta.id, "_a1", clock.now() + std::chrono::minutes(5)).has_value());
+    BOOST_TEST(ids().remember_assertion(okta.id, "_a1", clock.now() + std::chrono::minutes(5)).error() ==
+               errc::already_used);
+    BOOST_TEST(ids().remember_assertion(entra.id, "_a1", clock.now() + std::chrono::minutes(5)).has_value());
+    clock.advance(std::chrono::minutes(10));
+    BOOST_TEST(ids().prune_sign_in_states(clock.now()) >= 3);
+    BOOST_TEST(ids().remember_assertion(okta.id, "_a1", clock.now() + std::chrono::minutes(5)).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

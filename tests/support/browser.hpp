@@ -3,7 +3,9 @@
 // What a browser does in a redirect-based sign-in, for tests on loopback: follows redirects (relative
 // ones too), keeps cookies per host and port (as browsers do for localhost, Secure ones included over
 // http), and remembers where it went.
+#include <cctype>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,33 @@ public:
             url = resolve(url, location);
         }
         throw std::runtime_error("too many redirects");
+    }
+
+    // Submits the page's first form as a browser would (an auto-posting SAML form, for instance): its
+    // action, its inputs' names and values, as application/x-www-form-urlencoded; then follows redirects.
+    page submit_form(const page& from) {
+        static const std::regex form_tag(R"re(<form[^>]*action="([^"]*)")re", std::regex::icase);
+        static const std::regex input(R"re(<input[^>]*name="([^"]*)"[^>]*value="([^"]*)")re", std::regex::icase);
+        std::smatch m;
+        if (!std::regex_search(from.body, m, form_tag)) throw std::runtime_error("no form on " + from.url);
+        const auto action = resolve(from.url, unescape(m[1]));
+        std::string body;
+        for (auto it = std::sregex_iterator(from.body.begin(), from.body.end(), input); it != std::sregex_iterator(); ++it)
+            body += (body.empty() ? "" : "&") + percent((*it)[1]) + "=" + percent(unescape((*it)[2]));
+        auto r = send(http::verb::post, action, body, {{"Content-Type", "application/x-www-form-urlencoded"}});
+        page p;
+        p.visited = {action};
+        p.url = action;
+        p.status = r.status;
+        p.body = r.body;
+        p.last = r;
+        const auto location = r.header("Location");
+        if (p.status >= 300 && p.status < 400 && !location.empty()) {
+            auto next = open(resolve(action, location));
+            next.visited.insert(next.visited.begin(), action);
+            return next;
+        }
+        return p;
     }
 
     // One request with this browser's cookies (no redirect following).
@@ -87,6 +116,23 @@ public:
     }
 
 private:
+    static std::string unescape(std::string s) {
+        for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+                 {"&quot;", "\""}, {"&lt;", "<"}, {"&gt;", ">"}, {"&#39;", "'"}, {"&amp;", "&"}}) {
+            for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+        }
+        return s;
+    }
+    static std::string percent(const std::string& s) {
+        static const char* hex = "0123456789ABCDEF";
+        std::string out;
+        for (const unsigned char c : s) {
+            if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+            else out += std::string("%") + hex[c >> 4] + hex[c & 15];
+        }
+        return out;
+    }
+
     void remember(const std::string& origin, const std::string& set_cookie) {
         const auto semi = set_cookie.find(';');
         const auto pair = set_cookie.substr(0, semi);

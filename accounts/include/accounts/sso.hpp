@@ -5,12 +5,24 @@
 // logout can end them), and the same login activity.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "store/store.hpp"
 
 namespace idgate::accounts {
+
+// What every single sign-on connection shares.
+struct sso_settings {
+    std::string base_url;  // idgate's public URL: redirect URIs hang off it (/sso/oidc/..., /sso/saml/...)
+    // Where a sign-in may send the browser back to: each is a prefix of an allowed return_to URL
+    // (scheme, host, port and path start), so return_to can never be an open redirect.
+    std::vector<std::string> allowed_return_urls;
+    std::string default_return_url = "/";
+    int state_ttl_seconds = 600;   // how long a sign-in may take
+    int clock_skew_seconds = 60;   // tolerated difference with the provider's clock
+};
 
 struct sso_session {
     std::string secret;  // the bearer form of the session (the cookie carries it too)
@@ -36,6 +48,11 @@ void record_failed_sso_sign_in(store::store& db, const core::clock& clock, const
 // The session secret the request carries in its cookie, and the header that clears the cookie.
 std::optional<std::string> session_secret_of(const core::request& req);
 std::string cleared_session_cookie();
+
+// Whether `url` may be redirected to: a local path ("/app", never "//host" or "/\host"), or an absolute
+// URL starting with one of `allowed` at a boundary (so "https://app.example.com.evil" does not match
+// "https://app.example.com"). No open redirects.
+bool return_url_allowed(const std::string& url, const std::vector<std::string>& allowed);
 
 // The page a person sees when single sign-on refuses them: "Sign-in failed" and a reference to quote to
 // an administrator, never the reason (that goes to the log and the audit trail, under the same reference).

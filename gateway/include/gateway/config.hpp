@@ -10,6 +10,7 @@
 
 #include "accounts/mail.hpp"
 #include "oidc/config.hpp"
+#include "saml/service_provider.hpp"
 #include "core/log.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
@@ -69,6 +70,7 @@ struct log_config {
 struct sso_config {
     oidc::sso_settings settings;
     std::vector<oidc::connection_config> oidc;
+    std::vector<saml::connection_config> saml;
 };
 
 struct config {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "accounts/sso.hpp"
+
 namespace idgate::oidc {
 
 struct connection_config {
@@ -35,15 +37,7 @@ struct connection_config {
     int http_timeout_seconds = 10;
 };
 
-// What every single sign-on connection shares.
-struct sso_settings {
-    std::string base_url;  // idgate's public URL: redirect_uri = base_url + /sso/oidc/{name}/callback
-    // Where a sign-in may send the browser back to: each is a prefix of an allowed return_to URL
-    // (scheme, host, port and path start), so return_to can never be an open redirect.
-    std::vector<std::string> allowed_return_urls;
-    std::string default_return_url = "/";
-    int state_ttl_seconds = 600;   // how long a sign-in may take
-    int clock_skew_seconds = 60;   // tolerated difference with the provider's clock
-};
+// The settings every single sign-on connection shares (accounts/sso.hpp).
+using sso_settings = accounts::sso_settings;
 
 }  // namespace idgate::oidc

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "accounts/sso.hpp"
 #include "core/clock.hpp"
 
 namespace idgate::oidc {
@@ -54,10 +55,8 @@ void check_id_token(const boost::json::object& claims, const id_token_expectatio
 // nonce. Throws sign_in_error (codes as above, plus invalid_logout_token).
 void check_logout_token(const boost::json::object& claims, const id_token_expectations& expected);
 
-// Whether `url` may be redirected to: a local path ("/app", never "//host" or "/\host"), or an absolute
-// URL starting with one of `allowed` at a boundary (so "https://app.example.com.evil" does not match
-// "https://app.example.com").
-bool return_url_allowed(const std::string& url, const std::vector<std::string>& allowed);
+// Whether a return_to URL is allowed (accounts/sso.hpp).
+using accounts::return_url_allowed;
 
 // A claim as text (strings as they are, numbers and booleans written out); empty when absent.
 std::string claim_text(const boost::json::object& claims, std::string_view name);

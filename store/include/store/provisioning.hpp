@@ -173,7 +173,12 @@ public:
     virtual result<void> save_sign_in_state(const sign_in_state& s) = 0;
     // Marks the state used and returns it: errc::not_found (unknown), already_used (replayed), expired.
     virtual result<sign_in_state> take_sign_in_state(std::string_view id) = 0;
+    // Also forgets one-time assertion ids past their expiry.
     virtual std::int64_t prune_sign_in_states(core::time_point cutoff) = 0;
+    // Records that a connection accepted assertion `assertion_id`, valid until `until`: errc::already_used
+    // when it was seen before (a replay).
+    virtual result<void> remember_assertion(std::string_view connection_id, std::string_view assertion_id,
+                                            core::time_point until) = 0;
     // Ends the sessions a connection started: those of an IdP session (sid), or all of a user's.
     virtual std::int64_t end_idp_sessions(std::string_view connection_id, std::string_view idp_session,
                                           std::string_view user_id) = 0;

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#pragma once
+// The service provider's endpoints, per connection (URLs in the gateway's route table):
+//   GET  /sso/saml/{connection}/metadata                 idgate's SP metadata, for the IdP's admin
+//   GET  /sso/saml/{connection}/login?return_to=...      SP-initiated: an AuthnRequest by HTTP-Redirect
+//   POST /sso/saml/{connection}/acs                      the assertion consumer (HTTP-POST binding)
+// They run on the blocking pool: XML signature checks and the database.
+#include <memory>
+#include <string>
+
+#include "accounts/sso.hpp"
+#include "core/clock.hpp"
+#include "core/http.hpp"
+#include "mapping/registry.hpp"
+#include "provisioning/reconciler.hpp"
+#include "saml/service_provider.hpp"
+#include "store/store.hpp"
+
+namespace idgate::saml {
+
+struct context {
+    store::store& db;
+    const core::clock& clock;
+    provisioning::reconciler& reconciler;
+    std::shared_ptr<const mapping::snapshot> rules;
+    const connection_config& connection;
+    const accounts::sso_settings& settings;
+    schema::organization organization;
+    std::string connection_id;
+};
+
+core::response metadata(const context& c, const core::request& req);
+core::response login(const context& c, const core::request& req);
+core::response acs(const context& c, const core::request& req);
+
+// Our entity id and ACS URL for a connection.
+std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection);
+std::string acs_url(const accounts::sso_settings& settings, const std::string& connection);
+
+}  // namespace idgate::saml

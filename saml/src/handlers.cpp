@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "saml/handlers.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "core/crypto.hpp"
+#include "core/form.hpp"
+#include "core/log.hpp"
+#include "provisioning/sign_in.hpp"
+#include "saml/response.hpp"
+#include "store/provisioning.hpp"
+
+namespace idgate::saml {
+namespace {
+
+std::string base_of(const accounts::sso_settings& s) {
+    std::string base = s.base_url;
+    if (!base.empty() && base.back() == '/') base.pop_back();
+    return base;
+}
+
+schema::actor actor_of(const context& c, const core::request& req, const std::string& who = "") {
+    return {"sso", who, "saml connection " + c.connection.name, req.client_address, req.request_id, c.connection_id};
+}
+
+core::response refuse(const context& c, const core::request& req, const std::string& code, const std::string& detail) {
+    core::log::warn("saml sign-in refused", {{"connection", c.connection.name},
+                                             {"reason", code},
+                                             {"detail", detail},
+                                             {"reference", req.request_id}});
+    accounts::record_failed_sso_sign_in(c.db, c.clock, {c.organization.id, "", "", c.connection_id, "", "saml"}, code, req);
+    c.db.record_audit(c.organization.id, actor_of(c, req), "sign_in.refused", "connection", c.connection_id,
+                      c.connection.name,
+                      boost::json::serialize(boost::json::object{
+                          {"protocol", "saml"}, {"reason", code}, {"detail", detail}, {"reference", req.request_id}}));
+    return accounts::sign_in_failure_page(req.request_id);
+}
+
+// The assertion as mapping input: its attributes by Name; groups from the connection's group attributes,
+// unknown when none is sent or Entra ID signals an overage (groups.link, INTEROP S2).
+mapping::identity identity_of(const assertion& a, const connection_config& config) {
+    mapping::identity who;
+    who.attributes = a.attributes;
+    who.attributes["NameID"] = {a.name_id};
+    const bool overage = a.attributes.count("http://schemas.microsoft.com/claims/groups.link") > 0;
+    for (const auto& name : config.groups_attributes) {
+        const auto found = a.attributes.find(name);
+        if (found == a.attributes.end() || overage) continue;
+        if (!who.groups) who.groups.emplace();
+        who.groups->insert(who.groups->end(), found->second.begin(), found->second.end());
+    }
+    return who;
+}
+
+}  // namespace
+
+std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection) {
+    return base_of(settings) + "/sso/saml/" + connection + "/metadata";
+}
+
+std::string acs_url(const accounts::sso_settings& settings, const std::string& connection) {
+    return base_of(settings) + "/sso/saml/" + connection + "/acs";
+}
+
+core::response metadata(const context& c, const core::request&) {
+    core::response r;
+    r.content_type = "application/samlmetadata+xml";
+    r.body = sp_metadata(sp_entity_id(c.settings, c.connection.name), acs_url(c.settings, c.connection.name),
+                         c.connection.name_id_format);
+    return r;
+}
+
+core::response login(const context& c, const core::request& req) {
+    std::string return_to{req.query_param("return_to").value_or("")};
+    if (return_to.empty()) return_to = c.settings.default_return_url;
+    if (!accounts::return_url_allowed(return_to, c.settings.allowed_return_urls))
+        return refuse(c, req, "open_redirect", "return_to '" + return_to.substr(0, 200) + "' is not an allowed URL");
+    // The request id comes back as InResponseTo; RelayState is an opaque, single-use handle on this
+    // sign-in (never the return URL itself: SAML bindings §3.4.3 allows 80 bytes, and it is not signed).
+    const std::string request_id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
+    const std::string relay_state = core::base64url_encode(core::random_bytes(32));
+    store::sign_in_state s;
+    s.id = core::sha256_hex(relay_state);
+    s.organization_id = c.organization.id;
+    s.connection = c.connection.name;
+    s.protocol = "saml";
+    s.nonce = request_id;
+    s.return_to = return_to;
+    s.created = c.clock.now();
+    s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
+    if (!c.db.identities().save_sign_in_state(s)) throw std::runtime_error("could not store the sign-in state");
+    return accounts::redirect_to(authn_request_url(c.connection.sso_url, request_id,
+                                                   sp_entity_id(c.settings, c.connection.name),
+                                                   acs_url(c.settings, c.connection.name),
+                                                   c.connection.name_id_format, relay_state, c.clock.now()));
+}
+
+core::response acs(const context& c, const core::request& req) {
+    const auto form = core::parse_form(req.body);
+    if (!form) return refuse(c, req, "malformed_response", "the body is not a form");
+    std::string response_field, relay_state;
+    for (const auto& [name, value] : *form) {
+        if (name == "SAMLResponse") response_field = value;
+        else if (name == "RelayState") relay_state = value;
+    }
+    if (response_field.empty()) return refuse(c, req, "malformed_response", "no SAMLResponse in the form");
+    try {
+        expectations e;
+        e.sp_entity_id = sp_entity_id(c.settings, c.connection.name);
+        e.acs_url = acs_url(c.settings, c.connection.name);
+        e.now = c.clock.now();
+        e.skew = std::chrono::seconds(c.settings.clock_skew_seconds);
+        e.allow_unsolicited = c.connection.allow_idp_initiated;
+        std::string return_to = c.settings.default_return_url;
+        if (!relay_state.empty()) {
+            // SP-initiated: our single-use state says which request this answers and where to go after.
+            auto taken = c.db.identities().take_sign_in_state(core::sha256_hex(relay_state));
+            if (taken && taken->connection == c.connection.name && taken->protocol == "saml") {
+                e.in_response_to = taken->nonce;
+                return_to = taken->return_to;
+            } else if (taken || taken.error() != store::errc::not_found || !c.connection.allow_idp_initiated) {
+                const auto code = !taken && taken.error() == store::errc::already_used ? "state_reused"
+                                  : !taken && taken.error() == store::errc::expired   ? "state_expired"
+                                                                                      : "state_unknown";
+                throw saml_error(code, "the RelayState is not a sign-in this connection started");
+            }
+            // IdP-initiated with a RelayState of the IdP's own: it is only a return URL if allowed.
+            else if (accounts::return_url_allowed(relay_state, c.settings.allowed_return_urls)) {
+                return_to = relay_state;
+            }
+        }
+        const idp_trust trust{c.connection.idp_entity_id, c.connection.certificates_pem, c.connection.allow_sha1};
+        const auto a = validate_response(decode_post_binding(response_field), trust, e);
+        // One use per assertion, on every node (the cache lives in the database).
+        if (!c.db.identities().remember_assertion(c.connection_id, a.id, a.valid_until))
+            throw saml_error("replayed", "assertion '" + a.id + "' was already used");
+        const provisioning::connection_ref connection{c.organization.id, c.organization.slug, c.connection_id,
+                                                      c.connection.name};
+        const auto result = provisioning::sign_in(c.db, c.reconciler, c.rules, connection, a.name_id,
+                                                  identity_of(a, c.connection), actor_of(c, req, a.name_id));
+        if (!result.ok()) return refuse(c, req, result.failure, result.detail);
+        const auto session = accounts::start_sso_session(
+            c.db, c.clock, {c.organization.id, result.user_id, result.user_name, c.connection_id, a.session_index, "saml"},
+            req);
+        core::log::info("saml sign-in", {{"connection", c.connection.name}, {"user", result.user_name}});
+        auto r = accounts::redirect_to(return_to);
+        r.headers.emplace_back("Set-Cookie", session.set_cookie);
+        return r;
+    } catch (const saml_error& e) {
+        return refuse(c, req, e.code(), e.what());
+    }
+}
+
+}  // namespace idgate::saml
