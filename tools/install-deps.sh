@@ -9,8 +9,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev libboost-system1.81-dev
   # persistence: SOCI with its SQLite and PostgreSQL backends (their headers need libpq-dev)
   libsoci-dev libsqlite3-dev libpq-dev
-  # SAML signatures, OIDC, configuration files
-  libxmlsec1-dev libxml2-dev libssl-dev liboauth2-dev libcjose-dev libjansson-dev libyaml-cpp-dev
+  # SAML signatures (and DEFLATE for the redirect binding), OIDC, configuration files
+  libxmlsec1-dev libxml2-dev libssl-dev zlib1g-dev liboauth2-dev libcjose-dev libjansson-dev libyaml-cpp-dev
   # password hashing (Argon2id), invitation mail over SMTP, QR codes for MFA enrolment
   libargon2-dev libcurl4-openssl-dev libqrencode-dev
   # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys

@@ -20,7 +20,10 @@
 #include <xmlsec/xmltree.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <charconv>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -43,8 +46,13 @@ struct doc_deleter {
 };
 using doc_ptr = std::unique_ptr<xmlDoc, doc_deleter>;
 
+// The signing key is lent from the per-certificate cache: take it back, so that destroying the context
+// does not free it.
 struct dsig_deleter {
-    void operator()(xmlSecDSigCtx* c) const { xmlSecDSigCtxDestroy(c); }
+    void operator()(xmlSecDSigCtx* c) const {
+        c->signKey = nullptr;
+        xmlSecDSigCtxDestroy(c);
+    }
 };
 
 std::string text_of(const xmlNode* n) {
@@ -176,6 +184,20 @@ void check_algorithms(xmlNode* signature, const idp_trust& trust) {
                 fail("disallowed_transform", "transform '" + uri_of(t) + "' is not allowed");
 }
 
+// Certificates are parsed once: each connection's keys, kept for the life of the process (a handful).
+xmlSecKeyPtr cached_key(const std::string& pem) {
+    static std::mutex mutex;
+    static std::map<std::string, xmlSecKeyPtr> keys;
+    std::lock_guard lock(mutex);
+    const auto found = keys.find(pem);
+    if (found != keys.end()) return found->second;
+    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
+                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatCertPem,
+                                                    nullptr, nullptr, nullptr);
+    if (key) keys.emplace(pem, key);
+    return key;
+}
+
 // Verifies `signature`, a direct child of `signed_element`, with one of the trusted certificates. The
 // single reference must be "#<ID of signed_element>", so what the signature covers is what is read.
 void verify(xmlNode* signed_element, xmlNode* signature, const idp_trust& trust) {
@@ -186,14 +208,15 @@ void verify(xmlNode* signed_element, xmlNode* signature, const idp_trust& trust)
     for (const auto& pem : trust.certificates_pem) {
         std::unique_ptr<xmlSecDSigCtx, dsig_deleter> ctx(xmlSecDSigCtxCreate(nullptr));
         if (!ctx) throw std::runtime_error("xmlsec: cannot create a signature context");
-        // The connection's key, never one from the message: with signKey set, KeyInfo is not read.
-        ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
-                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatCertPem,
-                                                    nullptr, nullptr, nullptr);
-        if (!ctx->signKey) {
+        // The connection's key, never one from the message: with signKey set, KeyInfo is not read. The key
+        // is parsed once per certificate and lent to the context (read only; taken back before the context
+        // is destroyed, by dsig_deleter).
+        xmlSecKeyPtr trusted = cached_key(pem);
+        if (!trusted) {
             last_error = "a configured certificate cannot be loaded";
             continue;
         }
+        ctx->signKey = trusted;
         ctx->keyInfoReadCtx.maxRetrievalMethodLevel = 0;
         ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
         for (auto t : {xmlSecTransformEnvelopedId, xmlSecTransformExclC14NId, xmlSecTransformSha256Id,
@@ -247,13 +270,42 @@ void initialise() {
 
 std::string decode_post_binding(const std::string& field, std::size_t max_bytes) {
     if (field.size() > max_bytes * 4 / 3 + 8) fail("too_large", "the SAMLResponse is larger than allowed");
-    std::string b64;
-    b64.reserve(field.size());
-    for (const char c : field)
-        if (c != '\r' && c != '\n' && c != ' ' && c != '\t') b64.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
-    while (!b64.empty() && b64.back() == '=') b64.pop_back();
+    // Base64 (RFC 4648 §4), line breaks tolerated: one table lookup per character, no intermediate copy.
+    static const auto table = [] {
+        std::array<signed char, 256> t{};
+        t.fill(-1);
+        const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+        return t;
+    }();
     std::string xml;
-    if (b64.empty() || !core::base64url_decode(b64, xml)) fail("malformed_response", "the SAMLResponse is not base64");
+    xml.reserve(field.size() * 3 / 4);
+    std::uint32_t bits = 0;
+    int count = 0, padding = 0;
+    for (const char ch : field) {
+        if (ch == '\r' || ch == '\n' || ch == ' ' || ch == '\t') continue;
+        if (ch == '=') {
+            ++padding;
+            continue;
+        }
+        const auto v = table[static_cast<unsigned char>(ch)];
+        if (v < 0 || padding) fail("malformed_response", "the SAMLResponse is not base64");
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        if (++count == 4) {
+            xml.push_back(static_cast<char>(bits >> 16));
+            xml.push_back(static_cast<char>(bits >> 8));
+            xml.push_back(static_cast<char>(bits));
+            bits = 0;
+            count = 0;
+        }
+    }
+    if (count == 1 || padding > 2) fail("malformed_response", "the SAMLResponse is not base64");
+    if (count == 2) xml.push_back(static_cast<char>(bits >> 4));
+    if (count == 3) {
+        xml.push_back(static_cast<char>(bits >> 10));
+        xml.push_back(static_cast<char>(bits >> 2));
+    }
+    if (xml.empty()) fail("malformed_response", "the SAMLResponse is empty");
     return xml;
 }
 
