@@ -5,6 +5,7 @@
 
 #include "../support/saml_signing.hpp"
 #include "core/crypto.hpp"
+#include "saml/service_provider.hpp"
 
 using namespace idgate;
 namespace fx = idgate::test::saml;
@@ -200,6 +201,56 @@ BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
     } catch (const saml::saml_error& e) {
         BOOST_TEST(e.code() == "malformed_response");
     }
+}
+
+BOOST_AUTO_TEST_CASE(idp_metadata_is_imported_and_ours_is_published) {
+    std::string cert_b64;
+    for (const auto& line : std::vector<std::string>{idp.cert_pem})
+        for (std::size_t at = 0; at < line.size();) {
+            const auto end = line.find('\n', at);
+            const auto l = line.substr(at, end - at);
+            if (l.find("-----") == std::string::npos) cert_b64 += l;
+            at = end == std::string::npos ? line.size() : end + 1;
+        }
+    const std::string metadata =
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"http://www.okta.com/exk1\">"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+        "<md:KeyDescriptor use=\"encryption\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>"
+        "<ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>"
+        "<ds:X509Certificate>\n" + cert_b64 + "\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://acme.okta.com/post\"/>"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://acme.okta.com/sso\"/>"
+        "</md:IDPSSODescriptor></md:EntityDescriptor>";
+    const auto md = saml::parse_idp_metadata(metadata);
+    BOOST_TEST(md.entity_id == "http://www.okta.com/exk1");
+    BOOST_TEST(md.sso_redirect_url == "https://acme.okta.com/sso");
+    BOOST_TEST_REQUIRE(md.certificates_pem.size() == 1u);  // the encryption key is not a signing key
+    // The imported certificate verifies what the IdP signs.
+    trust.certificates_pem = md.certificates_pem;
+    BOOST_TEST(code_of(signed_assertion()) == "");
+    const auto invalid = [](const std::string& xml) {
+        try {
+            saml::parse_idp_metadata(xml);
+        } catch (const saml::saml_error& e) {
+            return e.code();
+        }
+        return std::string();
+    };
+    BOOST_TEST(invalid("<x/>") == "invalid_metadata");
+    BOOST_TEST(invalid("<!DOCTYPE x [<!ENTITY a \"b\">]><x/>") == "invalid_metadata");
+
+    const auto ours = saml::sp_metadata("https://sp.example.com/metadata", "https://sp.example.com/acs",
+                                        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+    BOOST_TEST(ours.find("entityID=\"https://sp.example.com/metadata\"") != std::string::npos);
+    BOOST_TEST(ours.find("WantAssertionsSigned=\"true\"") != std::string::npos);
+    BOOST_TEST(ours.find("Location=\"https://sp.example.com/acs\"") != std::string::npos);
+
+    const auto url = saml::authn_request_url("https://acme.okta.com/sso?x=1", "_req9", "https://sp.example.com/metadata",
+                                             "https://sp.example.com/acs",
+                                             "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "state&1", expected.now);
+    BOOST_TEST(url.rfind("https://acme.okta.com/sso?x=1&SAMLRequest=", 0) == 0u, url);
+    BOOST_TEST(url.find("&RelayState=state%261") != std::string::npos, url);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
