@@ -374,7 +374,9 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
         fail("wrong_destination", "the response is addressed to '" + *destination + "'");
     if (out.response_signed && !attribute(response, "Destination"))
         fail("wrong_destination", "a signed response must name its Destination (SAML profiles §4.1.4.5)");
-    const auto response_in_response_to = attribute(response, "InResponseTo");
+    // An empty InResponseTo (some IdPs write one on unsolicited responses) is no InResponseTo.
+    const auto present = [](std::optional<std::string> v) { return v && !v->empty() ? v : std::nullopt; };
+    const auto response_in_response_to = present(attribute(response, "InResponseTo"));
 
     // The assertion: everything below is read from the verified element only.
     out.id = attribute(a, "ID").value_or("");
@@ -409,7 +411,7 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
         }
         if (const auto not_before = attribute(data, "NotBefore"))
             fail("malformed_response", "a bearer SubjectConfirmationData must not carry NotBefore");
-        const auto irt = attribute(data, "InResponseTo");
+        const auto irt = present(attribute(data, "InResponseTo"));
         if (e.in_response_to) {
             if (irt != e.in_response_to || (response_in_response_to && response_in_response_to != e.in_response_to)) {
                 refusal_code = "wrong_in_response_to";

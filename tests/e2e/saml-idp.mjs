@@ -6,6 +6,7 @@
 // Prints "ready <port>". GET /metadata is the IdP's metadata (what an admin gives idgate). GET /sso takes
 // idgate's AuthnRequest (HTTP-Redirect), checks it against idgate's SP metadata, and answers with a page
 // that POSTs a signed Response to idgate's ACS (HTTP-POST binding), for whoever POST /_test/user chose.
+// GET /_test/idp-initiated does the same without a request (IdP-initiated, "unsolicited").
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -60,11 +61,14 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
       } else if (url.pathname === '/metadata') {
         res.setHeader('Content-Type', 'application/samlmetadata+xml');
         res.end(idp.getMetadata());
-      } else if (url.pathname === '/sso') {
+      } else if (url.pathname === '/sso' || url.pathname === '/_test/idp-initiated') {
         const theSp = await serviceProvider();
         const query = Object.fromEntries(url.searchParams);
-        const parsed = await idp.parseLoginRequest(theSp, 'redirect', { query, octetString: '' });
-        const requestId = parsed.extract.request.id;
+        let requestId = '';
+        if (url.pathname === '/sso') {
+          const parsed = await idp.parseLoginRequest(theSp, 'redirect', { query, octetString: '' });
+          requestId = parsed.extract.request.id;
+        }
         const person = people[current];
         const acs = theSp.entityMeta.getAssertionConsumerService('post');
         const now = new Date();

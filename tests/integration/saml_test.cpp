@@ -39,7 +39,7 @@ struct saml_fixture {
     std::unique_ptr<gateway_process> gw;
     std::vector<std::pair<std::string, std::string>> admin;
 
-    saml_fixture() {
+    explicit saml_fixture(bool idp_initiated = false) {
         require_node_packages("samlify");
         const auto key = dir / "idp.key", cert = dir / "idp.crt";
         BOOST_TEST_REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key.string() + " -out " +
@@ -56,7 +56,8 @@ struct saml_fixture {
         std::filesystem::create_directories(dir / "mapping");
         std::ofstream(dir / "mapping" / "okta-saml.yaml") << rules;
         const std::string sso = "sso:\n  base_url: " + idgate() + "\n  saml:\n    - organization: acme\n"
-                                "      connection: okta-saml\n      metadata_file: " + (dir / "idp-metadata.xml").string() + "\n";
+                                "      connection: okta-saml\n      metadata_file: " + (dir / "idp-metadata.xml").string() + "\n" +
+                                (idp_initiated ? "      allow_idp_initiated: true\n" : "");
         gw = std::make_unique<gateway_process>("", "saml", "mapping:\n  directory: " + (dir / "mapping").string() + "\n" + sso,
                                                idgate_port);
         admin = {{"Authorization", "Bearer " + gw->admin_token()}};
@@ -121,6 +122,31 @@ BOOST_AUTO_TEST_CASE(sp_initiated_sign_in_provisions_the_user_and_a_replay_is_re
 
     const auto audit = call(f.idgate_port, verb::get, "/api/v1/organizations/acme/audit?limit=1000", "", f.admin);
     BOOST_TEST(audit.body.find("\"reason\":\"state_reused\"") != std::string::npos, audit.body.substr(0, 2000));
+}
+
+BOOST_AUTO_TEST_CASE(idp_initiated_sign_in_only_when_the_connection_opts_in) {
+    {
+        saml_fixture f;
+        browser b;
+        const auto form = b.open("http://127.0.0.1:" + std::to_string(f.idp->port()) + "/_test/idp-initiated");
+        BOOST_TEST_REQUIRE(form.status == 200);
+        const auto refused = b.submit_form(form);
+        BOOST_TEST(refused.status == 403);
+        BOOST_TEST(f.me(b).status == 401);
+        const auto audit = call(f.idgate_port, verb::get, "/api/v1/organizations/acme/audit?limit=1000", "", f.admin);
+        BOOST_TEST(audit.body.find("\"reason\":\"unsolicited_response\"") != std::string::npos);
+    }
+    saml_fixture f(/*idp_initiated=*/true);
+    browser b;
+    const auto form = b.open("http://127.0.0.1:" + std::to_string(f.idp->port()) + "/_test/idp-initiated");
+    const auto done = b.submit_form(form);
+    BOOST_TEST(done.url == f.idgate() + "/", done.url << ": " << done.body.substr(0, 300));
+    BOOST_TEST_REQUIRE(f.me(b).status == 200);
+    // The assertion is one-time: posting it again is a replay.
+    browser thief;
+    BOOST_TEST(thief.submit_form(form).status == 403);
+    const auto audit = call(f.idgate_port, verb::get, "/api/v1/organizations/acme/audit?limit=1000", "", f.admin);
+    BOOST_TEST(audit.body.find("\"reason\":\"replayed\"") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
