@@ -13,8 +13,9 @@ packages=(
   libxmlsec1-dev libxml2-dev libssl-dev zlib1g-dev liboauth2-dev libcjose-dev libjansson-dev libyaml-cpp-dev
   # password hashing (Argon2id), invitation mail over SMTP, QR codes for MFA enrolment
   libargon2-dev libcurl4-openssl-dev libqrencode-dev
-  # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys
-  postgresql wrk curl openssl
+  # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys,
+  # clang for the libFuzzer target
+  postgresql wrk curl openssl clang
   # the end-to-end tests' identity providers (npm packages, tests/e2e) run on Debian's Node.js; web pages
   # are tested in Debian's chromium, driven by playwright-core
   nodejs npm chromium
