@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include <boost/test/unit_test.hpp>
+#include <fstream>
 #include <cstdlib>
 #include <filesystem>
 
@@ -154,6 +155,33 @@ BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
                                 "http://127.0.0.1:9000}\n",
                             "idgate.yaml")
                    .sso.oidc.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sso_saml_connections_read_the_idp_metadata) {
+    const auto dir = std::filesystem::temp_directory_path() / ("idgate-saml-config-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "idp.xml")
+        << "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"http://www.okta.com/exk1\">"
+           "<md:IDPSSODescriptor><md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
+           "<ds:X509Data><ds:X509Certificate>MIIBAAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+           "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+           "Location=\"https://acme.okta.com/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+    const auto c = parse_config("sso:\n  base_url: https://idgate.example.com\n  saml:\n    - organization: acme\n"
+                                "      connection: okta-main\n      metadata_file: " + (dir / "idp.xml").string() +
+                                    "\n      allow_idp_initiated: true\n",
+                                "idgate.yaml");
+    BOOST_TEST_REQUIRE(c.sso.saml.size() == 1u);
+    BOOST_TEST(c.sso.saml[0].idp_entity_id == "http://www.okta.com/exk1");
+    BOOST_TEST(c.sso.saml[0].sso_url == "https://acme.okta.com/sso");
+    BOOST_TEST(c.sso.saml[0].certificates_pem.size() == 1u);
+    BOOST_TEST(c.sso.saml[0].allow_idp_initiated);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, metadata_file: "
+                        "/nonexistent.xml}\n")
+                   .find("cannot read '/nonexistent.xml'") != std::string::npos);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, sso_url: "
+                        "https://idp/sso}\n")
+                   .find("'idp_entity_id (or metadata_file)' is required") != std::string::npos);
+    std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
