@@ -87,10 +87,19 @@ bool acceptable_provider_url(const std::string& url) {
     return false;
 }
 
+std::string read_whole_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node& node, const std::string& path) {
     oidc::connection_config c;
     r.map(node, path,
-          {"organization", "connection", "issuer", "client_id", "client_secret", "client_auth", "scopes", "claims", "algorithms",
+          {"organization", "connection", "issuer", "client_id", "client_secret", "client_auth", "private_key_file", "key_id",
+           "scopes", "claims", "algorithms",
            "userinfo", "identity", "endpoints", "discovery_refresh_seconds", "jwks_refetch_seconds",
            "http_timeout_seconds"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
@@ -104,10 +113,18 @@ oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node&
               else if (key == "client_secret") c.client_secret = r.string(v, p);
               else if (key == "client_auth") {
                   const auto a = r.string(v, p);
-                  if (a != "client_secret_basic" && a != "client_secret_post")
-                      r.fail(v, p, "expected client_secret_basic or client_secret_post");
+                  if (a != "client_secret_basic" && a != "client_secret_post" && a != "private_key_jwt")
+                      r.fail(v, p, "expected client_secret_basic, client_secret_post or private_key_jwt");
                   c.auth = a == "client_secret_post" ? oidc::connection_config::client_auth::post
+                           : a == "private_key_jwt"  ? oidc::connection_config::client_auth::private_key_jwt
                                                      : oidc::connection_config::client_auth::basic;
+              } else if (key == "private_key_file") {
+                  const auto file = r.string(v, p);
+                  c.private_key_pem = read_whole_file(file);
+                  if (c.private_key_pem.find("PRIVATE KEY-----") == std::string::npos)
+                      r.fail(v, p, "'" + file + "' is not a PEM private key");
+              } else if (key == "key_id") {
+                  c.key_id = r.string(v, p);
               } else if (key == "scopes") {
                   c.scopes = string_list(r, v, p);
                   if (std::find(c.scopes.begin(), c.scopes.end(), "openid") == c.scopes.end())
@@ -153,16 +170,12 @@ oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node&
     if (!schema::is_valid_slug(c.name)) r.fail(node, path + ".connection", "a connection name is 1-63 of a-z, 0-9, '-'");
     if (c.issuer.empty()) missing("issuer");
     if (c.client_id.empty()) missing("client_id");
-    if (c.client_secret.empty()) missing("client_secret");
+    if (c.auth == oidc::connection_config::client_auth::private_key_jwt) {
+        if (c.private_key_pem.empty()) missing("private_key_file");
+    } else if (c.client_secret.empty()) {
+        missing("client_secret");
+    }
     return c;
-}
-
-std::string read_whole_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 saml::connection_config parse_saml_connection(const reader& r, const YAML::Node& node, const std::string& path) {

@@ -2,6 +2,9 @@
 #include "liboauth2_adapter.hpp"
 
 #include <cjose/cjose.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 // liboauth2's headers declare C functions without extern "C" guards.
 extern "C" {
 #include <oauth2/http.h>
@@ -11,6 +14,7 @@ extern "C" {
 }
 
 #include <boost/json/parse.hpp>
+#include <cstdint>
 #include <boost/json/serialize.hpp>
 #include <mutex>
 #include <stdexcept>
@@ -80,6 +84,55 @@ http_reply http_post_form(const std::string& url, const std::vector<std::pair<st
     const bool ok = oauth2_http_post_form(c.log, url.c_str(), params, c.ctx, &response, &status);
     oauth2_nv_list_free(c.log, params);
     return finish(ok, response, status);
+}
+
+std::string sign_rs256(const std::string& header_json, const std::string& payload_json, const std::string& private_key_pem) {
+    cjose_err err;
+    cjose_jwk_t* jwk = nullptr;
+    {
+        // cjose imports JWKs, not PEM: read the PEM with OpenSSL, hand cjose the RSA key.
+        BIO* bio = BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size()));
+        EVP_PKEY* pkey = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+        BIO_free(bio);
+        if (!pkey || EVP_PKEY_base_id(pkey) != EVP_PKEY_RSA) {
+            EVP_PKEY_free(pkey);
+            throw std::runtime_error("the client's private key is not an RSA key in PEM");
+        }
+        const auto part = [&](const char* name) {
+            BIGNUM* bn = nullptr;
+            EVP_PKEY_get_bn_param(pkey, name, &bn);
+            std::vector<std::uint8_t> bytes(bn ? static_cast<std::size_t>(BN_num_bytes(bn)) : 0);
+            if (bn) BN_bn2bin(bn, bytes.data());
+            BN_free(bn);
+            return bytes;
+        };
+        auto n = part("n"), e = part("e"), d = part("d"), p = part("rsa-factor1"), q = part("rsa-factor2"),
+             dp = part("rsa-exponent1"), dq = part("rsa-exponent2"), qi = part("rsa-coefficient1");
+        EVP_PKEY_free(pkey);
+        cjose_jwk_rsa_keyspec spec{e.data(), e.size(), n.data(), n.size(), d.data(), d.size(), p.data(), p.size(),
+                                   q.data(), q.size(), dp.data(), dp.size(), dq.data(), dq.size(), qi.data(), qi.size()};
+        jwk = cjose_jwk_create_RSA_spec(&spec, &err);
+    }
+    if (!jwk) throw std::runtime_error("cjose cannot use the client's private key");
+    cjose_header_t* header = cjose_header_new(&err);
+    cjose_jws_t* jws = nullptr;
+    std::string out;
+    {
+        // The header's members: alg (RS256) and kid; typ JWT.
+        boost::system::error_code ec;
+        const auto parsed = boost::json::parse(header_json, ec);
+        if (!ec && parsed.is_object())
+            for (const auto& [name, value] : parsed.as_object())
+                if (value.is_string()) cjose_header_set(header, std::string(name).c_str(), value.as_string().c_str(), &err);
+        jws = cjose_jws_sign(jwk, header, reinterpret_cast<const std::uint8_t*>(payload_json.data()), payload_json.size(), &err);
+        const char* compact = nullptr;
+        if (jws && cjose_jws_export(jws, &compact, &err) && compact) out = compact;
+    }
+    cjose_jws_release(jws);
+    cjose_header_release(header);
+    cjose_jwk_release(jwk);
+    if (out.empty()) throw std::runtime_error("cjose could not sign the client assertion");
+    return out;
 }
 
 struct key_set::impl {

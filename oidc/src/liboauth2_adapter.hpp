@@ -24,6 +24,10 @@ http_reply http_post_form(const std::string& url, const std::vector<std::pair<st
                           int timeout_seconds, const std::string& basic_user = {},
                           const std::string& basic_password = {});
 
+// An RS256 JWS over `header_json`.`payload_json` with a PEM private key (private_key_jwt client
+// assertions). Throws std::runtime_error when the key cannot be used.
+std::string sign_rs256(const std::string& header_json, const std::string& payload_json, const std::string& private_key_pem);
+
 // A JSON Web Key Set with its keys imported once, for verifying many signatures.
 class key_set {
 public:

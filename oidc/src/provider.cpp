@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "core/log.hpp"
 #include "liboauth2_adapter.hpp"
@@ -109,7 +110,26 @@ token_response provider::exchange_code(const std::string& code, const std::strin
                                                           {"redirect_uri", redirect_uri},
                                                           {"code_verifier", code_verifier}};
     detail::http_reply reply;
-    if (config_.auth == connection_config::client_auth::post) {
+    if (config_.auth == connection_config::client_auth::private_key_jwt) {
+        // RFC 7523 §2.2 / OIDC Core §9: iss = sub = client_id, aud = the token endpoint, single-use jti.
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+        boost::json::object header{{"alg", "RS256"}, {"typ", "JWT"}};
+        if (!config_.key_id.empty()) header["kid"] = config_.key_id;
+        const boost::json::object claims{{"iss", config_.client_id}, {"sub", config_.client_id}, {"aud", e.token},
+                                          {"jti", core::base64url_encode(core::random_bytes(18))},
+                                          {"iat", now}, {"exp", now + 120}};
+        std::string assertion;
+        try {
+            assertion = detail::sign_rs256(boost::json::serialize(header), boost::json::serialize(claims),
+                                           config_.private_key_pem);
+        } catch (const std::exception& ex) {
+            fail("token_exchange_failed", ex.what());
+        }
+        form.emplace_back("client_id", config_.client_id);
+        form.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        form.emplace_back("client_assertion", assertion);
+        reply = detail::http_post_form(e.token, form, config_.http_timeout_seconds);
+    } else if (config_.auth == connection_config::client_auth::post) {
         form.emplace_back("client_id", config_.client_id);
         form.emplace_back("client_secret", config_.client_secret);
         reply = detail::http_post_form(e.token, form, config_.http_timeout_seconds);

@@ -3,6 +3,8 @@
 //
 //   node oidc-idp.mjs --port 0 --client-id idgate --client-secret s --redirect-uri URL
 //                     [--backchannel-uri URL] [--post-logout-uri URL] [--key-seed N]
+//                     [--client-key-file client.pem]   (private_key_jwt: the client's key; its public half
+//                                                       is registered, the secret is not used)
 //
 // Prints "ready <port>" once listening. The interaction (login) is automatic: the person who signs in is
 // the one last chosen with POST /_test/user (a plain-text account id), so a test -- or a browser -- only
@@ -15,6 +17,7 @@
 //                                  wrong-audience, expired, wrong-nonce; "" stops
 // --key-seed picks the signing key's id ("key-<seed>"): restarting with another seed rotates the key.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -86,6 +89,12 @@ server.listen(port, '127.0.0.1', () => {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   };
+  if (args['client-key-file']) {
+    const publicJwk = crypto.createPublicKey(fs.readFileSync(args['client-key-file'], 'utf8')).export({ format: 'jwk' });
+    client.token_endpoint_auth_method = 'private_key_jwt';
+    client.jwks = { keys: [{ ...publicJwk, kid: 'idgate-client-key', use: 'sig', alg: 'RS256' }] };
+    delete client.client_secret;
+  }
   if (args['backchannel-uri']) {
     client.backchannel_logout_uri = args['backchannel-uri'];
     client.backchannel_logout_session_required = true;

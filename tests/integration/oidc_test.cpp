@@ -49,14 +49,24 @@ struct oidc_fixture {
     std::unique_ptr<node_process> idp;
     std::vector<std::pair<std::string, std::string>> admin;
 
-    oidc_fixture() {
+    std::string client_key;  // private_key_jwt: the client's key file
+
+    explicit oidc_fixture(bool private_key_jwt = false) {
         require_node_packages("oidc-provider");
+        if (private_key_jwt) {
+            client_key = (dir / "client.pem").string();
+            BOOST_TEST_REQUIRE(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
+                                            client_key + " > /dev/null 2>&1").c_str()) == 0);
+        }
         idgate_port = free_port();
         idp_port = free_port();
         std::ofstream(dir / "okta-oidc.yaml") << rules;
         const std::string sso = "sso:\n  base_url: " + idgate() + "\n  allowed_return_urls: [\"http://127.0.0.1:1/app/\"]\n"
                                 "  oidc:\n    - organization: acme\n      connection: okta-oidc\n      issuer: " + issuer() +
-                                "\n      client_id: idgate\n      client_secret: s3cret-for-tests\n"
+                                "\n      client_id: idgate\n" +
+                                (private_key_jwt ? "      client_auth: private_key_jwt\n      private_key_file: " + client_key +
+                                                       "\n      key_id: idgate-client-key\n"
+                                                 : "      client_secret: s3cret-for-tests\n") +
                                 "      scopes: [openid, email, profile, groups]\n      userinfo: true\n"
                                 "      jwks_refetch_seconds: 1\n";
         gw = std::make_unique<gateway_process>("", "oidc", "mapping:\n  directory: " + dir.string() + "\n" + sso,
@@ -83,6 +93,14 @@ struct oidc_fixture {
                                                      idgate() + "/sso/oidc/okta-oidc/callback", "--backchannel-uri",
                                                      idgate() + "/sso/oidc/okta-oidc/backchannel-logout",
                                                      "--post-logout-uri", idgate() + "/", "--key-seed", key_seed});
+        if (!client_key.empty()) {
+            idp.reset();
+            idp = std::make_unique<node_process>(
+                "oidc-idp.mjs",
+                std::vector<std::string>{"--port", std::to_string(idp_port), "--client-id", "idgate", "--redirect-uri",
+                                         idgate() + "/sso/oidc/okta-oidc/callback", "--key-seed", key_seed,
+                                         "--client-key-file", client_key});
+        }
     }
     void idp_control(const std::string& path, const std::string& body) {
         const auto r = call(idp_port, verb::post, path, body, {{"Content-Type", "text/plain"}});
@@ -248,6 +266,15 @@ BOOST_AUTO_TEST_CASE(key_rotation_back_channel_logout_and_rp_initiated_logout) {
     BOOST_TEST(out.header("Location").rfind(f.issuer() + "/session/end?client_id=idgate", 0) == 0u, out.header("Location"));
     BOOST_TEST(out.header("Set-Cookie").find("Max-Age=0") != std::string::npos);
     BOOST_TEST(f.me(first).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(private_key_jwt_client_authentication) {
+    // No shared secret: the code is exchanged with a JWT signed by the client's key (RFC 7523).
+    oidc_fixture f(/*private_key_jwt=*/true);
+    browser b;
+    const auto done = f.sign_in(b, "ada");
+    BOOST_TEST(done.url == f.idgate() + "/app", done.url << ": " << done.body.substr(0, 300));
+    BOOST_TEST(f.me(b).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(a_real_browser_signs_in_and_sees_only_a_reference_on_failure) {

@@ -14,8 +14,12 @@ struct connection_config {
     std::string name;          // the connection: its mapping file, and the /sso/oidc/{name}/... URLs
     std::string issuer;        // exactly as the provider's discovery document and ID tokens say it
     std::string client_id, client_secret;
-    enum class client_auth { basic, post };  // client_secret_basic (default) or client_secret_post
+    // client_secret_basic (default), client_secret_post, or private_key_jwt (RFC 7523 §2.2: a JWT signed
+    // with the client's private key, whose public key the provider holds; no shared secret at all).
+    enum class client_auth { basic, post, private_key_jwt };
     client_auth auth = client_auth::basic;
+    std::string private_key_pem;  // private_key_jwt: the client's RSA key (PEM)
+    std::string key_id;           // private_key_jwt: the key's id at the provider (the JWT's kid), if any
     std::vector<std::string> scopes{"openid", "email", "profile"};
     // Individual claims to ask for in the ID token (the `claims` request parameter, OIDC Core §5.5), for
     // providers that send a claim only when asked, such as "groups".
