@@ -227,6 +227,9 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
     if (c.idp_entity_id.empty()) missing("idp_entity_id (or metadata_file)");
     if (c.sso_url.empty()) missing("sso_url (or metadata_file)");
     if (c.certificates_pem.empty()) missing("certificate_files (or metadata_file)");
+    for (const auto& pem : c.certificates_pem)
+        if (!saml::certificate_usable(pem))
+            r.fail(node, path, "a signing certificate of connection '" + c.name + "' cannot be read (expected an X.509 certificate)");
     return c;
 }
 

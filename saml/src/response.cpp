@@ -268,6 +268,11 @@ void initialise() {
     });
 }
 
+bool certificate_usable(const std::string& pem) {
+    initialise();
+    return cached_key(pem) != nullptr;
+}
+
 std::string decode_post_binding(const std::string& field, std::size_t max_bytes) {
     if (field.size() > max_bytes * 4 / 3 + 8) fail("too_large", "the SAMLResponse is larger than allowed");
     // Base64 (RFC 4648 §4), line breaks tolerated: one table lookup per character, no intermediate copy.

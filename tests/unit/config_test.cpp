@@ -160,10 +160,30 @@ BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
 BOOST_AUTO_TEST_CASE(sso_saml_connections_read_the_idp_metadata) {
     const auto dir = std::filesystem::temp_directory_path() / ("idgate-saml-config-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
+    BOOST_TEST_REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + (dir / "k.pem").string() +
+                                    " -out " + (dir / "c.pem").string() + " -days 1 -subj /CN=t > /dev/null 2>&1")
+                                       .c_str()) == 0);
+    std::ifstream pem_file(dir / "c.pem");
+    std::string pem((std::istreambuf_iterator<char>(pem_file)), {}), der_b64;
+    for (std::size_t at = 0; at < pem.size();) {
+        const auto end = pem.find('\n', at);
+        const auto line = pem.substr(at, end - at);
+        if (line.find("-----") == std::string::npos) der_b64 += line;
+        at = end == std::string::npos ? pem.size() : end + 1;
+    }
+    std::ofstream(dir / "bad.xml")
+        << "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"><md:IDPSSODescriptor>"
+           "<md:KeyDescriptor><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>"
+           "MIIBAAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService "
+           "Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://i/sso\"/>"
+           "</md:IDPSSODescriptor></md:EntityDescriptor>";
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, metadata_file: " +
+                        (dir / "bad.xml").string() + "}\n")
+                   .find("cannot be read (expected an X.509 certificate)") != std::string::npos);
     std::ofstream(dir / "idp.xml")
         << "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"http://www.okta.com/exk1\">"
            "<md:IDPSSODescriptor><md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
-           "<ds:X509Data><ds:X509Certificate>MIIBAAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+           "<ds:X509Data><ds:X509Certificate>" + der_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
            "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
            "Location=\"https://acme.okta.com/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
     const auto c = parse_config("sso:\n  base_url: https://idgate.example.com\n  saml:\n    - organization: acme\n"

@@ -65,6 +65,10 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
 // saml_error("malformed_response").
 std::string decode_post_binding(const std::string& field, std::size_t max_bytes = 256 * 1024);
 
+// Whether a PEM certificate can verify signatures (checked when the configuration is loaded, so that a
+// broken certificate stops idgate at start instead of failing every sign-in).
+bool certificate_usable(const std::string& pem);
+
 // Process-wide libxml2 and xmlsec1 set-up with network and file access refused; idempotent, thread-safe.
 void initialise();
 
