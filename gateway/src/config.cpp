@@ -183,7 +183,8 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
     bool groups_given = false;
     r.map(node, path,
           {"organization", "connection", "metadata_file", "idp_entity_id", "sso_url", "certificate_files",
-           "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format"},
+           "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format", "sp_key_file",
+           "sp_certificate_file"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "organization") c.organization = r.string(v, p);
               else if (key == "connection") c.name = r.string(v, p);
@@ -218,9 +219,21 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
               else if (key == "groups_attributes") {
                   c.groups_attributes = string_list(r, v, p);
                   groups_given = true;
+              } else if (key == "sp_key_file") {
+                  const auto file = r.string(v, p);
+                  c.sp_private_key_pem = read_whole_file(file);
+                  if (c.sp_private_key_pem.find("PRIVATE KEY-----") == std::string::npos)
+                      r.fail(v, p, "'" + file + "' is not a PEM private key");
+              } else if (key == "sp_certificate_file") {
+                  const auto file = r.string(v, p);
+                  c.sp_certificate_pem = read_whole_file(file);
+                  if (c.sp_certificate_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+                      r.fail(v, p, "'" + file + "' is not a PEM certificate");
               } else c.name_id_format = r.string(v, p);
           });
     (void)groups_given;
+    if (c.sp_private_key_pem.empty() != c.sp_certificate_pem.empty())
+        r.fail(node, path, "'sp_key_file' and 'sp_certificate_file' go together (the IdP encrypts to the certificate)");
     const auto missing = [&](const char* what) { r.fail(node, path, std::string("'") + what + "' is required"); };
     if (c.organization.empty()) missing("organization");
     if (c.name.empty() || !schema::is_valid_slug(c.name)) missing("connection");

@@ -66,7 +66,7 @@ core::response metadata(const context& c, const core::request&) {
     core::response r;
     r.content_type = "application/samlmetadata+xml";
     r.body = sp_metadata(sp_entity_id(c.settings, c.connection.name), acs_url(c.settings, c.connection.name),
-                         c.connection.name_id_format);
+                         c.connection.name_id_format, c.connection.sp_certificate_pem);
     return r;
 }
 
@@ -129,7 +129,8 @@ core::response acs(const context& c, const core::request& req) {
                 return_to = relay_state;
             }
         }
-        const idp_trust trust{c.connection.idp_entity_id, c.connection.certificates_pem, c.connection.allow_sha1};
+        const idp_trust trust{c.connection.idp_entity_id, c.connection.certificates_pem, c.connection.allow_sha1,
+                              c.connection.sp_private_key_pem};
         const auto a = validate_response(decode_post_binding(response_field), trust, e);
         // One use per assertion, on every node (the cache lives in the database).
         if (!c.db.identities().remember_assertion(c.connection_id, a.id, a.valid_until))

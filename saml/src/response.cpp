@@ -15,7 +15,9 @@
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
 #include <xmlsec/io.h>
+#include <xmlsec/keysmngr.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
@@ -246,6 +248,84 @@ void verify(xmlNode* signed_element, xmlNode* signature, const idp_trust& trust)
     fail("bad_signature", last_error);
 }
 
+// A private key, parsed once (the connection's decryption key).
+xmlSecKeyPtr cached_private_key(const std::string& pem) {
+    static std::mutex mutex;
+    static std::map<std::string, xmlSecKeyPtr> keys;
+    std::lock_guard lock(mutex);
+    const auto found = keys.find(pem);
+    if (found != keys.end()) return found->second;
+    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
+                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatPem,
+                                                    nullptr, nullptr, nullptr);
+    if (key) keys.emplace(pem, key);
+    return key;
+}
+
+struct keys_manager_deleter {
+    void operator()(xmlSecKeysMngr* m) const { xmlSecKeysMngrDestroy(m); }
+};
+struct enc_deleter {
+    void operator()(xmlSecEncCtx* c) const { xmlSecEncCtxDestroy(c); }
+};
+
+// Decrypts an EncryptedAssertion (SAML core §2.3.4) with the connection's own private key, the only key
+// the decryption may use. Allowed: AES-CBC/GCM content, RSA-OAEP key transport (never RSA v1.5:
+// Bleichenbacher); no CipherReference, no RetrievalMethod. Returns the Assertion, now in its place.
+xmlNode* decrypt(xmlDoc* doc, xmlNode* encrypted_assertion, const idp_trust& trust) {
+    constexpr const char* xmlenc = "http://www.w3.org/2001/04/xmlenc#";
+    if (trust.sp_private_key_pem.empty())
+        fail("no_decryption_key", "the assertion is encrypted but the connection has no service provider key");
+    xmlNode* data = only_child(encrypted_assertion, "EncryptedData", xmlenc);
+    if (!data) fail("malformed_response", "an EncryptedAssertion holds one EncryptedData");
+    static const std::set<std::string> contents{
+        "http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+        "http://www.w3.org/2009/xmlenc11#aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm"};
+    static const std::set<std::string> transports{"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+                                                  "http://www.w3.org/2009/xmlenc11#rsa-oaep"};
+    xmlNode* method = only_child(data, "EncryptionMethod", xmlenc);
+    const auto content_alg = method ? attribute(method, "Algorithm").value_or("") : std::string();
+    if (!contents.count(content_alg)) fail("disallowed_algorithm", "content encryption '" + content_alg + "' is not allowed");
+    std::vector<xmlNode*> keys;
+    collect(encrypted_assertion->children, "EncryptedKey", xmlenc, keys);
+    if (keys.size() != 1) fail("malformed_response", "the encrypted assertion must carry exactly one EncryptedKey");
+    xmlNode* key_method = only_child(keys.front(), "EncryptionMethod", xmlenc);
+    const auto key_alg = key_method ? attribute(key_method, "Algorithm").value_or("") : std::string();
+    if (!transports.count(key_alg)) fail("disallowed_algorithm", "key transport '" + key_alg + "' is not allowed");
+
+    xmlSecKeyPtr key = cached_private_key(trust.sp_private_key_pem);
+    if (!key) fail("no_decryption_key", "the connection's service provider key cannot be read");
+    std::unique_ptr<xmlSecKeysMngr, keys_manager_deleter> manager(xmlSecKeysMngrCreate());
+    if (!manager || xmlSecCryptoAppDefaultKeysMngrInit(manager.get()) < 0)
+        throw std::runtime_error("xmlsec: cannot create a keys manager");
+    xmlSecKeyPtr copy = xmlSecKeyDuplicate(key);  // the manager owns (and frees) what it holds
+    if (!copy || xmlSecCryptoAppDefaultKeysMngrAdoptKey(manager.get(), copy) < 0)
+        throw std::runtime_error("xmlsec: cannot hold the key");
+    std::unique_ptr<xmlSecEncCtx, enc_deleter> ctx(xmlSecEncCtxCreate(manager.get()));
+    if (!ctx) throw std::runtime_error("xmlsec: cannot create a decryption context");
+    ctx->keyInfoReadCtx.maxRetrievalMethodLevel = 0;
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone;
+    if (xmlSecEncCtxDecrypt(ctx.get(), data) != 0 || !ctx->resultReplaced)
+        fail("decryption_failed", "the assertion cannot be decrypted with the connection's key");
+    // What came out must be exactly one Assertion element.
+    xmlNode* plain = nullptr;
+    int elements = 0;
+    for (xmlNode* c = encrypted_assertion->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE) {
+            ++elements;
+            plain = c;
+        }
+    if (elements != 1 || !is(plain, "Assertion", assertion_ns))
+        fail("malformed_response", "the encrypted content is not one Assertion");
+    xmlUnlinkNode(plain);
+    xmlReplaceNode(encrypted_assertion, plain);
+    xmlFreeNode(encrypted_assertion);
+    std::vector<xmlNode*> all;
+    collect(xmlDocGetRootElement(doc), "Assertion", assertion_ns, all);
+    if (all.size() != 1) fail("multiple_assertions", "the decrypted content carries more than one assertion");
+    return plain;
+}
+
 }  // namespace
 
 void initialise() {
@@ -327,37 +407,44 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
     xmlNode* response = xmlDocGetRootElement(doc.get());
     if (!is(response, "Response", protocol_ns)) fail("not_a_response", "the document is not a SAML 2.0 Response");
 
-    // Exactly one assertion in the whole document, directly in the Response: signature wrapping needs a
-    // second one somewhere.
+    // Exactly one assertion -- plain or encrypted -- in the whole document, directly in the Response:
+    // signature wrapping needs a second one somewhere.
     std::vector<xmlNode*> all_assertions, encrypted;
     collect(response, "Assertion", assertion_ns, all_assertions);
     collect(response, "EncryptedAssertion", assertion_ns, encrypted);
-    if (!encrypted.empty())
-        fail("encrypted_assertion_unsupported", "encrypted assertions are not supported yet: turn encryption off at the IdP");
-    if (all_assertions.empty()) fail("no_assertion", "the response carries no assertion");
-    if (all_assertions.size() > 1) fail("multiple_assertions", "the response carries more than one assertion");
-    xmlNode* a = all_assertions.front();
+    if (all_assertions.size() + encrypted.size() == 0) fail("no_assertion", "the response carries no assertion");
+    if (all_assertions.size() + encrypted.size() > 1)
+        fail("multiple_assertions", "the response carries more than one assertion");
+    xmlNode* a = all_assertions.empty() ? encrypted.front() : all_assertions.front();
     if (a->parent != response) fail("multiple_assertions", "the assertion is not where a Response keeps it");
-    std::multiset<std::string> ids;
-    collect_ids(response, ids);
-    for (const auto& id : ids)
-        if (ids.count(id) > 1) fail("duplicate_id", "the ID '" + id + "' appears more than once");
-    for (xmlNode* n : {response, a})
-        if (const auto id = attribute(n, "ID"))
-            xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(n, BAD_CAST "ID"));
+    const auto unique_ids = [&] {
+        std::multiset<std::string> ids;
+        collect_ids(response, ids);
+        for (const auto& id : ids)
+            if (ids.count(id) > 1) fail("duplicate_id", "the ID '" + id + "' appears more than once");
+    };
+    unique_ids();
+    if (const auto id = attribute(response, "ID"))
+        xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(response, BAD_CAST "ID"));
 
-    // Signatures: each one present must verify; at least one must cover the assertion.
+    // The Response's signature covers what was sent (the ciphertext, if encrypted): checked first.
     assertion out;
     const auto response_signatures = children(response, "Signature", dsig_ns);
-    const auto assertion_signatures = children(a, "Signature", dsig_ns);
-    if (response_signatures.size() > 1 || assertion_signatures.size() > 1)
-        fail("bad_signature", "more than one signature on one element");
-    if (response_signatures.empty() && assertion_signatures.empty())
-        fail("unsigned", "neither the response nor the assertion is signed");
+    if (response_signatures.size() > 1) fail("bad_signature", "more than one signature on the response");
     if (!response_signatures.empty()) {
         verify(response, response_signatures.front(), trust);
         out.response_signed = true;
     }
+    if (!encrypted.empty()) {
+        a = decrypt(doc.get(), a, trust);
+        unique_ids();  // the plaintext must not smuggle in a second element with a known ID
+    }
+    if (const auto id = attribute(a, "ID")) xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(a, BAD_CAST "ID"));
+    const auto assertion_signatures = children(a, "Signature", dsig_ns);
+    if (assertion_signatures.size() > 1) fail("bad_signature", "more than one signature on the assertion");
+    // An encrypted assertion proves nothing by itself: anyone can encrypt to our public key.
+    if (response_signatures.empty() && assertion_signatures.empty())
+        fail("unsigned", "neither the response nor the assertion is signed");
     if (!assertion_signatures.empty()) {
         verify(a, assertion_signatures.front(), trust);
         out.assertion_signed = true;

@@ -38,11 +38,28 @@ std::string base64(const std::string& bytes) {
 
 }  // namespace
 
-std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format) {
+std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format,
+                        const std::string& encryption_certificate_pem) {
+    std::string key_descriptor;
+    if (!encryption_certificate_pem.empty()) {
+        std::string der_b64;
+        for (std::size_t at = 0; at < encryption_certificate_pem.size();) {
+            const auto end = encryption_certificate_pem.find('\n', at);
+            const auto line = encryption_certificate_pem.substr(at, end == std::string::npos ? std::string::npos : end - at);
+            if (line.find("-----") == std::string::npos) der_b64 += line;
+            at = end == std::string::npos ? encryption_certificate_pem.size() : end + 1;
+        }
+        key_descriptor = "    <md:KeyDescriptor use=\"encryption\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
+                         "<ds:X509Data><ds:X509Certificate>" + der_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                         "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes256-gcm\"/>"
+                         "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes256-cbc\"/>"
+                         "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>"
+                         "</md:KeyDescriptor>\n";
+    }
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"" + xml_escape(entity_id) + "\">\n"
            "  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
-           "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n"
+           "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n" + key_descriptor +
            "    <md:NameIDFormat>" + xml_escape(name_id_format) + "</md:NameIDFormat>\n"
            "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"" +
            xml_escape(acs_url) + "\" index=\"0\" isDefault=\"true\"/>\n"

@@ -8,7 +8,9 @@
 #include <libxml/valid.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
+#include <xmlsec/keysmngr.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
@@ -145,6 +147,44 @@ inline std::string sign(const std::string& xml, const std::string& id, const key
         xmlNodePtr t = xmlNewChild(transforms, transforms->ns, BAD_CAST "Transform", nullptr);
         xmlNewProp(t, BAD_CAST "Algorithm", BAD_CAST how.extra_transform.c_str());
     }
+    xmlChar* out = nullptr;
+    int size = 0;
+    xmlDocDumpMemory(doc, &out, &size);
+    std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
+    xmlFree(out);
+    xmlFreeDoc(doc);
+    return result;
+}
+
+// Encrypts the Assertion of `xml` to `recipient_cert_pem` as an IdP does (AES-256-CBC content, the session
+// key wrapped with RSA-OAEP, or RSA v1.5 when `rsa_v15`), in a saml:EncryptedAssertion.
+inline std::string encrypt_assertion(const std::string& xml, const std::string& recipient_cert_pem, bool rsa_v15 = false) {
+    idgate::saml::initialise();
+    xmlDocPtr doc = xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET);
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr assertion = xmlSecFindNode(root, BAD_CAST "Assertion", BAD_CAST "urn:oasis:names:tc:SAML:2.0:assertion");
+    xmlNodePtr data = xmlSecTmplEncDataCreate(doc, xmlSecTransformAes256CbcId, nullptr, xmlSecTypeEncElement, nullptr, nullptr);
+    xmlSecTmplEncDataEnsureCipherValue(data);
+    xmlNodePtr key_info = xmlSecTmplEncDataEnsureKeyInfo(data, nullptr);
+    xmlNodePtr encrypted_key = xmlSecTmplKeyInfoAddEncryptedKey(
+        key_info, rsa_v15 ? xmlSecTransformRsaPkcs1Id : xmlSecTransformRsaOaepId, nullptr, nullptr, nullptr);
+    xmlSecTmplEncDataEnsureCipherValue(encrypted_key);
+    xmlSecKeysMngrPtr manager = xmlSecKeysMngrCreate();
+    xmlSecCryptoAppDefaultKeysMngrInit(manager);
+    xmlSecCryptoAppDefaultKeysMngrAdoptKey(
+        manager, xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(recipient_cert_pem.data()),
+                                              static_cast<xmlSecSize>(recipient_cert_pem.size()),
+                                              xmlSecKeyDataFormatCertPem, nullptr, nullptr, nullptr));
+    xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(manager);
+    ctx->encKey = xmlSecKeyGenerate(xmlSecKeyDataAesId, 256, xmlSecKeyDataTypeSession);
+    if (xmlSecEncCtxXmlEncrypt(ctx, data, assertion) != 0) throw std::runtime_error("xmlsec could not encrypt");
+    xmlSecEncCtxDestroy(ctx);
+    xmlSecKeysMngrDestroy(manager);
+    xmlNodePtr encrypted = xmlSecFindNode(root, BAD_CAST "EncryptedData", BAD_CAST "http://www.w3.org/2001/04/xmlenc#");
+    xmlNodePtr wrapper = xmlNewNode(nullptr, BAD_CAST "EncryptedAssertion");
+    xmlSetNs(wrapper, xmlSearchNsByHref(doc, root, BAD_CAST "urn:oasis:names:tc:SAML:2.0:assertion"));
+    xmlReplaceNode(encrypted, wrapper);
+    xmlAddChild(wrapper, encrypted);
     xmlChar* out = nullptr;
     int size = 0;
     xmlDocDumpMemory(doc, &out, &size);

@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(hostile_xml_is_refused_before_anything_else) {
     BOOST_TEST(code_of(signed_assertion()) == "too_large");
     expected.max_bytes = 256 * 1024;
     BOOST_TEST(code_of(replace(fx::response_xml({}), "<saml:Assertion ID=\"_a1\"", "<saml:EncryptedAssertion/><saml:Assertion ID=\"_a1\"")) ==
-               "encrypted_assertion_unsupported");
+               "multiple_assertions");
 }
 
 BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
@@ -201,6 +201,28 @@ BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
     } catch (const saml::saml_error& e) {
         BOOST_TEST(e.code() == "malformed_response");
     }
+}
+
+BOOST_AUTO_TEST_CASE(encrypted_assertions_are_decrypted_with_our_key_only) {
+    const auto sp = fx::make_key("sp");
+    // Signed by the IdP, then encrypted to our certificate: decrypted and read like any other.
+    const auto encrypted = fx::encrypt_assertion(signed_assertion(), sp.cert_pem);
+    BOOST_TEST(encrypted.find("EncryptedAssertion") != std::string::npos);
+    BOOST_TEST(encrypted.find("ada@example.com") == std::string::npos);  // really encrypted
+    BOOST_TEST(code_of(encrypted) == "no_decryption_key");                // a connection without our key
+    trust.sp_private_key_pem = sp.key_pem;
+    const auto a = saml::validate_response(encrypted, trust, expected);
+    BOOST_TEST(a.name_id == "ada@example.com");
+    BOOST_TEST(a.assertion_signed);
+    // Encrypted to someone else's key: it does not decrypt.
+    BOOST_TEST(code_of(fx::encrypt_assertion(signed_assertion(), attacker.cert_pem)) == "decryption_failed");
+    // Anyone can encrypt to our public key: an encrypted but unsigned assertion proves nothing.
+    BOOST_TEST(code_of(fx::encrypt_assertion(fx::response_xml({}), sp.cert_pem)) == "unsigned");
+    // A response signed over the ciphertext (the assertion itself unsigned) is fine.
+    const auto signed_over = fx::sign(fx::encrypt_assertion(fx::response_xml({}), sp.cert_pem), "_r1", idp);
+    BOOST_TEST(code_of(signed_over) == "");
+    // RSA v1.5 key transport (Bleichenbacher's padding oracle) is refused before any decryption.
+    BOOST_TEST(code_of(fx::encrypt_assertion(signed_assertion(), sp.cert_pem, /*rsa_v15=*/true)) == "disallowed_algorithm");
 }
 
 BOOST_AUTO_TEST_CASE(idp_metadata_is_imported_and_ours_is_published) {

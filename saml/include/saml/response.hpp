@@ -35,6 +35,8 @@ struct idp_trust {
     std::string entity_id;
     std::vector<std::string> certificates_pem;
     bool allow_sha1 = false;  // RSA-SHA1 / SHA-1 digests, only for an IdP that cannot do better
+    // Our own private key (PEM) for encrypted assertions; empty: an encrypted assertion is refused.
+    std::string sp_private_key_pem = {};
 };
 
 struct expectations {

@@ -22,6 +22,9 @@ struct connection_config {
     // or Entra's groups.link (an overage): the groups are unknown, never "member of nothing".
     std::vector<std::string> groups_attributes{"groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"};
     std::string name_id_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+    // idgate's own key pair for this connection (optional): the IdP encrypts assertions to the certificate,
+    // published in idgate's metadata; idgate decrypts with the key.
+    std::string sp_private_key_pem, sp_certificate_pem;
 };
 
 struct idp_metadata {
@@ -35,7 +38,9 @@ struct idp_metadata {
 idp_metadata parse_idp_metadata(const std::string& xml);
 
 // idgate's metadata for one connection: entity id, ACS (HTTP-POST), NameID format, signed assertions wanted.
-std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format);
+// With `encryption_certificate_pem`, a KeyDescriptor use="encryption" announces it.
+std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format,
+                        const std::string& encryption_certificate_pem = {});
 
 // The IdP URL that carries our AuthnRequest (deflated, base64, URL-encoded) and the RelayState.
 std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
