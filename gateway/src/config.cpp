@@ -183,7 +183,7 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
     bool groups_given = false;
     r.map(node, path,
           {"organization", "connection", "metadata_file", "idp_entity_id", "sso_url", "certificate_files",
-           "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format", "sp_key_file",
+           "slo_url", "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format", "sp_key_file",
            "sp_certificate_file"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "organization") c.organization = r.string(v, p);
@@ -197,6 +197,7 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
                       const auto md = saml::parse_idp_metadata(xml);
                       if (c.idp_entity_id.empty()) c.idp_entity_id = md.entity_id;
                       if (c.sso_url.empty()) c.sso_url = md.sso_redirect_url;
+                      if (c.slo_url.empty()) c.slo_url = md.slo_redirect_url;
                       c.certificates_pem.insert(c.certificates_pem.end(), md.certificates_pem.begin(),
                                                 md.certificates_pem.end());
                   } catch (const saml::saml_error& e) {
@@ -207,6 +208,9 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
                   c.sso_url = r.string(v, p);
                   if (!acceptable_provider_url(c.sso_url))
                       r.fail(v, p, "the SSO URL must be https (http only for an IdP on 127.0.0.1 or localhost)");
+              } else if (key == "slo_url") {
+                  c.slo_url = r.string(v, p);
+                  if (!acceptable_provider_url(c.slo_url)) r.fail(v, p, "the SLO URL must be https");
               } else if (key == "certificate_files") {
                   for (const auto& file : string_list(r, v, p)) {
                       const auto pem = read_whole_file(file);

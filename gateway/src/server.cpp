@@ -311,6 +311,7 @@ struct server::impl {
                     co_return;
                 }
                 req.path = url->path();
+                req.raw_query = std::string(url->encoded_query());
                 for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
             }
 

@@ -7,7 +7,9 @@
 #include "core/form.hpp"
 #include "core/log.hpp"
 #include "provisioning/sign_in.hpp"
+#include "saml/logout.hpp"
 #include "saml/response.hpp"
+#include "store/accounts.hpp"
 #include "store/provisioning.hpp"
 
 namespace idgate::saml {
@@ -62,11 +64,16 @@ std::string acs_url(const accounts::sso_settings& settings, const std::string& c
     return base_of(settings) + "/sso/saml/" + connection + "/acs";
 }
 
+std::string slo_url(const accounts::sso_settings& settings, const std::string& connection) {
+    return base_of(settings) + "/sso/saml/" + connection + "/slo";
+}
+
 core::response metadata(const context& c, const core::request&) {
     core::response r;
     r.content_type = "application/samlmetadata+xml";
     r.body = sp_metadata(sp_entity_id(c.settings, c.connection.name), acs_url(c.settings, c.connection.name),
-                         c.connection.name_id_format, c.connection.sp_certificate_pem);
+                         c.connection.name_id_format, c.connection.sp_certificate_pem,
+                         slo_url(c.settings, c.connection.name));
     return r;
 }
 
@@ -92,7 +99,8 @@ core::response login(const context& c, const core::request& req) {
     return accounts::redirect_to(authn_request_url(c.connection.sso_url, request_id,
                                                    sp_entity_id(c.settings, c.connection.name),
                                                    acs_url(c.settings, c.connection.name),
-                                                   c.connection.name_id_format, relay_state, c.clock.now()));
+                                                   c.connection.name_id_format, relay_state, c.clock.now(),
+                                                   c.connection.sp_private_key_pem));
 }
 
 core::response acs(const context& c, const core::request& req) {
@@ -147,6 +155,93 @@ core::response acs(const context& c, const core::request& req) {
         auto r = accounts::redirect_to(return_to);
         r.headers.emplace_back("Set-Cookie", session.set_cookie);
         return r;
+    } catch (const saml_error& e) {
+        return refuse(c, req, e.code(), e.what());
+    }
+}
+
+core::response logout(const context& c, const core::request& req) {
+    std::string return_to{req.query_param("return_to").value_or("")};
+    if (return_to.empty() || !accounts::return_url_allowed(return_to, c.settings.allowed_return_urls))
+        return_to = c.settings.default_return_url;
+    std::optional<schema::session> session;
+    if (const auto secret = accounts::session_secret_of(req)) {
+        session = c.db.local_accounts().find_session(core::sha256_hex(*secret));
+        if (session) (void)c.db.local_accounts().end_session(session->id);
+    }
+    std::string target = return_to;
+    // Single Logout at the IdP (profiles §4.4.4.1) for a session this connection started, when it offers it.
+    if (session && session->connection_id == c.connection_id && !c.connection.slo_url.empty()) {
+        std::string name_id;
+        if (const auto said = c.db.identities().sign_in_identity(c.connection_id, session->user_id)) {
+            const auto who = provisioning::identity_from_stored_json(*said);
+            if (const auto n = who.attributes.find("NameID"); n != who.attributes.end() && !n->second.empty())
+                name_id = n->second.front();
+        }
+        if (!name_id.empty()) {
+            const std::string request_id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
+            const std::string relay_state = core::base64url_encode(core::random_bytes(32));
+            store::sign_in_state s;
+            s.id = core::sha256_hex(relay_state);
+            s.organization_id = c.organization.id;
+            s.connection = c.connection.name;
+            s.protocol = "saml";
+            s.nonce = request_id;
+            s.return_to = return_to;
+            s.created = c.clock.now();
+            s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
+            if (c.db.identities().save_sign_in_state(s))
+                target = redirect_url(c.connection.slo_url, "SAMLRequest",
+                                      logout_request_xml(request_id, c.connection.slo_url,
+                                                         sp_entity_id(c.settings, c.connection.name), name_id,
+                                                         c.connection.name_id_format, session->idp_session,
+                                                         c.clock.now()),
+                                      relay_state, c.connection.sp_private_key_pem);
+        }
+    }
+    auto r = accounts::redirect_to(target);
+    r.headers.emplace_back("Set-Cookie", accounts::cleared_session_cookie());
+    return r;
+}
+
+core::response single_logout(const context& c, const core::request& req) {
+    try {
+        // A LogoutRequest must be signed by the IdP (anyone could otherwise end anyone's sessions); a
+        // LogoutResponse only sends the browser back to where its logout started.
+        const auto message = read_redirect(req.raw_query, c.connection.certificates_pem, false, c.connection.allow_sha1);
+        if (!message.is_request) {
+            const auto response = parse_logout_response(message.xml);
+            std::string return_to = c.settings.default_return_url;
+            if (auto taken = c.db.identities().take_sign_in_state(core::sha256_hex(message.relay_state));
+                taken && taken->connection == c.connection.name && taken->nonce == response.in_response_to)
+                return_to = taken->return_to;
+            if (response.status != "urn:oasis:names:tc:SAML:2.0:status:Success")
+                core::log::warn("saml logout: the IdP reports a partial logout",
+                                {{"connection", c.connection.name}, {"status", response.status}});
+            return accounts::redirect_to(return_to);
+        }
+        if (!message.signature_verified) throw saml_error("unsigned", "the LogoutRequest is not signed");
+        const auto request = parse_logout_request(message.xml);
+        if (request.issuer != c.connection.idp_entity_id)
+            throw saml_error("wrong_issuer", "the LogoutRequest comes from '" + request.issuer + "'");
+        std::int64_t ended = 0;
+        for (const auto& index : request.session_indexes)
+            ended += c.db.identities().end_idp_sessions(c.connection_id, index, "");
+        if (request.session_indexes.empty()) {
+            // No SessionIndex: every session of the person at this connection.
+            for (const auto& user : {c.db.identities().bound_user(c.connection_id, request.name_id)})
+                if (user) ended += c.db.identities().end_idp_sessions(c.connection_id, "", *user);
+        }
+        c.db.record_audit(c.organization.id, actor_of(c, req), "sign_in.single_logout", "connection", c.connection_id,
+                          c.connection.name,
+                          boost::json::serialize(boost::json::object{{"name_id", request.name_id}, {"sessions_ended", ended}}));
+        if (c.connection.slo_url.empty()) return accounts::redirect_to(c.settings.default_return_url);
+        const std::string id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
+        return accounts::redirect_to(redirect_url(
+            c.connection.slo_url, "SAMLResponse",
+            logout_response_xml(id, c.connection.slo_url, sp_entity_id(c.settings, c.connection.name), request.id,
+                                c.clock.now()),
+            message.relay_state, c.connection.sp_private_key_pem));
     } catch (const saml_error& e) {
         return refuse(c, req, e.code(), e.what());
     }

@@ -6,6 +6,7 @@
 // references only; a whitelist of transforms and algorithms; libxml2 and xmlsec I/O callbacks that refuse
 // files and the network; and dsigCtx->status checked.
 #include "saml/response.hpp"
+#include "saml/logout.hpp"
 #include "saml/service_provider.hpp"
 
 #include <libxml/parser.h>
@@ -584,11 +585,55 @@ idp_metadata parse_idp_metadata(const std::string& xml) {
             out.certificates_pem.push_back(pem + "-----END CERTIFICATE-----\n");
         }
     }
+    for (xmlNode* slo : children(idp, "SingleLogoutService", md))
+        if (attribute(slo, "Binding").value_or("") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
+            out.slo_redirect_url = attribute(slo, "Location").value_or("");
     for (xmlNode* sso : children(idp, "SingleSignOnService", md))
         if (attribute(sso, "Binding").value_or("") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
             out.sso_redirect_url = attribute(sso, "Location").value_or("");
     if (out.certificates_pem.empty()) fail("invalid_metadata", "the metadata has no signing certificate");
     if (out.sso_redirect_url.empty()) fail("invalid_metadata", "the metadata has no HTTP-Redirect SingleSignOnService");
+    return out;
+}
+
+namespace {
+
+doc_ptr parse_message(const std::string& xml) {
+    initialise();
+    if (xml.size() > 256 * 1024 || xml.find("<!DOCTYPE") != std::string::npos || xml.find("<!ENTITY") != std::string::npos)
+        fail("malformed_request", "the message is too large or carries a DTD");
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "message.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!doc || doc->intSubset) fail("malformed_request", "the message is not well-formed XML");
+    return doc;
+}
+
+}  // namespace
+
+logout_request parse_logout_request(const std::string& xml) {
+    const auto doc = parse_message(xml);
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (!is(root, "LogoutRequest", protocol_ns)) fail("malformed_request", "not a LogoutRequest");
+    logout_request out;
+    out.id = attribute(root, "ID").value_or("");
+    if (xmlNode* issuer = only_child(root, "Issuer", assertion_ns)) out.issuer = text_of(issuer);
+    xmlNode* name_id = only_child(root, "NameID", assertion_ns);
+    if (!name_id || out.id.empty()) fail("malformed_request", "a LogoutRequest names its ID and the NameID");
+    out.name_id = text_of(name_id);
+    for (xmlNode* s : children(root, "SessionIndex", protocol_ns)) out.session_indexes.push_back(text_of(s));
+    return out;
+}
+
+logout_response parse_logout_response(const std::string& xml) {
+    const auto doc = parse_message(xml);
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (!is(root, "LogoutResponse", protocol_ns)) fail("malformed_request", "not a LogoutResponse");
+    logout_response out;
+    out.in_response_to = attribute(root, "InResponseTo").value_or("");
+    if (xmlNode* issuer = only_child(root, "Issuer", assertion_ns)) out.issuer = text_of(issuer);
+    xmlNode* status = only_child(root, "Status", protocol_ns);
+    xmlNode* code = status ? only_child(status, "StatusCode", protocol_ns) : nullptr;
+    out.status = code ? attribute(code, "Value").value_or("") : std::string();
     return out;
 }
 

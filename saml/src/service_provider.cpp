@@ -1,45 +1,17 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "saml/service_provider.hpp"
 
-#include <zlib.h>
-
 #include <stdexcept>
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
+#include "saml/logout.hpp"
 #include "xml_escape.hpp"
 
 namespace idgate::saml {
-namespace {
-
-// Raw DEFLATE (RFC 1951), as the HTTP-Redirect binding wants it (SAML bindings §3.4.4.1).
-std::string deflate_raw(const std::string& in) {
-    z_stream z{};
-    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        throw std::runtime_error("deflate initialisation failed");
-    std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&z, Z_FINISH);
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
-    out.resize(z.total_out);
-    return out;
-}
-
-std::string base64(const std::string& bytes) {
-    std::string b = core::base64url_encode(bytes);
-    for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b.size() % 4) b += '=';
-    return b;
-}
-
-}  // namespace
 
 std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format,
-                        const std::string& encryption_certificate_pem) {
+                        const std::string& encryption_certificate_pem, const std::string& slo_url) {
     std::string key_descriptor;
     if (!encryption_certificate_pem.empty()) {
         std::string der_b64;
@@ -49,7 +21,8 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
             if (line.find("-----") == std::string::npos) der_b64 += line;
             at = end == std::string::npos ? encryption_certificate_pem.size() : end + 1;
         }
-        key_descriptor = "    <md:KeyDescriptor use=\"encryption\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
+        // No "use": the one key pair both signs idgate's requests and receives encrypted assertions.
+        key_descriptor = "    <md:KeyDescriptor><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
                          "<ds:X509Data><ds:X509Certificate>" + der_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
                          "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes256-gcm\"/>"
                          "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes256-cbc\"/>"
@@ -58,8 +31,12 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
     }
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"" + xml_escape(entity_id) + "\">\n"
-           "  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
+           "  <md:SPSSODescriptor AuthnRequestsSigned=\"" + std::string(encryption_certificate_pem.empty() ? "false" : "true") +
+           "\" WantAssertionsSigned=\"true\" "
            "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n" + key_descriptor +
+           (slo_url.empty() ? std::string()
+                            : "    <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+                              "Location=\"" + xml_escape(slo_url) + "\"/>\n") +
            "    <md:NameIDFormat>" + xml_escape(name_id_format) + "</md:NameIDFormat>\n"
            "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"" +
            xml_escape(acs_url) + "\" index=\"0\" isDefault=\"true\"/>\n"
@@ -69,7 +46,8 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
 
 std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
                               const std::string& acs_url, const std::string& name_id_format,
-                              const std::string& relay_state, core::time_point now) {
+                              const std::string& relay_state, core::time_point now,
+                              const std::string& private_key_pem) {
     auto instant = core::format_timestamp(now);  // "2026-01-31T12:00:00.000Z"
     const std::string request =
         "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
@@ -78,8 +56,8 @@ std::string authn_request_url(const std::string& sso_url, const std::string& req
         "\" ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" AssertionConsumerServiceURL=\"" +
         xml_escape(acs_url) + "\"><saml:Issuer>" + xml_escape(sp_entity_id) + "</saml:Issuer><samlp:NameIDPolicy Format=\"" +
         xml_escape(name_id_format) + "\" AllowCreate=\"true\"/></samlp:AuthnRequest>";
-    return sso_url + (sso_url.find('?') == std::string::npos ? "?" : "&") +
-           core::form_encode({{"SAMLRequest", base64(deflate_raw(request))}, {"RelayState", relay_state}});
+    // The redirect binding, signed with the connection's own key when it has one (bindings §3.4.4.1).
+    return redirect_url(sso_url, "SAMLRequest", request, relay_state, private_key_pem);
 }
 
 }  // namespace idgate::saml

@@ -7,9 +7,12 @@
 // idgate's AuthnRequest (HTTP-Redirect), checks it against idgate's SP metadata, and answers with a page
 // that POSTs a signed Response to idgate's ACS (HTTP-POST binding), for whoever POST /_test/user chose.
 // GET /_test/idp-initiated does the same without a request (IdP-initiated, "unsolicited").
+// Single Logout: GET /_test/logout?who=ada sends the browser to idgate with a signed LogoutRequest
+// (IdP-initiated); GET /slo answers idgate's LogoutRequest with a LogoutResponse (SP-initiated).
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import * as samlify from 'samlify';
 
 const args = Object.fromEntries(
@@ -37,12 +40,13 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
     wantAuthnRequestsSigned: false,
     nameIDFormat: ['urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'],
     singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${base}/sso` }],
+    singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${base}/slo` }],
   });
   let sp = null;
   const serviceProvider = async () => {
     if (!sp) {
       const metadata = await (await fetch(args['sp-metadata'])).text();
-      sp = samlify.ServiceProvider({ metadata });
+      sp = samlify.ServiceProvider({ metadata, wantLogoutRequestSigned: true, wantLogoutResponseSigned: true });
     }
     return sp;
   };
@@ -105,6 +109,25 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
           + `<input type="hidden" name="SAMLResponse" value="${escape(response.context)}"/>`
           + `<input type="hidden" name="RelayState" value="${escape(response.relayState ?? '')}"/>`
           + '<noscript><button type="submit">Continue</button></noscript></form></body></html>');
+      } else if (url.pathname === '/_test/logout') {
+        const theSp = await serviceProvider();
+        const person = people[url.searchParams.get('who')];
+        const { context } = idp.createLogoutRequest(theSp, 'redirect', { logoutNameID: person.nameId }, 'idp-relay');
+        res.statusCode = 302;
+        res.setHeader('Location', context);
+        res.end();
+      } else if (url.pathname === '/slo' && url.searchParams.get('SAMLRequest')) {
+        // idgate's LogoutRequest: read its ID, answer with a signed LogoutResponse to idgate's SLO endpoint.
+        const theSp = await serviceProvider();
+        const xml = zlib.inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest'), 'base64')).toString();
+        const id = /ID="([^"]+)"/.exec(xml)[1];
+        const { context } = idp.createLogoutResponse(theSp, { extract: { request: { id } } }, 'redirect',
+          url.searchParams.get('RelayState') ?? '');
+        res.statusCode = 302;
+        res.setHeader('Location', context);
+        res.end();
+      } else if (url.pathname === '/slo') {
+        res.end('signed out at the IdP');
       } else {
         res.statusCode = 404;
         res.end('not found');

@@ -124,6 +124,38 @@ BOOST_AUTO_TEST_CASE(sp_initiated_sign_in_provisions_the_user_and_a_replay_is_re
     BOOST_TEST(audit.body.find("\"reason\":\"state_reused\"") != std::string::npos, audit.body.substr(0, 2000));
 }
 
+BOOST_AUTO_TEST_CASE(single_logout_both_ways) {
+    saml_fixture f;
+    const std::string idp = "http://127.0.0.1:" + std::to_string(f.idp->port());
+    // IdP-initiated: the IdP sends the browser with a signed LogoutRequest; idgate ends the session and
+    // answers the IdP with a LogoutResponse.
+    browser b;
+    BOOST_TEST_REQUIRE(b.submit_form(f.to_the_form(b, "ada")).url == f.idgate() + "/app");
+    BOOST_TEST_REQUIRE(f.me(b).status == 200);
+    // An unsigned LogoutRequest (its signature stripped) is refused, and ends nothing.
+    browser mallory;
+    const auto request = mallory.send(verb::get, idp + "/_test/logout?who=ada");
+    auto unsigned_url = request.header("Location");
+    unsigned_url = unsigned_url.substr(0, unsigned_url.find("&SigAlg="));
+    BOOST_TEST(mallory.open(unsigned_url).status == 403);
+    BOOST_TEST(f.me(b).status == 200);
+    const auto out = b.open(idp + "/_test/logout?who=ada");
+    BOOST_TEST(out.url.rfind(idp + "/slo?SAMLResponse=", 0) == 0u, out.url);
+    BOOST_TEST(out.body == "signed out at the IdP");
+    BOOST_TEST(f.me(b).status == 401);
+
+    // SP-initiated: idgate ends its session, the IdP its own, and the browser comes back to return_to.
+    browser c;
+    BOOST_TEST_REQUIRE(c.submit_form(f.to_the_form(c, "bob")).url == f.idgate() + "/app");
+    const auto back = c.open(f.idgate() + "/sso/saml/okta-saml/logout?return_to=/bye");
+    BOOST_TEST(back.url == f.idgate() + "/bye", back.url);
+    BOOST_TEST(back.visited.size() >= 3u);  // idgate -> IdP SLO -> idgate SLO -> /bye
+    BOOST_TEST(f.me(c).status == 401);
+    const auto audit = call(f.idgate_port, verb::get, "/api/v1/organizations/acme/audit?limit=1000", "", f.admin);
+    BOOST_TEST(audit.body.find("sign_in.single_logout") != std::string::npos);
+    BOOST_TEST(audit.body.find("\"reason\":\"unsigned\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(idp_initiated_sign_in_only_when_the_connection_opts_in) {
     {
         saml_fixture f;

@@ -5,6 +5,7 @@
 
 #include "../support/saml_signing.hpp"
 #include "core/crypto.hpp"
+#include "saml/logout.hpp"
 #include "saml/service_provider.hpp"
 
 using namespace idgate;
@@ -273,6 +274,46 @@ BOOST_AUTO_TEST_CASE(idp_metadata_is_imported_and_ours_is_published) {
                                              "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "state&1", expected.now);
     BOOST_TEST(url.rfind("https://acme.okta.com/sso?x=1&SAMLRequest=", 0) == 0u, url);
     BOOST_TEST(url.find("&RelayState=state%261") != std::string::npos, url);
+    BOOST_TEST(url.find("Signature=") == std::string::npos);  // no key, no signature
+
+    // With the connection's own key: signed (bindings §3.4.4.1), and verifiable with its certificate only.
+    const auto sp = fx::make_key("sp-signing");
+    const auto signed_url = saml::authn_request_url("https://idp.example.com/sso", "_req9", "https://sp.example.com/metadata",
+                                                    "https://sp.example.com/acs", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+                                                    "state", expected.now, sp.key_pem);
+    const auto query = signed_url.substr(signed_url.find('?') + 1);
+    const auto read = saml::read_redirect(query, {sp.cert_pem}, true);
+    BOOST_TEST(read.signature_verified);
+    BOOST_TEST(read.is_request);
+    BOOST_TEST(read.xml.find("ID=\"_req9\"") != std::string::npos);
+    BOOST_TEST(read.relay_state == "state");
+    try {
+        saml::read_redirect(query, {attacker.cert_pem}, true);
+        BOOST_FAIL("accepted a signature by another key");
+    } catch (const saml::saml_error& e) {
+        BOOST_TEST(e.code() == "bad_signature");
+    }
+    try {
+        saml::read_redirect(query.substr(0, query.find("&SigAlg=")), {sp.cert_pem}, true);
+        BOOST_FAIL("accepted an unsigned message");
+    } catch (const saml::saml_error& e) {
+        BOOST_TEST(e.code() == "unsigned");
+    }
+    // Tampering with the RelayState breaks the signature.
+    auto tampered = query;
+    tampered.replace(tampered.find("RelayState=state"), 16, "RelayState=other");
+    try {
+        saml::read_redirect(tampered, {sp.cert_pem}, true);
+        BOOST_FAIL("accepted a tampered message");
+    } catch (const saml::saml_error& e) {
+        BOOST_TEST(e.code() == "bad_signature");
+    }
+    const auto published = saml::sp_metadata("https://sp.example.com/metadata", "https://sp.example.com/acs",
+                                             "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", sp.cert_pem,
+                                             "https://sp.example.com/slo");
+    BOOST_TEST(published.find("AuthnRequestsSigned=\"true\"") != std::string::npos);
+    BOOST_TEST(published.find("SingleLogoutService") != std::string::npos);
+    BOOST_TEST(published.find("rsa-oaep-mgf1p") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

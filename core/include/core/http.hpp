@@ -36,6 +36,7 @@ struct request {
     method verb = method::get;
     std::string path;                                             // decoded path, no query
     std::vector<std::pair<std::string, std::string>> query;       // decoded query parameters, in order
+    std::string raw_query;  // the query as received, still encoded (SAML redirect signatures cover it)
     std::vector<std::pair<std::string, std::string>> path_params; // from the route template
     header_list headers;                                          // names lower-case
     std::string body;

@@ -4,6 +4,8 @@
 //   GET  /sso/saml/{connection}/metadata                 idgate's SP metadata, for the IdP's admin
 //   GET  /sso/saml/{connection}/login?return_to=...      SP-initiated: an AuthnRequest by HTTP-Redirect
 //   POST /sso/saml/{connection}/acs                      the assertion consumer (HTTP-POST binding)
+//   GET  /sso/saml/{connection}/logout?return_to=...     ends the session, then the IdP's (Single Logout)
+//   GET  /sso/saml/{connection}/slo                      the IdP's LogoutRequest or LogoutResponse (Redirect)
 // They run on the blocking pool: XML signature checks and the database.
 #include <memory>
 #include <string>
@@ -32,6 +34,9 @@ struct context {
 core::response metadata(const context& c, const core::request& req);
 core::response login(const context& c, const core::request& req);
 core::response acs(const context& c, const core::request& req);
+core::response logout(const context& c, const core::request& req);
+core::response single_logout(const context& c, const core::request& req);
+std::string slo_url(const accounts::sso_settings& settings, const std::string& connection);
 
 // Our entity id and ACS URL for a connection.
 std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection);

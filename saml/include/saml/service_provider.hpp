@@ -15,6 +15,7 @@ struct connection_config {
     std::string name;          // the connection: its mapping file and the /sso/saml/{name}/... URLs
     std::string idp_entity_id;
     std::string sso_url;  // the IdP's SingleSignOnService for HTTP-Redirect
+    std::string slo_url;  // its SingleLogoutService for HTTP-Redirect (optional)
     std::vector<std::string> certificates_pem;  // trusted signing certificates (several during a rollover)
     bool allow_idp_initiated = false;
     bool allow_sha1 = false;
@@ -30,6 +31,7 @@ struct connection_config {
 struct idp_metadata {
     std::string entity_id;
     std::string sso_redirect_url;
+    std::string slo_redirect_url;  // empty: the IdP offers no Single Logout
     std::vector<std::string> certificates_pem;
 };
 
@@ -38,13 +40,16 @@ struct idp_metadata {
 idp_metadata parse_idp_metadata(const std::string& xml);
 
 // idgate's metadata for one connection: entity id, ACS (HTTP-POST), NameID format, signed assertions wanted.
-// With `encryption_certificate_pem`, a KeyDescriptor use="encryption" announces it.
+// With `encryption_certificate_pem` (the connection's own certificate), a KeyDescriptor announces it for
+// encryption and for the signatures of idgate's requests; with `slo_url`, the SingleLogoutService.
 std::string sp_metadata(const std::string& entity_id, const std::string& acs_url, const std::string& name_id_format,
-                        const std::string& encryption_certificate_pem = {});
+                        const std::string& encryption_certificate_pem = {}, const std::string& slo_url = {});
 
-// The IdP URL that carries our AuthnRequest (deflated, base64, URL-encoded) and the RelayState.
+// The IdP URL that carries our AuthnRequest (deflated, base64, URL-encoded) and the RelayState, signed
+// (SigAlg, Signature) when `private_key_pem` is given.
 std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
                               const std::string& acs_url, const std::string& name_id_format,
-                              const std::string& relay_state, core::time_point now);
+                              const std::string& relay_state, core::time_point now,
+                              const std::string& private_key_pem = {});
 
 }  // namespace idgate::saml
