@@ -4,6 +4,10 @@
 //   node browser-sign-in.mjs --idgate http://127.0.0.1:PORT --idp http://127.0.0.1:PORT --connection NAME
 // Prints one line per check and exits 1 on the first failure.
 import { chromium } from 'playwright-core';
+import dns from 'node:dns';
+
+// idgate listens on 127.0.0.1; Node 18 resolves "localhost" to ::1 first and does not fall back.
+dns.setDefaultResultOrder('ipv4first');
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),

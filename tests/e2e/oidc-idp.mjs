@@ -20,6 +20,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import dns from 'node:dns';
+
+// idgate listens on 127.0.0.1; Node 18 resolves "localhost" to ::1 first and does not fall back.
+dns.setDefaultResultOrder('ipv4first');
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),

@@ -14,6 +14,10 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import * as samlify from 'samlify';
+import dns from 'node:dns';
+
+// idgate listens on 127.0.0.1; Node 18 resolves "localhost" to ::1 first and does not fall back.
+dns.setDefaultResultOrder('ipv4first');
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
