@@ -54,6 +54,26 @@ mapping::identity identity_of(const assertion& a, const connection_config& confi
     return who;
 }
 
+// A single-use handle on a sign-in or logout this connection starts: returns the RelayState that carries
+// it; the database keeps its digest with the request id (which must come back as InResponseTo) and where
+// to return.
+std::string start_state(const context& c, const std::string& request_id, const std::string& return_to) {
+    const std::string relay_state = core::base64url_encode(core::random_bytes(32));
+    store::sign_in_state s;
+    s.id = core::sha256_hex(relay_state);
+    s.organization_id = c.organization.id;
+    s.connection = c.connection.name;
+    s.protocol = "saml";
+    s.nonce = request_id;
+    s.return_to = return_to;
+    s.created = c.clock.now();
+    s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
+    if (!c.db.identities().save_sign_in_state(s)) throw std::runtime_error("could not store the sign-in state");
+    return relay_state;
+}
+
+std::string new_request_id() { return "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40); }
+
 }  // namespace
 
 std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection) {
@@ -84,18 +104,8 @@ core::response login(const context& c, const core::request& req) {
         return refuse(c, req, "open_redirect", "return_to '" + return_to.substr(0, 200) + "' is not an allowed URL");
     // The request id comes back as InResponseTo; RelayState is an opaque, single-use handle on this
     // sign-in (never the return URL itself: SAML bindings §3.4.3 allows 80 bytes, and it is not signed).
-    const std::string request_id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
-    const std::string relay_state = core::base64url_encode(core::random_bytes(32));
-    store::sign_in_state s;
-    s.id = core::sha256_hex(relay_state);
-    s.organization_id = c.organization.id;
-    s.connection = c.connection.name;
-    s.protocol = "saml";
-    s.nonce = request_id;
-    s.return_to = return_to;
-    s.created = c.clock.now();
-    s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
-    if (!c.db.identities().save_sign_in_state(s)) throw std::runtime_error("could not store the sign-in state");
+    const std::string request_id = new_request_id();
+    const std::string relay_state = start_state(c, request_id, return_to);
     return accounts::redirect_to(authn_request_url(c.connection.sso_url, request_id,
                                                    sp_entity_id(c.settings, c.connection.name),
                                                    acs_url(c.settings, c.connection.name),
@@ -179,24 +189,13 @@ core::response logout(const context& c, const core::request& req) {
                 name_id = n->second.front();
         }
         if (!name_id.empty()) {
-            const std::string request_id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
-            const std::string relay_state = core::base64url_encode(core::random_bytes(32));
-            store::sign_in_state s;
-            s.id = core::sha256_hex(relay_state);
-            s.organization_id = c.organization.id;
-            s.connection = c.connection.name;
-            s.protocol = "saml";
-            s.nonce = request_id;
-            s.return_to = return_to;
-            s.created = c.clock.now();
-            s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
-            if (c.db.identities().save_sign_in_state(s))
-                target = redirect_url(c.connection.slo_url, "SAMLRequest",
-                                      logout_request_xml(request_id, c.connection.slo_url,
-                                                         sp_entity_id(c.settings, c.connection.name), name_id,
-                                                         c.connection.name_id_format, session->idp_session,
-                                                         c.clock.now()),
-                                      relay_state, c.connection.sp_private_key_pem);
+            const std::string request_id = new_request_id();
+            const std::string relay_state = start_state(c, request_id, return_to);
+            target = redirect_url(c.connection.slo_url, "SAMLRequest",
+                                  logout_request_xml(request_id, c.connection.slo_url,
+                                                     sp_entity_id(c.settings, c.connection.name), name_id,
+                                                     c.connection.name_id_format, session->idp_session, c.clock.now()),
+                                  relay_state, c.connection.sp_private_key_pem);
         }
     }
     auto r = accounts::redirect_to(target);
@@ -236,7 +235,7 @@ core::response single_logout(const context& c, const core::request& req) {
                           c.connection.name,
                           boost::json::serialize(boost::json::object{{"name_id", request.name_id}, {"sessions_ended", ended}}));
         if (c.connection.slo_url.empty()) return accounts::redirect_to(c.settings.default_return_url);
-        const std::string id = "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40);
+        const std::string id = new_request_id();
         return accounts::redirect_to(redirect_url(
             c.connection.slo_url, "SAMLResponse",
             logout_response_xml(id, c.connection.slo_url, sp_entity_id(c.settings, c.connection.name), request.id,

@@ -187,17 +187,18 @@ void check_algorithms(xmlNode* signature, const idp_trust& trust) {
                 fail("disallowed_transform", "transform '" + uri_of(t) + "' is not allowed");
 }
 
-// Certificates are parsed once: each connection's keys, kept for the life of the process (a handful).
-xmlSecKeyPtr cached_key(const std::string& pem) {
+// Keys are parsed once -- each connection's certificates and its own private key -- and kept for the life
+// of the process (a handful).
+xmlSecKeyPtr cached_key(const std::string& pem, xmlSecKeyDataFormat format = xmlSecKeyDataFormatCertPem) {
     static std::mutex mutex;
-    static std::map<std::string, xmlSecKeyPtr> keys;
+    static std::map<std::pair<std::string, int>, xmlSecKeyPtr> keys;
     std::lock_guard lock(mutex);
-    const auto found = keys.find(pem);
+    const auto found = keys.find({pem, static_cast<int>(format)});
     if (found != keys.end()) return found->second;
     xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
-                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatCertPem,
-                                                    nullptr, nullptr, nullptr);
-    if (key) keys.emplace(pem, key);
+                                                    static_cast<xmlSecSize>(pem.size()), format, nullptr, nullptr,
+                                                    nullptr);
+    if (key) keys.emplace(std::make_pair(pem, static_cast<int>(format)), key);
     return key;
 }
 
@@ -249,20 +250,6 @@ void verify(xmlNode* signed_element, xmlNode* signature, const idp_trust& trust)
     fail("bad_signature", last_error);
 }
 
-// A private key, parsed once (the connection's decryption key).
-xmlSecKeyPtr cached_private_key(const std::string& pem) {
-    static std::mutex mutex;
-    static std::map<std::string, xmlSecKeyPtr> keys;
-    std::lock_guard lock(mutex);
-    const auto found = keys.find(pem);
-    if (found != keys.end()) return found->second;
-    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(pem.data()),
-                                                    static_cast<xmlSecSize>(pem.size()), xmlSecKeyDataFormatPem,
-                                                    nullptr, nullptr, nullptr);
-    if (key) keys.emplace(pem, key);
-    return key;
-}
-
 struct keys_manager_deleter {
     void operator()(xmlSecKeysMngr* m) const { xmlSecKeysMngrDestroy(m); }
 };
@@ -294,7 +281,7 @@ xmlNode* decrypt(xmlDoc* doc, xmlNode* encrypted_assertion, const idp_trust& tru
     const auto key_alg = key_method ? attribute(key_method, "Algorithm").value_or("") : std::string();
     if (!transports.count(key_alg)) fail("disallowed_algorithm", "key transport '" + key_alg + "' is not allowed");
 
-    xmlSecKeyPtr key = cached_private_key(trust.sp_private_key_pem);
+    xmlSecKeyPtr key = cached_key(trust.sp_private_key_pem, xmlSecKeyDataFormatPem);
     if (!key) fail("no_decryption_key", "the connection's service provider key cannot be read");
     std::unique_ptr<xmlSecKeysMngr, keys_manager_deleter> manager(xmlSecKeysMngrCreate());
     if (!manager || xmlSecCryptoAppDefaultKeysMngrInit(manager.get()) < 0)

@@ -47,6 +47,17 @@ inline key_pair make_key(const std::string& name) {
     return {read_file(key), read_file(cert)};
 }
 
+// The document as text, and freed.
+inline std::string dump_and_free(xmlDocPtr doc) {
+    xmlChar* out = nullptr;
+    int size = 0;
+    xmlDocDumpMemory(doc, &out, &size);
+    std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
+    xmlFree(out);
+    xmlFreeDoc(doc);
+    return result;
+}
+
 struct response_parts {
     std::string response_id = "_r1", assertion_id = "_a1";
     std::string issuer = "https://idp.example.com/metadata";
@@ -147,13 +158,7 @@ inline std::string sign(const std::string& xml, const std::string& id, const key
         xmlNodePtr t = xmlNewChild(transforms, transforms->ns, BAD_CAST "Transform", nullptr);
         xmlNewProp(t, BAD_CAST "Algorithm", BAD_CAST how.extra_transform.c_str());
     }
-    xmlChar* out = nullptr;
-    int size = 0;
-    xmlDocDumpMemory(doc, &out, &size);
-    std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
-    xmlFree(out);
-    xmlFreeDoc(doc);
-    return result;
+    return dump_and_free(doc);
 }
 
 // Encrypts the Assertion of `xml` to `recipient_cert_pem` as an IdP does (AES-256-CBC content, the session
@@ -185,13 +190,7 @@ inline std::string encrypt_assertion(const std::string& xml, const std::string& 
     xmlSetNs(wrapper, xmlSearchNsByHref(doc, root, BAD_CAST "urn:oasis:names:tc:SAML:2.0:assertion"));
     xmlReplaceNode(encrypted, wrapper);
     xmlAddChild(wrapper, encrypted);
-    xmlChar* out = nullptr;
-    int size = 0;
-    xmlDocDumpMemory(doc, &out, &size);
-    std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
-    xmlFree(out);
-    xmlFreeDoc(doc);
-    return result;
+    return dump_and_free(doc);
 }
 
 }  // namespace idgate::test::saml
