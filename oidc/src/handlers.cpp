@@ -211,8 +211,15 @@ core::response backchannel_logout(const context& c, const core::request& req) {
         const auto sid = claim_text(claims, "sid");
         std::string user_id;
         if (!claim_text(claims, "sub").empty()) {
-            const auto subject = subject_of(c.idp.config(), claims);
-            user_id = c.db.identities().bound_user(c.connection_id, subject).value_or("");
+            // The user is bound by the key sign-in used: the mapped external_id when the rules map one
+            // (from sub, typically), else iss|sub.
+            std::string key = subject_of(c.idp.config(), claims);
+            if (const auto* file = c.rules->find(c.organization.slug, c.idp.config().name)) {
+                const auto outcome = mapping::evaluate(file->rules, identity_from_claims(claims));
+                if (const auto mapped = outcome.fields.find(mapping::field::external_id); mapped != outcome.fields.end())
+                    key = mapped->second;
+            }
+            user_id = c.db.identities().bound_user(c.connection_id, key).value_or("");
         }
         const auto ended = c.db.identities().end_idp_sessions(c.connection_id, sid, user_id);
         c.db.record_audit(c.organization.id, actor_of(c, req), "sign_in.backchannel_logout", "user", user_id, "",
