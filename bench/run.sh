@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-tools/install-deps.sh
+tools/install-deps.sh --test
 DURATION=${DURATION:-10}
 PARTS=${PARTS:-http,writes,scim,users,oidc,saml}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}

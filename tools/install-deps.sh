@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages idgate needs to build, run and test. Idempotent; quick when
-# everything is already there. Run as root.
+# Installs the Debian 12 packages idgate needs. Idempotent; quick when everything is already there. Run as
+# root.
+#   tools/install-deps.sh          build and run idgate (README command 1)
+#   tools/install-deps.sh --test   also what the test suite and the benchmarks use (README command 2)
 set -euo pipefail
 
 packages=(
@@ -13,13 +15,19 @@ packages=(
   libxmlsec1-dev libxml2-dev libssl-dev zlib1g-dev liboauth2-dev libcjose-dev libjansson-dev libyaml-cpp-dev
   # password hashing (Argon2id), invitation mail over SMTP, QR codes for MFA enrolment
   libargon2-dev libcurl4-openssl-dev libqrencode-dev
-  # a real PostgreSQL for the tests, wrk for the benchmarks, curl for the quickstart, openssl for test keys,
-  # clang for the libFuzzer target
-  postgresql wrk curl openssl clang
-  # the end-to-end tests' identity providers (npm packages, tests/e2e) run on Debian's Node.js; web pages
-  # are tested in Debian's chromium, driven by playwright-core
-  nodejs npm chromium
+  # curl for the quickstart
+  curl
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    # a real PostgreSQL for the tests, wrk for the benchmarks, openssl for test keys, clang for the
+    # libFuzzer target, Debian's chromium for web pages
+    postgresql wrk openssl clang chromium
+  )
+  # The end-to-end tests' identity providers (npm packages, tests/e2e) run on Node.js 18 or later: Debian's,
+  # unless the machine already has a Node (from another source, which Debian's npm would conflict with).
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-tools/install-deps.sh
+tools/install-deps.sh --test
 bash tools/check-boundaries.sh
 
 jobs=$(nproc)
