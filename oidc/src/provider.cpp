@@ -165,11 +165,14 @@ std::shared_ptr<const detail::key_set> provider::fetch_keys() {
 std::shared_ptr<const detail::key_set> provider::keys_for(const std::string& kid, const std::string& kty) {
     {
         std::lock_guard lock(mutex_);
-        if (keys_ && keys_->has(kid, kty)) return keys_;
+        const auto age = last_jwks_fetch_ ? clock_.now() - *last_jwks_fetch_ : std::chrono::seconds(0);
+        // The key set is also refreshed on the discovery schedule, so that revoked keys do not linger.
+        const bool stale = keys_ && last_jwks_fetch_ && age >= std::chrono::seconds(config_.discovery_refresh_seconds);
+        if (keys_ && keys_->has(kid, kty) && !stale) return keys_;
         // An unknown key: the provider may have rotated. Refetch, but not more often than configured,
         // so that tokens with made-up key ids cannot turn idgate into a load generator.
         const auto now = clock_.now();
-        if (keys_ && last_jwks_fetch_ && now - *last_jwks_fetch_ < std::chrono::seconds(config_.jwks_refetch_seconds))
+        if (!stale && keys_ && last_jwks_fetch_ && now - *last_jwks_fetch_ < std::chrono::seconds(config_.jwks_refetch_seconds))
             return keys_;
         last_jwks_fetch_ = now;
         ++jwks_fetches_;

@@ -34,7 +34,7 @@ struct connection_config {
     identity_key identity = identity_key::iss_sub;
     // Endpoints; empty ones come from the discovery document ({issuer}/.well-known/openid-configuration).
     std::string authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint, end_session_endpoint;
-    int discovery_refresh_seconds = 3600;
+    int discovery_refresh_seconds = 3600;  // the discovery document and the JWKS are fetched again after this
     // An ID token signed by a key the cached JWKS lacks refetches it (key rotation), at most this often:
     // an attacker's made-up key ids cannot make idgate hammer the provider.
     int jwks_refetch_seconds = 30;
