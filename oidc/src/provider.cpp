@@ -177,7 +177,16 @@ std::shared_ptr<const detail::key_set> provider::keys_for(const std::string& kid
         last_jwks_fetch_ = now;
         ++jwks_fetches_;
     }
-    auto fresh = fetch_keys();
+    std::shared_ptr<const detail::key_set> fresh;
+    try {
+        fresh = fetch_keys();
+    } catch (const sign_in_error& e) {
+        // A scheduled refresh while the provider is away: keep signing people in with the keys we have.
+        std::lock_guard lock(mutex_);
+        if (!keys_ || !keys_->has(kid, kty)) throw;
+        core::log::warn("oidc: JWKS refresh failed; keeping the cached keys", {{"connection", config_.name}, {"error", e.what()}});
+        return keys_;
+    }
     std::lock_guard lock(mutex_);
     keys_ = fresh;
     return keys_;
