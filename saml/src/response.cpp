@@ -191,7 +191,8 @@ void check_algorithms(xmlNode* signature, const idp_trust& trust) {
 // of the process (a handful).
 xmlSecKeyPtr cached_key(const std::string& pem, xmlSecKeyDataFormat format = xmlSecKeyDataFormatCertPem) {
     static std::mutex mutex;
-    static std::map<std::pair<std::string, int>, xmlSecKeyPtr> keys;
+    // Never destroyed: verifications may still run while the process exits.
+    static auto& keys = *new std::map<std::pair<std::string, int>, xmlSecKeyPtr>();
     std::lock_guard lock(mutex);
     const auto found = keys.find({pem, static_cast<int>(format)});
     if (found != keys.end()) return found->second;
