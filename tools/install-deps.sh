@@ -21,8 +21,8 @@ packages=(
 if [ "${1:-}" = "--test" ]; then
   packages+=(
     # a real PostgreSQL for the tests, wrk for the benchmarks, openssl for test keys, clang for the
-    # libFuzzer target, Debian's chromium for web pages
-    postgresql wrk openssl clang chromium
+    # libFuzzer target (with its runtime, a "Recommends" of clang), Debian's chromium for web pages
+    postgresql wrk openssl clang libclang-rt-14-dev chromium
   )
   # The end-to-end tests' identity providers (npm packages, tests/e2e) run on Node.js 18 or later: Debian's,
   # unless the machine already has a Node (from another source, which Debian's npm would conflict with).
