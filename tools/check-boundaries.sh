@@ -26,7 +26,7 @@ fence 'libxml/'      '^(saml/src/response\.cpp|tests/support/saml_signing\.hpp|b
 fence 'oauth2/'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'cjose/'       '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'jansson'      '^oidc/src/liboauth2_adapter\.cpp$'
-fence 'libpq-fe'     '^tests/integration/main_postgres\.cpp$'
+fence 'libpq'        '^(store/src/pg_prepared\.(hpp|cpp)|tests/integration/main_postgres\.cpp)$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp|bench/id_token_bench\.cpp|oidc/src/liboauth2_adapter\.cpp|saml/src/logout\.cpp)$'
 # Protocol modules never include the gateway.
 hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning|oidc|saml)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)

@@ -173,8 +173,7 @@ public:
             [&](const auto& n) -> std::string {
                 using T = std::decay_t<decltype(n)>;
                 if constexpr (std::is_same_v<T, schema::logical>) {
-                    return "(" + user_filter(*n.left) + (n.op == schema::logical::kind::and_ ? " AND " : " OR ") +
-                           user_filter(*n.right) + ")";
+                    return junction(n, [&](const schema::filter& operand) { return user_filter(operand); });
                 } else if constexpr (std::is_same_v<T, schema::negation>) {
                     return "(NOT " + user_filter(*n.inner) + ")";
                 } else if constexpr (std::is_same_v<T, schema::value_path>) {
@@ -189,6 +188,31 @@ public:
     }
 
 private:
+    // `a or b or c` parses as ((a or b) or c); written flat, as (a OR b OR c), because SQLite's parser
+    // overflows its stack at about a hundred nested parentheses, which a long list of alternatives
+    // from an IdP would otherwise reach.
+    template <typename Translate>
+    static std::string junction(const schema::logical& n, const Translate& translate) {
+        std::vector<const schema::filter*> operands;
+        const auto collect = [&](const auto& self, const schema::filter& f) -> void {
+            const auto* same = std::get_if<schema::logical>(&f.node);
+            if (same && same->op == n.op) {
+                self(self, *same->left);
+                self(self, *same->right);
+            } else {
+                operands.push_back(&f);
+            }
+        };
+        collect(collect, *n.left);
+        collect(collect, *n.right);
+        std::string out = "(";
+        for (std::size_t i = 0; i < operands.size(); ++i) {
+            if (i) out += n.op == schema::logical::kind::and_ ? " AND " : " OR ";
+            out += translate(*operands[i]);
+        }
+        return out + ")";
+    }
+
     std::string exists(const multi_valued& mv, const std::string& condition) {
         return "EXISTS (SELECT 1 FROM " + std::string(mv.table) + " e WHERE e." + std::string(mv.owner_column) + " = " +
                std::string(m_.alias) + ".id AND " + condition + ")";
@@ -200,9 +224,7 @@ private:
             [&](const auto& n) -> std::string {
                 using T = std::decay_t<decltype(n)>;
                 if constexpr (std::is_same_v<T, schema::logical>) {
-                    return "(" + element_filter(mv, *n.left) +
-                           (n.op == schema::logical::kind::and_ ? " AND " : " OR ") + element_filter(mv, *n.right) +
-                           ")";
+                    return junction(n, [&](const schema::filter& operand) { return element_filter(mv, operand); });
                 } else if constexpr (std::is_same_v<T, schema::negation>) {
                     return "(NOT " + element_filter(mv, *n.inner) + ")";
                 } else if constexpr (std::is_same_v<T, schema::value_path>) {

@@ -219,7 +219,7 @@ public:
         } catch (const query_error&) {
             return errc::not_supported;
         }
-        return read_snapshot([&](soci::session& sql) -> result<user_page> {
+        return read_only([&](soci::session& sql) -> result<user_page> {
             user_page page;
             user_row row;
             page.total = count_and_page(sql, q.organization_id, t, "users u", user_select_, q.offset, q.limit,
@@ -382,7 +382,7 @@ public:
             return errc::not_supported;
         }
         using page = std::pair<std::vector<schema::group>, std::int64_t>;
-        return read_snapshot([&](soci::session& sql) -> result<page> {
+        return read_only([&](soci::session& sql) -> result<page> {
             page out;
             group_row row;
             out.second = count_and_page(sql, q.organization_id, t, "directory_groups g", group_columns, q.offset,
@@ -682,37 +682,66 @@ private:
 
     // -- queries ---------------------------------------------------------------------------------------
 
-    // COUNT(*) of the filtered rows, then one page of them: `bind_row` binds the columns of `select`,
-    // `on_row` takes each fetched row. Returns the count.
-    static std::int64_t count_and_page(soci::session& sql, const std::string& organization_id, const resource_sql& t,
-                                       const std::string& from, const std::string& select, std::int64_t offset,
-                                       std::int64_t limit, const std::function<void(bound_statement&)>& bind_row,
-                                       const std::function<void()>& on_row) {
+    // One page of the filtered rows and the count of all of them. `bind_row` binds the columns of
+    // `select`, `on_row` takes each fetched row. Returns the count.
+    //
+    // Usually one statement: the page's ids with COUNT(*) OVER () (window functions run before LIMIT, so
+    // that is the count of every match), joined back to compute the columns of those rows only. A page
+    // past the end has no row to carry the count, and a cursor's page counts other rows than it
+    // returns (count_where has no cursor position): those take a separate COUNT in the same snapshot.
+    std::int64_t count_and_page(soci::session& sql, const std::string& organization_id, const resource_sql& t,
+                                const std::string& from, const std::string& select, std::int64_t offset,
+                                std::int64_t limit, const std::function<void(bound_statement&)>& bind_row,
+                                const std::function<void()>& on_row) {
         std::string org = organization_id;
         std::vector<std::string> params = t.params;  // bound by reference: kept alive here
         const auto bind_filter = [&](bound_statement& st, std::size_t count) {
             st.in(org, "org");
             for (std::size_t i = 0; i < count; ++i) st.in(params[i], ("p" + std::to_string(i)).c_str());
         };
-        long long total = 0;
-        {
-            bound_statement st(sql);
+        const auto count_all = [&](soci::session& s) {
+            long long total = 0;
+            bound_statement st(s);
             st.out(total);
             bind_filter(st, t.count_params);
             st.run("SELECT COUNT(*) FROM " + from + " WHERE " + t.count_where);
-        }
-        if (limit <= 0) return total;
+            return static_cast<std::int64_t>(total);
+        };
+        if (limit <= 0) return count_all(sql);
         long long lim = limit, off = std::max<std::int64_t>(0, offset);
-        bound_statement st(sql);
-        bind_row(st);
-        bind_filter(st, params.size());
-        st.in(lim, "lim").in(off, "off");
-        if (st.run("SELECT " + select + " FROM " + from + " WHERE " + t.where + " ORDER BY " + t.order_by +
-                   " LIMIT :lim OFFSET :off")) {
-            do on_row();
-            while (st.next());
+        const std::string alias = from.substr(from.rfind(' ') + 1);
+        if (t.count_where == t.where) {
+            long long total = 0;
+            bound_statement st(sql);
+            bind_row(st);
+            st.out(total);
+            bind_filter(st, params.size());
+            st.in(lim, "lim").in(off, "off");
+            const bool any = st.run("SELECT " + select + ", page.total FROM (SELECT " + alias +
+                                    ".id AS page_id, COUNT(*) OVER () AS total FROM " + from + " WHERE " + t.where +
+                                    " ORDER BY " + t.order_by + " LIMIT :lim OFFSET :off) page JOIN " + from + " ON " +
+                                    alias + ".id = page.page_id ORDER BY " + t.order_by);
+            if (any) {
+                do on_row();
+                while (st.next());
+                return total;
+            }
+            if (off == 0) return 0;
+            return count_all(sql);  // past the end: the count alone
         }
-        return total;
+        return read_snapshot_on(sql, [&](soci::session& s) {
+            const std::int64_t total = count_all(s);
+            bound_statement st(s);
+            bind_row(st);
+            bind_filter(st, params.size());
+            st.in(lim, "lim").in(off, "off");
+            if (st.run("SELECT " + select + " FROM " + from + " WHERE " + t.where + " ORDER BY " + t.order_by +
+                       " LIMIT :lim OFFSET :off")) {
+                do on_row();
+                while (st.next());
+            }
+            return total;
+        });
     }
 
     // -- groups, inside a caller's transaction -----------------------------------------------------

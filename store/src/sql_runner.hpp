@@ -22,6 +22,7 @@
 #include "core/crypto.hpp"
 #include "dialect.hpp"
 #include "migrations.hpp"
+#include "pg_prepared.hpp"
 #include "pool.hpp"
 #include "schema/account.hpp"
 #include "store/store.hpp"
@@ -88,46 +89,55 @@ inline std::optional<core::time_point> parse_optional_ts(const std::string& text
     return parse_ts(text);
 }
 
-// A prepared-on-the-spot statement built from exchanges, so long column lists can be bound by
-// helpers instead of one enormous comma expression.
+// A statement built from bindings, so long column lists can be bound by helpers instead of one
+// enormous comma expression. On PostgreSQL it runs as a statement prepared once per connection
+// (pg_prepared.hpp); on SQLite through SOCI.
 class bound_statement {
 public:
-    explicit bound_statement(soci::session& sql) : st_(sql) {}
+    explicit bound_statement(soci::session& sql) : pg_conn_(postgres_connection(sql)) {
+        if (pg_conn_) pg_.emplace(pg_conn_);
+        else st_.emplace(sql);
+    }
     template <typename T>
     bound_statement& in(T& value, const char* name) {
-        st_.exchange(use(value, name));
+        if (pg_) pg_->add_param(name, &value, nullptr, text_codec<T>());
+        else st_->exchange(use(value, name));
         return *this;
     }
     template <typename T>
     bound_statement& in(T& value, soci::indicator& ind, const char* name) {
-        st_.exchange(use(value, ind, name));
+        if (pg_) pg_->add_param(name, &value, &ind, text_codec<T>());
+        else st_->exchange(use(value, ind, name));
         return *this;
     }
     template <typename T>
     bound_statement& out(T& value) {
-        st_.exchange(into(value));
+        if (pg_) pg_->add_column(&value, nullptr, &from_text<T>);
+        else st_->exchange(into(value));
         return *this;
     }
     template <typename T>
     bound_statement& out(T& value, soci::indicator& ind) {
-        st_.exchange(into(value, ind));
+        if (pg_) pg_->add_column(&value, &ind, &from_text<T>);
+        else st_->exchange(into(value, ind));
         return *this;
     }
     // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
     // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
     bool run(const std::string& query) {
-        st_.alloc();
-        // One-time: SOCI's PostgreSQL backend would otherwise PREPARE, EXECUTE and DEALLOCATE a
-        // named statement, three round trips where one will do.
-        st_.prepare(query, soci::details::st_one_time_query);
-        st_.define_and_bind();
-        return st_.execute(true);
+        if (pg_) return pg_->run(query);
+        st_->alloc();
+        st_->prepare(query, soci::details::st_one_time_query);
+        st_->define_and_bind();
+        return st_->execute(true);
     }
-    bool next() { return st_.fetch(); }
-    long long affected_rows() { return st_.get_affected_rows(); }
+    bool next() { return pg_ ? pg_->next() : st_->fetch(); }
+    long long affected_rows() { return pg_ ? pg_->affected_rows() : st_->get_affected_rows(); }
 
 private:
-    soci::statement st_;
+    PGconn* pg_conn_;
+    std::optional<pg_statement> pg_;
+    std::optional<soci::statement> st_;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -282,31 +292,35 @@ inline constexpr const char* user_set_clause =
     "updated_at = :now";
 
 inline void write_multi_values(soci::session& sql, const schema::user& u, bool replace) {
+    std::string user_id = u.id, org = u.organization_id;
     if (replace) {
-        std::string id = u.id;
-        sql << "DELETE FROM user_emails WHERE user_id = :id", use(id, "id");
-        sql << "DELETE FROM user_phone_numbers WHERE user_id = :id", use(id, "id");
+        for (const char* query : {"DELETE FROM user_emails WHERE user_id = :id", "DELETE FROM user_phone_numbers WHERE user_id = :id"}) {
+            bound_statement st(sql);
+            st.in(user_id, "id");
+            st.run(query);
+        }
     }
     // Emails carry a folded copy for case-insensitive search; phone numbers do not need one.
     int position = 0;
     for (const auto& mv : u.emails) {
-        std::string user_id = u.id, org = u.organization_id, value = mv.value, folded = schema::case_fold(mv.value),
-                    type = mv.type, display = mv.display;
+        std::string value = mv.value, folded = schema::case_fold(mv.value), type = mv.type, display = mv.display;
         int primary = mv.primary ? 1 : 0;
-        sql << "INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
-               "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)",
-            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(folded, "f"), use(type, "t"),
-            use(display, "d"), use(primary, "pr");
+        bound_statement st(sql);
+        st.in(user_id, "u").in(org, "o").in(position, "p").in(value, "v").in(folded, "f").in(type, "t");
+        st.in(display, "d").in(primary, "pr");
+        st.run("INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)");
         ++position;
     }
     position = 0;
     for (const auto& mv : u.phone_numbers) {
-        std::string user_id = u.id, org = u.organization_id, value = mv.value, type = mv.type, display = mv.display;
+        std::string value = mv.value, type = mv.type, display = mv.display;
         int primary = mv.primary ? 1 : 0;
-        sql << "INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
-               "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)",
-            use(user_id, "u"), use(org, "o"), use(position, "p"), use(value, "v"), use(type, "t"),
-            use(display, "d"), use(primary, "pr");
+        bound_statement st(sql);
+        st.in(user_id, "u").in(org, "o").in(position, "p").in(value, "v").in(type, "t").in(display, "d");
+        st.in(primary, "pr");
+        st.run("INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
+               "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)");
         ++position;
     }
 }
@@ -371,7 +385,9 @@ public:
             // Deprovisioning must end access now, not when a session expires: the IdP's next sync
             // may be 40 minutes away (INTEROP §2.7).
             std::string id = after.id;
-            sql << "DELETE FROM sessions WHERE user_id = :id", use(id, "id");
+            bound_statement end_sessions(sql);
+            end_sessions.in(id, "id");
+            end_sessions.run("DELETE FROM sessions WHERE user_id = :id");
         }
         record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
                schema::describe_user_changes(before, after), "user.updated", schema::summarize_user(after));
@@ -386,9 +402,10 @@ public:
             // for a concurrent writer re-reads the locked row but evaluates its subqueries (the emails
             // and phone numbers) on its older snapshot; a separate statement after the lock sees all.
             std::string id;
-            sql << "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE",
-                use(org, "org"), use(k, "k"), into(id);
-            if (!sql.got_data()) return errc::not_found;
+            bound_statement lock(sql);
+            lock.out(id).in(org, "org").in(k, "k");
+            if (!lock.run("SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE"))
+                return errc::not_found;
         }
         user_row row;
         bound_statement st(sql);
@@ -489,22 +506,23 @@ public:
         std::string org = organization_id, at = ts(clock_.now()), act{action}, ttype{target_type}, tid = target_id,
                     tdisplay = target_display, details = details_json, akind = by.kind, aid = by.id,
                     adisplay = by.display, addr = by.client_address, rid = by.request_id;
-        sql << "INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
-               "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, "
-               ":aid, :adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)",
-            use(org, "org"), use(at, "at"), use(akind, "akind"), use(aid, "aid"), use(adisplay, "adisplay"),
-            use(addr, "addr"), use(rid, "rid"), use(act, "act"), use(ttype, "ttype"), use(tid, "tid"),
-            use(tdisplay, "tdisplay"), use(details, "details");
+        bound_statement audit(sql);
+        audit.in(org, "org").in(at, "at").in(akind, "akind").in(aid, "aid").in(adisplay, "adisplay");
+        audit.in(addr, "addr").in(rid, "rid").in(act, "act").in(ttype, "ttype").in(tid, "tid");
+        audit.in(tdisplay, "tdisplay").in(details, "details");
+        audit.run("INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
+                  "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, "
+                  ":aid, :adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)");
 
         // An empty event type: an audit record only (something happened, nothing in the directory changed).
         if (event_type.empty()) return;
         // No sequence here: numbering in the writer would serialise an organisation's writers through
         // their commits. The relay numbers the event once it is committed (sequence_changes).
         std::string etype{event_type}, payload = payload_json;
-        sql << "INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
-               "VALUES (:org, :at, :type, :rtype, :rid, :payload)",
-            use(org, "org"), use(at, "at"), use(etype, "type"), use(ttype, "rtype"), use(tid, "rid"),
-            use(payload, "payload");
+        bound_statement event(sql);
+        event.in(org, "org").in(at, "at").in(etype, "type").in(ttype, "rtype").in(tid, "rid").in(payload, "payload");
+        event.run("INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
+                  "VALUES (:org, :at, :type, :rtype, :rid, :payload)");
     }
 
     void queue_bound(const char* condition, const std::string& key, soci::session& sql) {
@@ -578,20 +596,24 @@ public:
     // Runs a multi-statement read in one snapshot, so a user and its emails are read consistently.
     template <typename F>
     auto read_snapshot(F&& body) -> decltype(body(std::declval<soci::session&>())) {
-        return read_only([&](soci::session& sql) {
-            sql << (d_.id == dialect::kind::postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+        return read_only([&](soci::session& sql) { return read_snapshot_on(sql, body); });
+    }
+
+    // The same on a connection the caller already leased (outside any transaction).
+    template <typename F>
+    auto read_snapshot_on(soci::session& sql, F&& body) -> decltype(body(std::declval<soci::session&>())) {
+        sql << (d_.id == dialect::kind::postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+        try {
+            auto r = body(sql);
+            sql << "COMMIT";
+            return r;
+        } catch (...) {
             try {
-                auto r = body(sql);
-                sql << "COMMIT";
-                return r;
+                sql << "ROLLBACK";
             } catch (...) {
-                try {
-                    sql << "ROLLBACK";
-                } catch (...) {
-                }
-                throw;
             }
-        });
+            throw;
+        }
     }
 
     // Runs `body` in a write transaction. A unique violation becomes errc::already_exists and a foreign

@@ -639,6 +639,26 @@ BOOST_AUTO_TEST_CASE(paging_counts_everything_and_returns_a_window) {
     page = db->find_users(q).value();
     BOOST_TEST(page.total == 4);
     BOOST_TEST(page.users.empty());
+    // A page past the end has no row to carry the count: the count still comes back.
+    q.offset = 10;
+    q.limit = 2;
+    page = db->find_users(q).value();
+    BOOST_TEST(page.total == 4);
+    BOOST_TEST(page.users.empty());
+}
+
+// On PostgreSQL each distinct statement is prepared once per connection and kept in a bounded cache
+// (store/src/pg_prepared.hpp): more shapes than it holds, then the first ones again after their
+// eviction, must all still answer correctly.
+BOOST_AUTO_TEST_CASE(many_distinct_filter_shapes_keep_answering) {
+    const auto chain = [](int clauses) {
+        auto f = cmp(path("userName"), compare_op::eq, "alice");
+        for (int i = 0; i < clauses; ++i) f = either(f, cmp(path("userName"), compare_op::eq, "nobody-" + std::to_string(i)));
+        return f;
+    };
+    for (int round = 0; round < 2; ++round)
+        for (int clauses = 0; clauses < 300; clauses += round == 0 ? 1 : 37)
+            BOOST_TEST(names(chain(clauses)) == "Alice", "round " << round << ", " << clauses << " clauses");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

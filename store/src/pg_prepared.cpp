@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "pg_prepared.hpp"
+
+#include <libpq-events.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <list>
+#include <unordered_map>
+
+namespace idgate::store::detail {
+
+namespace {
+
+// Distinct SQL texts kept prepared per connection. idgate's fixed statements number about a hundred;
+// SCIM filters make more shapes, which is what the bound is for.
+constexpr std::size_t prepared_capacity = 256;
+
+struct prepared {
+    std::string name;
+    std::vector<std::string> parameter_names;  // in $n order
+    std::list<std::string>::iterator recency;
+};
+
+struct connection_cache {
+    std::unordered_map<std::string, prepared> by_query;
+    std::list<std::string> recency;  // most recent first; holds the keys of by_query
+    unsigned long long next_id = 0;
+    void clear() {
+        by_query.clear();
+        recency.clear();
+    }
+};
+
+int cache_events(PGEventId event, void* info, void*) {
+    if (event == PGEVT_CONNDESTROY) {
+        auto* destroyed = static_cast<PGEventConnDestroy*>(info);
+        delete static_cast<connection_cache*>(PQinstanceData(destroyed->conn, cache_events));
+    } else if (event == PGEVT_CONNRESET) {
+        // A reset connection is a new server session: nothing is prepared there any more.
+        auto* reset = static_cast<PGEventConnReset*>(info);
+        if (auto* cache = static_cast<connection_cache*>(PQinstanceData(reset->conn, cache_events))) cache->clear();
+    }
+    return 1;
+}
+
+connection_cache& cache_of(PGconn* conn) {
+    if (auto* cache = static_cast<connection_cache*>(PQinstanceData(conn, cache_events))) return *cache;
+    if (!PQregisterEventProc(conn, cache_events, "idgate prepared statements", nullptr))
+        throw soci::soci_error("cannot attach the prepared statement cache to the PostgreSQL connection");
+    auto* cache = new connection_cache;
+    PQsetInstanceData(conn, cache_events, cache);
+    return *cache;
+}
+
+// SOCI's `:name` placeholders to PostgreSQL's `$n`, outside string literals, quoted identifiers and
+// `::` casts; a name used twice is one parameter.
+std::string number_placeholders(const std::string& query, std::vector<std::string>& names) {
+    std::string out;
+    out.reserve(query.size());
+    const auto is_name_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    };
+    for (std::size_t i = 0; i < query.size();) {
+        const char c = query[i];
+        if (c == '\'' || c == '"') {
+            const std::size_t end = query.find(c, i + 1);
+            const std::size_t stop = end == std::string::npos ? query.size() : end + 1;
+            out.append(query, i, stop - i);
+            i = stop;
+        } else if (c == ':' && i + 1 < query.size() && query[i + 1] == ':') {
+            out += "::";
+            i += 2;
+        } else if (c == ':' && i + 1 < query.size() && is_name_char(query[i + 1])) {
+            std::size_t end = i + 1;
+            while (end < query.size() && is_name_char(query[end])) ++end;
+            std::string name = query.substr(i + 1, end - i - 1);
+            std::size_t position = 0;
+            while (position < names.size() && names[position] != name) ++position;
+            if (position == names.size()) names.push_back(std::move(name));
+            out += '$';
+            out += std::to_string(position + 1);
+            i = end;
+        } else {
+            out += c;
+            ++i;
+        }
+    }
+    return out;
+}
+
+[[noreturn]] void throw_result_error(PGconn* conn, const PGresult* result, const char* what) {
+    const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    std::string message = result ? PQresultErrorMessage(result) : "";
+    if (message.empty()) message = PQerrorMessage(conn);
+    // No SQLSTATE and a dead connection: report it as connection_failure so that the pool reconnects.
+    if (!state) state = PQstatus(conn) == CONNECTION_BAD ? "08006" : "XX000";
+    throw soci::postgresql_soci_error(std::string(what) + ": " + message, state);
+}
+
+struct result_guard {
+    PGresult* r;
+    ~result_guard() { PQclear(r); }
+};
+
+}  // namespace
+
+PGconn* postgres_connection(soci::session& sql) {
+    // Debian's SOCI exports no type information for its backends, so no dynamic_cast: ask for the name.
+    auto* backend = sql.get_backend();
+    if (!backend || backend->get_backend_name() != "postgresql") return nullptr;
+    return static_cast<soci::postgresql_session_backend*>(backend)->conn_;
+}
+
+pg_statement::~pg_statement() { PQclear(result_); }
+
+void pg_statement::add_param(const char* name, const void* value, const soci::indicator* ind, to_text_fn to_text) {
+    params_.push_back({name, value, ind, to_text});
+}
+
+void pg_statement::add_column(void* target, soci::indicator* ind, from_text_fn from_text) {
+    columns_.push_back({target, ind, from_text});
+}
+
+bool pg_statement::run(const std::string& query) {
+    auto& cache = cache_of(conn_);
+    auto found = cache.by_query.find(query);
+    if (found != cache.by_query.end()) {
+        cache.recency.splice(cache.recency.begin(), cache.recency, found->second.recency);
+    } else {
+        prepared entry;
+        const std::string text = number_placeholders(query, entry.parameter_names);
+        if (cache.by_query.size() >= prepared_capacity && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
+            // DEALLOCATE is not transactional; in a failed transaction it would fail, so wait.
+            const auto oldest = cache.by_query.find(cache.recency.back());
+            result_guard dropped{PQexec(conn_, ("DEALLOCATE " + oldest->second.name).c_str())};
+            if (PQresultStatus(dropped.r) != PGRES_COMMAND_OK) throw_result_error(conn_, dropped.r, "deallocate");
+            cache.by_query.erase(oldest);
+            cache.recency.pop_back();
+        }
+        entry.name = "idgate_" + std::to_string(++cache.next_id);
+        result_guard made{PQprepare(conn_, entry.name.c_str(), text.c_str(), 0, nullptr)};
+        if (PQresultStatus(made.r) != PGRES_COMMAND_OK) throw_result_error(conn_, made.r, "prepare");
+        cache.recency.push_front(query);
+        entry.recency = cache.recency.begin();
+        found = cache.by_query.emplace(query, std::move(entry)).first;
+    }
+    const prepared& statement = found->second;
+
+    // Values in $n order; text form, NULL for an i_null indicator. Strings are passed without a copy.
+    const std::size_t count = statement.parameter_names.size();
+    std::vector<std::string> texts(count);
+    std::vector<const char*> values(count, nullptr);
+    for (std::size_t i = 0; i < count; ++i) {
+        const param* p = nullptr;
+        for (const auto& candidate : params_)
+            if (statement.parameter_names[i] == candidate.name) {
+                p = &candidate;
+                break;
+            }
+        if (!p) throw soci::soci_error("Missing use element for bind by name (" + statement.parameter_names[i] + ")");
+        if (p->ind && *p->ind == soci::i_null) continue;
+        if (p->to_text == text_of_string) {
+            values[i] = static_cast<const std::string*>(p->value)->c_str();
+        } else {
+            p->to_text(p->value, texts[i]);
+            values[i] = texts[i].c_str();
+        }
+    }
+
+    PQclear(result_);
+    result_ = PQexecPrepared(conn_, statement.name.c_str(), static_cast<int>(count), values.data(), nullptr, nullptr, 0);
+    const auto status = PQresultStatus(result_);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
+        // The server no longer knows the statement (DISCARD ALL, or a schema change that changes its
+        // result type): forget it here so that the next execution prepares it again.
+        if (state && (std::string_view(state) == "26000" || std::string_view(state) == "0A000")) {
+            cache.recency.erase(found->second.recency);
+            cache.by_query.erase(found);
+        }
+        throw_result_error(conn_, result_, "execute");
+    }
+    row_ = 0;
+    if (status != PGRES_TUPLES_OK || PQntuples(result_) == 0) return false;
+    fetch_row();
+    return true;
+}
+
+bool pg_statement::next() {
+    if (!result_ || row_ + 1 >= PQntuples(result_)) return false;
+    ++row_;
+    fetch_row();
+    return true;
+}
+
+long long pg_statement::affected_rows() const {
+    if (!result_) return 0;
+    const char* text = PQcmdTuples(result_);
+    return *text ? std::atoll(text) : 0;
+}
+
+void pg_statement::fetch_row() {
+    if (static_cast<int>(columns_.size()) > PQnfields(result_))
+        throw soci::soci_error("the statement returns fewer columns than it binds");
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        const auto& c = columns_[i];
+        const int field = static_cast<int>(i);
+        if (PQgetisnull(result_, row_, field)) {
+            if (!c.ind) throw soci::soci_error("Null value fetched and no indicator defined.");
+            *c.ind = soci::i_null;
+            continue;
+        }
+        if (c.ind) *c.ind = soci::i_ok;
+        c.from_text(PQgetvalue(result_, row_, field), static_cast<std::size_t>(PQgetlength(result_, row_, field)),
+                    c.target);
+    }
+}
+
+void text_of_string(const void* value, std::string& out) { out = *static_cast<const std::string*>(value); }
+
+void string_from_text(const char* text, std::size_t size, void* target) {
+    static_cast<std::string*>(target)->assign(text, size);
+}
+
+void text_of_double(const void* value, std::string& out) {
+    char buffer[32];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, *static_cast<const double*>(value)).ptr;
+    out.assign(buffer, end);
+}
+
+void double_from_text(const char* text, std::size_t size, void* target) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text, text + size, v);
+    if (ec != std::errc() || end != text + size) throw soci::soci_error("Cannot convert data: '" + std::string(text) + "'");
+    *static_cast<double*>(target) = v;
+}
+
+void throw_bad_integer(const char* text) {
+    throw soci::soci_error("Cannot convert data: '" + std::string(text) + "' is not an integer");
+}
+
+}  // namespace idgate::store::detail
