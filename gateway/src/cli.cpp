@@ -145,6 +145,8 @@ int serve(const config& c) {
     services svc{*db, stats, clock, c.scim.extensions, mail.get(), &mappings,
                  [&mappings](std::string_view slug) { return idp_policy_for(*mappings.current(), slug); },
                  &reconciler};
+    token_cache tokens(clock, c.server.token_cache);
+    svc.tokens = &tokens;
     svc.sso_settings = c.sso.settings;
     for (const auto& sc : c.sso.saml) svc.saml_connections.emplace(sc.name, sc);
     for (const auto& oc : c.sso.oidc)

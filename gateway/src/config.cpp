@@ -299,7 +299,7 @@ void parse_sso(const reader& r, const YAML::Node& node, const std::string& path,
 void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
     r.map(node, path,
           {"address", "port", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
-           "timeouts", "tls"},
+           "timeouts", "tls", "token_cache_seconds"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "address") s.address = r.string(v, p);
               else if (key == "port") s.port = static_cast<std::uint16_t>(r.integer(v, p, 0, 65535));
@@ -307,6 +307,8 @@ void parse_server(const reader& r, const YAML::Node& node, const std::string& pa
               else if (key == "blocking_threads") s.blocking_threads = static_cast<int>(r.integer(v, p, 1, 1024));
               else if (key == "blocking_queue_limit")
                   s.blocking_queue_limit = static_cast<int>(r.integer(v, p, 1, 1'000'000));
+              else if (key == "token_cache_seconds")
+                  s.token_cache = std::chrono::seconds(r.integer(v, p, 0, 300));
               else if (key == "max_connections") s.max_connections = static_cast<int>(r.integer(v, p, 1, 1'000'000));
               else if (key == "limits")
                   r.map(v, p, {"header_bytes", "body_bytes", "json_max_depth"},

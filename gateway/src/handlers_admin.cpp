@@ -70,7 +70,12 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
     const auto secret = header->substr(scheme.size());
     // Tokens are looked up by the SHA-256 of the presented secret, so the comparison the database does
     // is on digests; a wrong token reveals nothing about a right one.
-    const auto token = s.db.find_token_by_hash(core::sha256_hex(secret));
+    const auto secret_hash = core::sha256_hex(secret);
+    auto token = s.tokens ? s.tokens->find(secret_hash) : std::nullopt;
+    if (!token) {
+        token = s.db.find_token_by_hash(secret_hash);
+        if (token && s.tokens) s.tokens->remember(secret_hash, *token);
+    }
     if (!token) throw challenge("invalid_token", "the bearer token is not valid");
     if (token->expires && *token->expires <= s.clock.now())
         throw challenge("invalid_token", "the bearer token has expired");
@@ -194,6 +199,7 @@ core::response revoke_scim_token(services& s, const core::request& req) {
     if (!mine) throw core::http_error(404, "not_found", "no active token '" + id + "' in this organization");
     auto r = s.db.revoke_token(id, actor_of(req));
     if (!r) throw core::http_error(404, "not_found", "no active token '" + id + "' in this organization");
+    if (s.tokens) s.tokens->forget(id);
     return core::response::no_content();
 }
 

@@ -14,6 +14,7 @@
 #include "gateway/metrics.hpp"
 #include "scim/schema_definitions.hpp"
 #include "store/store.hpp"
+#include "token_cache.hpp"
 
 namespace idgate::gateway {
 
@@ -31,6 +32,7 @@ struct services {
     oidc::sso_settings sso_settings{};
     std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
     std::map<std::string, saml::connection_config> saml_connections{};
+    token_cache* tokens = nullptr;  // valid bearer tokens, briefly; null: every request asks the database
 };
 
 // The read-only mirror's policy of an organisation, merged from the `locks` of its connections' mapping

@@ -506,23 +506,37 @@ public:
         std::string org = organization_id, at = ts(clock_.now()), act{action}, ttype{target_type}, tid = target_id,
                     tdisplay = target_display, details = details_json, akind = by.kind, aid = by.id,
                     adisplay = by.display, addr = by.client_address, rid = by.request_id;
-        bound_statement audit(sql);
-        audit.in(org, "org").in(at, "at").in(akind, "akind").in(aid, "aid").in(adisplay, "adisplay");
-        audit.in(addr, "addr").in(rid, "rid").in(act, "act").in(ttype, "ttype").in(tid, "tid");
-        audit.in(tdisplay, "tdisplay").in(details, "details");
-        audit.run("INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
-                  "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, "
-                  ":aid, :adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)");
-
-        // An empty event type: an audit record only (something happened, nothing in the directory changed).
-        if (event_type.empty()) return;
-        // No sequence here: numbering in the writer would serialise an organisation's writers through
-        // their commits. The relay numbers the event once it is committed (sequence_changes).
+        static constexpr const char* audit_insert =
+            "INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, "
+            "request_id, action, target_type, target_id, target_display, details) VALUES (:org, :at, :akind, :aid, "
+            ":adisplay, :addr, :rid, :act, :ttype, :tid, :tdisplay, :details)";
+        // No sequence in the event: numbering in the writer would serialise an organisation's writers
+        // through their commits. The relay numbers the event once it is committed (sequence_changes).
+        static constexpr const char* event_insert =
+            "INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
+            "VALUES (:org, :at, :type, :ttype, :tid, :payload)";
         std::string etype{event_type}, payload = payload_json;
-        bound_statement event(sql);
-        event.in(org, "org").in(at, "at").in(etype, "type").in(ttype, "rtype").in(tid, "rid").in(payload, "payload");
-        event.run("INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
-                  "VALUES (:org, :at, :type, :rtype, :rid, :payload)");
+        const auto bind_audit = [&](bound_statement& st) {
+            st.in(org, "org").in(at, "at").in(akind, "akind").in(aid, "aid").in(adisplay, "adisplay");
+            st.in(addr, "addr").in(rid, "rid").in(act, "act").in(ttype, "ttype").in(tid, "tid");
+            st.in(tdisplay, "tdisplay").in(details, "details");
+        };
+        bound_statement st(sql);
+        bind_audit(st);
+        // An empty event type: an audit record only (something happened, nothing in the directory changed).
+        if (event_type.empty()) {
+            st.run(audit_insert);
+        } else if (postgres()) {
+            // Both rows in one statement: one round trip less per write. (SQLite has no data-modifying
+            // WITH, and no round trips to save.)
+            st.in(etype, "type").in(payload, "payload");
+            st.run(std::string("WITH audit AS (") + audit_insert + ") " + event_insert);
+        } else {
+            st.run(audit_insert);
+            bound_statement event(sql);
+            event.in(org, "org").in(at, "at").in(etype, "type").in(ttype, "ttype").in(tid, "tid").in(payload, "payload");
+            event.run(event_insert);
+        }
     }
 
     void queue_bound(const char* condition, const std::string& key, soci::session& sql) {

@@ -38,6 +38,9 @@ struct server_config {
     std::chrono::seconds body_timeout{30};
     std::chrono::seconds write_timeout{30};
     std::chrono::seconds shutdown_grace{20};  // in-flight requests get this long after SIGTERM
+    // Valid bearer tokens are remembered this long (0: never), so a SCIM burst does not look each
+    // one up; a token revoked on another node or from the command line stops working within it.
+    std::chrono::seconds token_cache{5};
     tls_config tls;
 };
 
