@@ -2,8 +2,9 @@
 // A minimal Beast HTTP/1.1 server: the ceiling idgate's router and middleware are measured against.
 // It answers GET /healthz and GET /api/v1/version with the same status, headers and body bytes as
 // idgate (including a fresh 16-hex-digit X-Request-Id), and nothing else: no routing table, no metrics,
-// no access log, no limits.
-//   baseline_server PORT
+// no access log, no limits. Further PATH=FILE arguments serve FILE's bytes at PATH as
+// application/scim+json (for SCIM's ServiceProviderConfig).
+//   baseline_server PORT [PATH=FILE...]
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,8 +13,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
+#include <sstream>
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -32,6 +36,8 @@ std::string request_id() {
     return id;
 }
 
+std::map<std::string, std::string, std::less<>> scim_bodies;  // filled before the first connection
+
 net::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -47,7 +53,11 @@ net::awaitable<void> session(tcp::socket socket) {
             res.body() = R"({"status":"ok"})";
         else if (req.target() == "/api/v1/version")
             res.body() = R"({"name":"idgate","version":"0.1.0"})";
-        else
+        else if (const auto it = scim_bodies.find(std::string_view(req.target().data(), req.target().size()));
+                 it != scim_bodies.end()) {
+            res.set(http::field::content_type, "application/scim+json");
+            res.body() = it->second;
+        } else
             res.result(http::status::not_found);
         res.keep_alive(req.keep_alive());
         res.prepare_payload();
@@ -67,9 +77,17 @@ net::awaitable<void> listen(tcp::acceptor& acceptor) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::cerr << "usage: baseline_server PORT\n";
+    if (argc < 2) {
+        std::cerr << "usage: baseline_server PORT [PATH=FILE...]\n";
         return 2;
+    }
+    for (int i = 2; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto eq = arg.find('=');
+        std::ifstream in(arg.substr(eq + 1), std::ios::binary);
+        std::ostringstream body;
+        body << in.rdbuf();
+        scim_bodies[arg.substr(0, eq)] = body.str();
     }
     net::io_context ioc(1);
     tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(argv[1]))});

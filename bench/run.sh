@@ -135,7 +135,11 @@ has writes && rows+=("| create a user, $WRITERS writers, PostgreSQL durable | $(
 
 fi
 
-# -- SCIM on PostgreSQL: idgate end to end vs the same SQL through pgbench ----------------------------
+# -- SCIM on PostgreSQL: idgate end to end vs pgbench ------------------------------------------------
+# Two ceilings per operation, both pgbench at $WRITERS clients on the same database in the same run:
+#   raw:      the single bare statement the issue names (INSERT ... RETURNING, SELECT by key, UPDATE);
+#   same SQL: the statements idgate itself sends for that request (store/src/sql_runner.hpp), prepared,
+#             in the same transaction shape -- what the database can do for idgate's own work.
 if has scim; then
 psql_ -c "CREATE DATABASE idgate_bench"
 scim_port=$(free_port 18180)
@@ -146,33 +150,112 @@ log: {level: warn, access_log: false}
 YAML
 "$bin/gateway/idgate" serve --config "$work/idgate-pg.yaml" >"$work/idgate-pg.out" 2>"$work/idgate-pg.log" &
 pids+=($!)
+scim_pid=$!
 for _ in $(seq 100); do grep -q "listening" "$work/idgate-pg.out" 2>/dev/null && break; sleep 0.1; done
 admin=$(sed -n 's/.*store it now): //p' "$work/idgate-pg.out")
 curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$scim_port/api/v1/organizations" >/dev/null
 scim_token=$(curl -sf -H "Authorization: Bearer $admin" -d '{"name":"bench"}' \
   "http://127.0.0.1:$scim_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+auth=(-H "Authorization: Bearer $scim_token")
+bench_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench"
+org_id=$("$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT id FROM organizations WHERE slug = 'bench'")
+idle_before=$(awk '/^VmRSS/ {print $2}' "/proc/$scim_pid/status")
+
+# pg_run FILE [MODE] -> "tps p99_ms" (p99 from pgbench's per-transaction log)
+pg_run() {
+  local out p99
+  rm -f "$work"/pgb.*
+  out=$(cd "$work" && "$PG_BIN/pgbench" -n -M "${2:-prepared}" -c "$WRITERS" -j 2 -T "$DURATION" -l --log-prefix=pgb -f "$1" "$bench_conninfo" 2>&1)
+  p99=$(cat "$work"/pgb.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.2f", v[i]/1000}')
+  echo "$(awk '/^tps = / {print $3}' <<<"$out") $p99"
+}
+
+# ServiceProviderConfig with the bearer check, against a bare Beast server returning the same bytes.
+spc_path=/scim/v2/bench/ServiceProviderConfig
+curl -sf "${auth[@]}" "http://127.0.0.1:$scim_port$spc_path" >"$work/spc.json"
+spc_port=$(free_port 19180)
+"$bin/bench/baseline_server" "$spc_port" "$spc_path=$work/spc.json" >/dev/null &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$spc_port") 2>/dev/null && break; sleep 0.1; done
+read -r spc_base _ < <(wrk_run "http://127.0.0.1:$spc_port$spc_path" "${auth[@]}")
+read -r spc_rps spc_p99 spc_bad < <(wrk_run "http://127.0.0.1:$scim_port$spc_path" "${auth[@]}")
+read -r spc_base2 _ < <(wrk_run "http://127.0.0.1:$spc_port$spc_path" "${auth[@]}")
+read -r spc_rps2 spc_p992 spc_bad2 < <(wrk_run "http://127.0.0.1:$scim_port$spc_path" "${auth[@]}")
+if awk -v a="$spc_base2" -v b="$spc_base" 'BEGIN { exit !(a > b) }'; then spc_base=$spc_base2; fi
+if awk -v a="$spc_rps2" -v b="$spc_rps" 'BEGIN { exit !(a > b) }'; then spc_rps=$spc_rps2 spc_p99=$spc_p992 spc_bad=$spc_bad2; fi
+rows+=("| SCIM \`GET /ServiceProviderConfig\` with bearer check | $(printf '%.0f' "$spc_base")/s bare Beast, same bytes | $(printf '%.0f' "$spc_rps")/s (p99 ${spc_p99} ms, non-2xx: ${spc_bad}) | **$(ratio "$spc_rps" "$spc_base")** | 60% (aim 80%) |")
+
+# POST /Users: creates the users the reads below use (10,000 or more).
 export IDGATE_BENCH_SCIM_TOKEN=$scim_token IDGATE_BENCH_SCIM_PATH=/scim/v2/bench/Users
 export IDGATE_BENCH_RUN=$(date +%s%N)
 read -r post_rps post_p99 post_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_create_user.lua)
-rows+=("| SCIM \`POST /Users\`, $CONNECTIONS connections, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT | $(printf '%.0f' "$post_rps")/s (p99 ${post_p99} ms, non-2xx: ${post_bad}) | **$(ratio "$post_rps" "$raw_tps")** | 50% (aim 70%) |")
+peak_rss=$(awk '/^VmHWM/ {print $2}' "/proc/$scim_pid/status")
+# The same transaction idgate runs for it: the user, its email, the audit record with the change event.
+# (A JSON document of the same size without colons, which pgbench would take for variables.)
+cat >"$work/post_same.sql" <<SQL
+\set n random(1, 1000000000000)
+BEGIN;
+INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, external_id, formatted_name, family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, profile_url, title, department, user_type, preferred_language, locale, timezone, status, extensions, active, password_hash, created_at, updated_at, version) VALUES ('pgb-' || :client_id || '-' || :n, '$org_id', 'pgb-' || :client_id || '-' || :n || '@example.com', 'pgb-' || :client_id || '-' || :n || '@example.com', 'pgb-' || :client_id || '-' || :n || '@example.com', '', '', 'User', 'Bench', '', '', '', '', '', '', '', '', '', '', '', '', 'active', '', 1, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1);
+INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, is_primary) VALUES ('pgb-' || :client_id || '-' || :n, '$org_id', 0, 'pgb@example.com', 'pgb@example.com', 'work', '', 1);
+WITH audit AS (INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, request_id, action, target_type, target_id, target_display, details) VALUES ('$org_id', '2026-01-01T00:00:00.000Z', 'scim_client', 'token', 'bench', '127.0.0.1', '0123456789abcdef', 'user.create', 'user', 'pgb-user', 'pgb@example.com', '["' || repeat('x', 104) || '"]')) INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) VALUES ('$org_id', '2026-01-01T00:00:00.000Z', 'user.created', 'user', 'pgb-user', '["' || repeat('x', 104) || '"]');
+COMMIT;
+SQL
+read -r post_same post_same_p99 < <(pg_run "$work/post_same.sql")
+"$PG_BIN/psql" -X -q "$bench_conninfo" -c "DELETE FROM users WHERE id LIKE 'pgb-%'" -c "DELETE FROM change_events WHERE resource_id LIKE 'pgb-%'" -c "DELETE FROM audit_records WHERE target_id LIKE 'pgb-%'" -c "ANALYZE"
+rows+=("| SCIM \`POST /Users\`, $CONNECTIONS connections, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT; $(printf '%.0f' "$post_same")/s (p99 ${post_same_p99} ms) same SQL | $(printf '%.0f' "$post_rps")/s (p99 ${post_p99} ms, non-2xx: ${post_bad}) | **$(ratio "$post_rps" "$raw_tps")** raw, **$(ratio "$post_rps" "$post_same")** same SQL; p99 $(awk -v a="$post_p99" -v b="$post_same_p99" 'BEGIN {printf "%.1f", a/b}')x | 50% (aim 70%); p99 5x (aim 3x) |")
 
-# Reads: one user by id, and by userName filter, against the same SELECTs through pgbench.
-bench_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench"
+# Reads: one user by id, and by userName filter.
 read -r user_id user_name < <("$PG_BIN/psql" -X -At -F ' ' "$bench_conninfo" -c "SELECT id, user_name_folded FROM users LIMIT 1")
-org_id=$("$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT id FROM organizations WHERE slug = 'bench'")
 users_total=$("$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT COUNT(*) FROM users")
 echo "SELECT * FROM users WHERE organization_id = '$org_id' AND id = '$user_id';" >"$work/by_id.sql"
 echo "SELECT * FROM users WHERE organization_id = '$org_id' AND user_name_folded = '$user_name';" >"$work/by_name.sql"
-pg_rate() { "$PG_BIN/pgbench" -n -c "$WRITERS" -j 2 -T "$DURATION" -f "$1" "$bench_conninfo" 2>&1 | awk '/^tps = / {print $3}'; }
-raw_by_id=$(pg_rate "$work/by_id.sql")
-raw_by_name=$(pg_rate "$work/by_name.sql")
-auth=(-H "Authorization: Bearer $scim_token")
+user_select="u.id, u.organization_id, u.user_name, u.external_id, u.formatted_name, u.family_name, u.given_name, u.middle_name, u.honorific_prefix, u.honorific_suffix, u.display_name, u.nick_name, u.profile_url, u.title, u.department, u.user_type, u.preferred_language, u.locale, u.timezone, u.status, u.extensions, u.created_at, u.updated_at, u.last_login_at, u.active, u.version, (SELECT COALESCE(json_agg(json_build_object('p', m.position, 'v', m.value, 't', m.type, 'd', m.display, 'pr', m.is_primary)), '[]')::text FROM user_emails m WHERE m.user_id = u.id), (SELECT COALESCE(json_agg(json_build_object('p', m.position, 'v', m.value, 't', m.type, 'd', m.display, 'pr', m.is_primary)), '[]')::text FROM user_phone_numbers m WHERE m.user_id = u.id), (SELECT COALESCE(json_agg(json_build_object('v', g.id, 'd', g.display_name) ORDER BY g.display_name), '[]')::text FROM group_members gm JOIN directory_groups g ON g.id = gm.group_id WHERE gm.user_id = u.id)"
+echo "SELECT $user_select FROM users u WHERE u.organization_id = '$org_id' AND u.id = '$user_id';" >"$work/by_id_same.sql"
+echo "SELECT $user_select, page.total FROM (SELECT u.id AS page_id, COUNT(*) OVER () AS total FROM users u WHERE u.organization_id = '$org_id' AND (u.user_name_folded = '$user_name') ORDER BY u.created_at ASC, u.id ASC LIMIT 100 OFFSET 0) page JOIN users u ON u.id = page.page_id ORDER BY u.created_at ASC, u.id ASC;" >"$work/by_name_same.sql"
+read -r raw_by_id raw_by_id_p99 < <(pg_run "$work/by_id.sql" simple)
+read -r raw_by_name raw_by_name_p99 < <(pg_run "$work/by_name.sql" simple)
+read -r same_by_id same_by_id_p99 < <(pg_run "$work/by_id_same.sql")
+read -r same_by_name same_by_name_p99 < <(pg_run "$work/by_name_same.sql")
 read -r get_rps get_p99 get_bad < <(wrk_run "http://127.0.0.1:$scim_port/scim/v2/bench/Users/$user_id" "${auth[@]}")
 read -r flt_rps flt_p99 flt_bad < <(wrk_run "http://127.0.0.1:$scim_port/scim/v2/bench/Users?filter=userName%20eq%20%22$user_name%22" "${auth[@]}")
-rows+=("| SCIM \`GET /Users/{id}\`, ${users_total} users | $(printf '%.0f' "$raw_by_id")/s raw SELECT by key | $(printf '%.0f' "$get_rps")/s (p99 ${get_p99} ms, non-2xx: ${get_bad}) | **$(ratio "$get_rps" "$raw_by_id")** | 25% (aim 40%) |")
-rows+=("| SCIM \`GET /Users?filter=userName eq\` | $(printf '%.0f' "$raw_by_name")/s raw SELECT by userName | $(printf '%.0f' "$flt_rps")/s (p99 ${flt_p99} ms, non-2xx: ${flt_bad}) | **$(ratio "$flt_rps" "$raw_by_name")** | 25% (aim 40%) |")
-idgate_rss=$(awk '/^VmRSS/ {print $2}' "/proc/${pids[-1]}/status")
-rows+=("| idgate resident memory after the SCIM runs | | $((idgate_rss / 1024)) MB | | 64 MB peak |")
+rows+=("| SCIM \`GET /Users/{id}\`, ${users_total} users | $(printf '%.0f' "$raw_by_id")/s raw SELECT by key; $(printf '%.0f' "$same_by_id")/s (p99 ${same_by_id_p99} ms) same SQL | $(printf '%.0f' "$get_rps")/s (p99 ${get_p99} ms, non-2xx: ${get_bad}) | **$(ratio "$get_rps" "$raw_by_id")** raw, **$(ratio "$get_rps" "$same_by_id")** same SQL; p99 $(awk -v a="$get_p99" -v b="$same_by_id_p99" 'BEGIN {printf "%.1f", a/b}')x | 25% (aim 40%); p99 5x (aim 3x) |")
+rows+=("| SCIM \`GET /Users?filter=userName eq\` | $(printf '%.0f' "$raw_by_name")/s raw SELECT by userName; $(printf '%.0f' "$same_by_name")/s (p99 ${same_by_name_p99} ms) same SQL | $(printf '%.0f' "$flt_rps")/s (p99 ${flt_p99} ms, non-2xx: ${flt_bad}) | **$(ratio "$flt_rps" "$raw_by_name")** raw, **$(ratio "$flt_rps" "$same_by_name")** same SQL; p99 $(awk -v a="$flt_p99" -v b="$same_by_name_p99" 'BEGIN {printf "%.1f", a/b}')x | 25% (aim 40%) |")
+
+# PATCH replace active: each request a different user, against a raw UPDATE of one user by key.
+"$PG_BIN/psql" -X -At "$bench_conninfo" -c "SELECT id FROM users WHERE user_name LIKE 'bench-%' ORDER BY created_at" >"$work/ids.txt"
+id_count=$(wc -l <"$work/ids.txt")
+"$PG_BIN/psql" -X -q "$bench_conninfo" -c "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY created_at) AS n, id FROM users WHERE user_name LIKE 'bench-%'" -c "CREATE UNIQUE INDEX ON bench_ids (n)"
+cat >"$work/update.sql" <<SQL
+\set i random(1, $id_count)
+UPDATE users SET active = 1 - active, updated_at = '2026-01-01T00:00:00.000Z', version = version + 1 WHERE organization_id = '$org_id' AND id = (SELECT id FROM bench_ids WHERE n = :i);
+SQL
+read -r raw_update raw_update_p99 < <(pg_run "$work/update.sql")
+export IDGATE_BENCH_IDS=$work/ids.txt
+read -r patch_rps patch_p99 patch_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_patch_user.lua)
+rows+=("| SCIM \`PATCH /Users/{id}\` replace active, PostgreSQL durable | $(printf '%.0f' "$raw_update")/s raw UPDATE by key (p99 ${raw_update_p99} ms) | $(printf '%.0f' "$patch_rps")/s (p99 ${patch_p99} ms, non-2xx: ${patch_bad}) | **$(ratio "$patch_rps" "$raw_update")** | 35% (aim 55%) |")
+
+sleep 2
+idle_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$scim_pid/status")
+rows+=("| idgate resident memory: at start / idle after the runs (${users_total} users) / peak under the POST load | | $((idle_before / 1024)) / $((idle_rss / 1024)) / $((peak_rss / 1024)) MB | | idle 20 MB, peak 64 MB |")
+
+# POST /Users on SQLite (WAL, synchronous=FULL) against raw single-row SQLite inserts, one writer.
+read -r sqlite_raw_rate sqlite_raw_p99 < <("$bin/bench/sqlite_insert_bench" "$work/raw.sqlite" "$DURATION" | sed 's/rate=\([0-9.]*\) p99_ms=\([0-9.]*\)/\1 \2/')
+lite_port=$(free_port 18380)
+cat >"$work/idgate-lite.yaml" <<YAML
+server: {address: 127.0.0.1, port: $lite_port, io_threads: 1}
+storage: {type: sqlite, sqlite: {path: $work/lite.db}}
+log: {level: warn, access_log: false}
+YAML
+"$bin/gateway/idgate" serve --config "$work/idgate-lite.yaml" >"$work/idgate-lite.out" 2>"$work/idgate-lite.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening" "$work/idgate-lite.out" 2>/dev/null && break; sleep 0.1; done
+lite_admin=$(sed -n 's/.*store it now): //p' "$work/idgate-lite.out")
+curl -sf -H "Authorization: Bearer $lite_admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$lite_port/api/v1/organizations" >/dev/null
+export IDGATE_BENCH_SCIM_TOKEN=$(curl -sf -H "Authorization: Bearer $lite_admin" -d '{"name":"bench"}' \
+  "http://127.0.0.1:$lite_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+export IDGATE_BENCH_RUN=$(date +%s%N)
+read -r lite_rps lite_p99 lite_bad < <(wrk_run "http://127.0.0.1:$lite_port" -s bench/scim_create_user.lua)
+rows+=("| SCIM \`POST /Users\` on SQLite (WAL, synchronous=FULL), $CONNECTIONS connections | $(printf '%.0f' "$sqlite_raw_rate")/s raw SQLite INSERT, one writer (p99 ${sqlite_raw_p99} ms) | $(printf '%.0f' "$lite_rps")/s (p99 ${lite_p99} ms, non-2xx: ${lite_bad}) | **$(ratio "$lite_rps" "$sqlite_raw_rate")** | 60% (aim 80%) |")
 fi
 
 # -- the admin user list over a million users ----------------------------------------------------------

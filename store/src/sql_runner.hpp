@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -635,6 +636,12 @@ public:
     // An error result rolls the transaction back, so a failed call never leaves a partial write.
     template <typename T, typename F>
     result<T> write(F&& body) {
+        // SQLite has one writer per database. Writers of this process queue here, in order, instead of
+        // in SQLite's busy handler, which polls with sleeps of up to 100 ms: under 50 concurrent SCIM
+        // POSTs that had made the p99 latency 740 ms. (Other processes, such as the CLI, still meet the
+        // busy timeout.) PostgreSQL writers run concurrently.
+        std::unique_lock<std::mutex> sqlite_writer;
+        if (!postgres()) sqlite_writer = std::unique_lock(sqlite_writer_);
         for (int attempt = 0;; ++attempt) {
             auto lease = pool_->acquire();
             soci::session& sql = *lease;
@@ -680,6 +687,7 @@ public:
 protected:
     std::unique_ptr<session_pool> pool_;
     const core::clock& clock_;
+    std::mutex sqlite_writer_;
     const std::string user_select_;  // user columns plus emails and phone numbers as JSON
 };
 
