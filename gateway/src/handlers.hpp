@@ -49,5 +49,8 @@ core::response saml(services& s, const core::request& req, saml_handler fn);
 
 // Authentication of bearer tokens for the router.
 core::principal authenticate(services& s, const core::request& req, auth_policy policy);
+// The same from the token cache only, for the I/O thread: nullopt when only the database could answer.
+std::optional<core::principal> authenticate_without_blocking(services& s, const core::request& req,
+                                                             auth_policy policy);
 
 }  // namespace idgate::gateway::handlers

@@ -48,12 +48,12 @@ schema::organization resolve_organization(services& s, std::string_view key) {
 
 }  // namespace
 
-core::principal authenticate(services& s, const core::request& req, auth_policy policy) {
-    if (policy == auth_policy::session) {
-        if (auto p = accounts::authenticate_session(s.db, req)) return *p;
-        throw core::http_error(401, "unauthorized", "sign in first: POST /api/v1/login")
-            .with_header("WWW-Authenticate", "Bearer realm=\"idgate\"");
-    }
+namespace {
+
+// The bearer token of `req`, resolved through the token cache and, when `may_block`, the database.
+// Returns nullopt only when it would have to block; every refusal throws its 401/403.
+std::optional<core::principal> bearer_principal(services& s, const core::request& req, auth_policy policy,
+                                                bool may_block) {
     const auto challenge = [](std::string error, std::string detail) {
         // RFC 6750 §3: a 401 carries WWW-Authenticate naming the scheme (and the error, when a token
         // was presented).
@@ -73,6 +73,7 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
     const auto secret_hash = core::sha256_hex(secret);
     auto token = s.tokens ? s.tokens->find(secret_hash) : std::nullopt;
     if (!token) {
+        if (!may_block) return std::nullopt;
         token = s.db.find_token_by_hash(secret_hash);
         if (token && s.tokens) s.tokens->remember(secret_hash, *token);
     }
@@ -93,6 +94,23 @@ core::principal authenticate(services& s, const core::request& req, auth_policy 
     p.connection_id = token->connection_id;
     p.connection_name = token->connection_name;
     return p;
+}
+
+}  // namespace
+
+core::principal authenticate(services& s, const core::request& req, auth_policy policy) {
+    if (policy == auth_policy::session) {
+        if (auto p = accounts::authenticate_session(s.db, req)) return *p;
+        throw core::http_error(401, "unauthorized", "sign in first: POST /api/v1/login")
+            .with_header("WWW-Authenticate", "Bearer realm=\"idgate\"");
+    }
+    return *bearer_principal(s, req, policy, true);
+}
+
+std::optional<core::principal> authenticate_without_blocking(services& s, const core::request& req,
+                                                             auth_policy policy) {
+    if (policy == auth_policy::session) return std::nullopt;  // sessions live in the database only
+    return bearer_principal(s, req, policy, false);
 }
 
 core::response list_organizations(services& s, const core::request&) {

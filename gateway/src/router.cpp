@@ -93,4 +93,20 @@ core::response router::dispatch(const route& r, core::request& req) const {
     }
 }
 
+std::optional<core::response> router::dispatch_without_blocking(const route& r, core::request& req) const {
+    try {
+        if (r.options.auth != auth_policy::none) {
+            if (!authenticate_quickly_) return std::nullopt;
+            auto caller = authenticate_quickly_(req, r.options.auth);
+            if (!caller) return std::nullopt;
+            req.caller = std::move(*caller);
+        }
+        return r.fn(req);
+    } catch (const core::http_error& e) {
+        return render_error(e, r.options.errors, req.request_id);
+    } catch (...) {
+        return render_unexpected(std::current_exception(), r.options.errors, req.request_id);
+    }
+}
+
 }  // namespace idgate::gateway

@@ -39,7 +39,8 @@ void add_routes(router& r, services& s) {
     // Admin API bodies are small JSON documents.
     const route_options admin{auth_policy::instance_admin, error_style::json, execution::blocking, 64 * 1024};
 
-    r.set_authenticator([&s](const core::request& req, auth_policy p) { return h::authenticate(s, req, p); });
+    r.set_authenticator([&s](const core::request& req, auth_policy p) { return h::authenticate(s, req, p); },
+                        [&s](const core::request& req, auth_policy p) { return h::authenticate_without_blocking(s, req, p); });
 
     // Operations: liveness must not depend on the database; readiness must.
     r.add(method::get, "/healthz", ops_inline, [](core::request& q) { return h::healthz(q); });
@@ -177,10 +178,17 @@ void add_routes(router& r, services& s) {
     add_scim(method::patch, "/Groups/{id}", groups::patch);
     add_scim(method::del, "/Groups/{id}", groups::remove);
     add_scim(method::post, "/Bulk", idgate::scim::bulk);  // body limit = the advertised maxPayloadSize
-    add_scim(method::get, "/ServiceProviderConfig", idgate::scim::service_provider_config);
-    add_scim(method::get, "/ResourceTypes", idgate::scim::resource_types);
-    add_scim(method::get, "/Schemas", idgate::scim::schemas);
-    add_scim(method::get, "/Schemas/{id}", idgate::scim::schema_by_id);
+    // Discovery reads no database: with the caller's token in the cache it is answered on the I/O
+    // thread, without the round trip through the blocking pool.
+    route_options discovery = scim;
+    discovery.where = execution::io_thread_when_authenticated;
+    const auto add_discovery = [&](const std::string& path, h::scim_handler fn) {
+        r.add(method::get, "/scim/v2/{org}" + path, discovery, [&s, fn](core::request& q) { return h::scim(s, q, fn); });
+    };
+    add_discovery("/ServiceProviderConfig", idgate::scim::service_provider_config);
+    add_discovery("/ResourceTypes", idgate::scim::resource_types);
+    add_discovery("/Schemas", idgate::scim::schemas);
+    add_discovery("/Schemas/{id}", idgate::scim::schema_by_id);
 }
 
 }  // namespace idgate::gateway

@@ -371,10 +371,14 @@ struct server::impl {
             } else {
                 req.path_params = std::move(match.params);
                 stats.in_flight.fetch_add(1);
-                if (r->options.where == execution::blocking)
+                if (r->options.where == execution::blocking) {
                     res = co_await run_blocking(*r, req);
-                else
+                } else if (r->options.where == execution::io_thread_when_authenticated) {
+                    if (auto quick = routes.dispatch_without_blocking(*r, req)) res = std::move(*quick);
+                    else res = co_await run_blocking(*r, req);
+                } else {
                     res = routes.dispatch(*r, req);
+                }
                 stats.in_flight.fetch_sub(1);
             }
 

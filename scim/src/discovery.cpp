@@ -10,14 +10,18 @@
 namespace idgate::scim {
 namespace json = boost::json;
 
-core::response service_provider_config(const context& c, const core::request&) {
+namespace {
+
+// The document with a placeholder for its location, built and serialised once: it is the same for
+// every organisation but for `meta.location`, and identity providers poll it.
+json::object service_provider_config_document(std::string location) {
     const auto feature = [](bool supported) { return json::object{{"supported", supported}}; };
     json::object filter{{"supported", true}, {"maxResults", max_page_size}};
     json::object bearer{{"type", "oauthbearertoken"},
                         {"name", "OAuth Bearer Token"},
                         {"description", "A long-lived bearer token issued by idgate for one organization"},
                         {"primary", true}};
-    return detail::scim_json(200, json::object{
+    return json::object{
         {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
         {"patch", feature(true)},
         {"bulk", json::object{{"supported", true},
@@ -35,7 +39,24 @@ core::response service_provider_config(const context& c, const core::request&) {
         {"etag", feature(true)},
         {"authenticationSchemes", json::array{std::move(bearer)}},
         {"meta", json::object{{"resourceType", "ServiceProviderConfig"},
-                              {"location", c.base_url + "/ServiceProviderConfig"}}}});
+                              {"location", std::move(location)}}}};
+}
+
+}  // namespace
+
+core::response service_provider_config(const context& c, const core::request&) {
+    static const auto [head, tail] = [] {
+        const std::string marker = "\x01";
+        const std::string text = json::serialize(service_provider_config_document(marker));
+        const std::string quoted_marker = json::serialize(json::value(json::string(marker)));
+        const auto at = text.find(quoted_marker);
+        return std::pair{text.substr(0, at), text.substr(at + quoted_marker.size())};
+    }();
+    core::response r;
+    r.status = 200;
+    r.content_type = "application/scim+json";
+    r.body = head + json::serialize(json::value(json::string(c.base_url + "/ServiceProviderConfig"))) + tail;
+    return r;
 }
 
 core::response resource_types(const context& c, const core::request&) {

@@ -437,8 +437,12 @@ BOOST_AUTO_TEST_CASE(E12_tokens_are_checked_and_scoped_to_one_organization) {
     const auto list = json::parse(call(gw.port(), verb::get, "/api/v1/organizations/globex/scim-tokens", "", admin).body);
     const std::string token_id{list.at("tokens").at(0).at("id").as_string()};
     BOOST_TEST(list.at("tokens").at(0).as_object().contains("token") == false);  // never shown again
+    // Discovery is answered on the I/O thread once the token is known: the same checks apply there.
+    BOOST_TEST(call(gw.port(), verb::get, "/scim/v2/globex/ServiceProviderConfig", "", {{"Authorization", globex}}).status == 200);
+    BOOST_TEST(call(gw.port(), verb::get, base + "/ServiceProviderConfig", "", {{"Authorization", globex}}).status == 404);
     BOOST_TEST(call(gw.port(), verb::delete_, "/api/v1/organizations/globex/scim-tokens/" + token_id, "", admin).status == 204);
     BOOST_TEST(call(gw.port(), verb::get, "/scim/v2/globex/Users", "", {{"Authorization", globex}}).status == 401);
+    BOOST_TEST(call(gw.port(), verb::get, "/scim/v2/globex/ServiceProviderConfig", "", {{"Authorization", globex}}).status == 401);
 }
 
 BOOST_AUTO_TEST_CASE(R8_discovery_endpoints_describe_what_is_supported) {

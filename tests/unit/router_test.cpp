@@ -59,6 +59,46 @@ BOOST_AUTO_TEST_CASE(dispatch_authenticates_before_the_handler) {
     BOOST_TEST(res.headers[0].first == "WWW-Authenticate");
 }
 
+// io_thread_when_authenticated: inline only when the caller is known without blocking; otherwise the
+// request goes to the blocking pool (nullopt), and a refusal known at once is rendered at once.
+BOOST_AUTO_TEST_CASE(dispatch_without_blocking_runs_only_with_a_caller_known_at_once) {
+    router r;
+    int handler_runs = 0;
+    r.add(core::method::get, "/discovery", {auth_policy::scim_client, error_style::scim, execution::io_thread_when_authenticated},
+          [&](core::request& q) {
+              ++handler_runs;
+              return core::response::json(200, "{\"org\":\"" + q.caller.organization_id + "\"}");
+          });
+    std::string known;  // what the quick authenticator can answer
+    r.set_authenticator([](const core::request&, auth_policy) -> core::principal { return {}; },
+                        [&](const core::request& q, auth_policy) -> std::optional<core::principal> {
+                            const auto h = q.header("authorization");
+                            if (!h) throw core::http_error(401, "unauthorized", "no token");
+                            if (*h != known) return std::nullopt;
+                            core::principal p;
+                            p.organization_id = "acme";
+                            return p;
+                        });
+    const auto& route = *r.find(core::method::get, "/discovery").found;
+    core::request req;
+    req.request_id = "rid";
+    req.headers.emplace_back("authorization", "Bearer cached");
+    BOOST_TEST(!r.dispatch_without_blocking(route, req).has_value(), "unknown here: to the blocking pool");
+    BOOST_TEST(handler_runs == 0);
+    known = "Bearer cached";
+    const auto res = r.dispatch_without_blocking(route, req);
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->body == "{\"org\":\"acme\"}");
+    BOOST_TEST(handler_runs == 1);
+    core::request anonymous;
+    anonymous.request_id = "rid";
+    const auto refused = r.dispatch_without_blocking(route, anonymous);
+    BOOST_REQUIRE(refused.has_value());
+    BOOST_TEST(refused->status == 401);
+    BOOST_TEST(refused->content_type == "application/scim+json");
+    BOOST_TEST(handler_runs == 1);
+}
+
 BOOST_AUTO_TEST_CASE(json_errors_name_code_message_and_request_id) {
     const auto res = render_error(core::http_error(409, "conflict", "taken"), error_style::json, "abc");
     const auto body = boost::json::parse(res.body);

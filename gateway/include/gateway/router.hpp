@@ -5,6 +5,7 @@
 // (authentication, body limits, where the handler runs).
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ enum class error_style {
 enum class execution {
     io_thread,  // cheap and non-blocking: runs inline on the I/O thread
     blocking,   // touches the database or other blocking code: runs on the blocking pool
+    // A handler that never blocks behind an authentication that may: inline when the caller is known
+    // without blocking (a cached token), else on the blocking pool (SCIM discovery endpoints).
+    io_thread_when_authenticated,
 };
 
 struct route_options {
@@ -51,6 +55,8 @@ struct route {
 
 // Resolves the caller for a route's auth policy, or throws core::http_error (401).
 using authenticator = std::function<core::principal(const core::request&, auth_policy)>;
+// The same without blocking: nullopt when that would need the database.
+using quick_authenticator = std::function<std::optional<core::principal>(const core::request&, auth_policy)>;
 
 class router {
 public:
@@ -66,14 +72,21 @@ public:
 
     const std::vector<std::unique_ptr<route>>& routes() const { return routes_; }
 
-    void set_authenticator(authenticator a) { authenticate_ = std::move(a); }
+    void set_authenticator(authenticator a, quick_authenticator quick = {}) {
+        authenticate_ = std::move(a);
+        authenticate_quickly_ = std::move(quick);
+    }
 
     // Authenticates, runs the handler and renders any error. Never throws.
     core::response dispatch(const route& r, core::request& req) const;
+    // For io_thread_when_authenticated routes on the I/O thread: dispatches when the caller is known
+    // without blocking; otherwise returns nullopt and the request goes to the blocking pool.
+    std::optional<core::response> dispatch_without_blocking(const route& r, core::request& req) const;
 
 private:
     std::vector<std::unique_ptr<route>> routes_;
     authenticator authenticate_;
+    quick_authenticator authenticate_quickly_;
 };
 
 // The single place that turns an error into a response body (RFC 7644 §3.12 for SCIM routes). Logs
