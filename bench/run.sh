@@ -212,8 +212,8 @@ echo "SELECT * FROM users WHERE organization_id = '$org_id' AND user_name_folded
 user_select="u.id, u.organization_id, u.user_name, u.external_id, u.formatted_name, u.family_name, u.given_name, u.middle_name, u.honorific_prefix, u.honorific_suffix, u.display_name, u.nick_name, u.profile_url, u.title, u.department, u.user_type, u.preferred_language, u.locale, u.timezone, u.status, u.extensions, u.created_at, u.updated_at, u.last_login_at, u.active, u.version, (SELECT COALESCE(json_agg(json_build_object('p', m.position, 'v', m.value, 't', m.type, 'd', m.display, 'pr', m.is_primary)), '[]')::text FROM user_emails m WHERE m.user_id = u.id), (SELECT COALESCE(json_agg(json_build_object('p', m.position, 'v', m.value, 't', m.type, 'd', m.display, 'pr', m.is_primary)), '[]')::text FROM user_phone_numbers m WHERE m.user_id = u.id), (SELECT COALESCE(json_agg(json_build_object('v', g.id, 'd', g.display_name) ORDER BY g.display_name), '[]')::text FROM group_members gm JOIN directory_groups g ON g.id = gm.group_id WHERE gm.user_id = u.id)"
 echo "SELECT $user_select FROM users u WHERE u.organization_id = '$org_id' AND u.id = '$user_id';" >"$work/by_id_same.sql"
 echo "SELECT $user_select, page.total FROM (SELECT u.id AS page_id, COUNT(*) OVER () AS total FROM users u WHERE u.organization_id = '$org_id' AND (u.user_name_folded = '$user_name') ORDER BY u.created_at ASC, u.id ASC LIMIT 100 OFFSET 0) page JOIN users u ON u.id = page.page_id ORDER BY u.created_at ASC, u.id ASC;" >"$work/by_name_same.sql"
-read -r raw_by_id raw_by_id_p99 < <(pg_run "$work/by_id.sql" simple)
-read -r raw_by_name raw_by_name_p99 < <(pg_run "$work/by_name.sql" simple)
+read -r raw_by_id raw_by_id_p99 < <(pg_run "$work/by_id.sql")
+read -r raw_by_name raw_by_name_p99 < <(pg_run "$work/by_name.sql")
 read -r same_by_id same_by_id_p99 < <(pg_run "$work/by_id_same.sql")
 read -r same_by_name same_by_name_p99 < <(pg_run "$work/by_name_same.sql")
 read -r get_rps get_p99 get_bad < <(wrk_run "http://127.0.0.1:$scim_port/scim/v2/bench/Users/$user_id" "${auth[@]}")

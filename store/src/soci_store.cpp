@@ -572,39 +572,40 @@ public:
             auto r = write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
                 // One relay at a time, across every node sharing the database.
                 if (d_.id == dialect::kind::postgres) sql << "SELECT pg_advisory_xact_lock(7461636770)";
-                std::vector<std::pair<long long, std::string>> pending;
+                // One statement numbers a batch: each pending event gets its organisation's last
+                // sequence plus its rank among that organisation's pending events (in id order, which
+                // is commit order for the relay's purposes), and reports what it handed out. (It used
+                // to be a statement per event: about 1,000 numbered per second, fewer than PostgreSQL
+                // commits under a SCIM import.)
+                std::map<std::string, long long> last;  // organisation -> last sequence handed out
+                long long numbered = 0;
                 {
-                    long long id = 0;
                     std::string org;
+                    long long sequence = 0;
                     bound_statement st(sql);
-                    st.out(id).out(org);
-                    if (st.run("SELECT id, organization_id FROM change_events WHERE sequence IS NULL ORDER BY id "
-                               "LIMIT 1000")) {
-                        do pending.emplace_back(id, org);
-                        while (st.next());
+                    st.out(org).out(sequence);
+                    if (st.run("UPDATE change_events SET sequence = numbered.sequence FROM (SELECT e.id, "
+                               "COALESCE(s.last_sequence, 0) + ROW_NUMBER() OVER (PARTITION BY e.organization_id "
+                               "ORDER BY e.id) AS sequence FROM (SELECT id, organization_id FROM change_events WHERE "
+                               "sequence IS NULL ORDER BY id LIMIT 1000) e LEFT JOIN change_sequences s ON "
+                               "s.organization_id = e.organization_id) numbered WHERE change_events.id = numbered.id "
+                               "RETURNING change_events.organization_id, change_events.sequence")) {
+                        do {
+                            ++numbered;
+                            auto& l = last[org];
+                            l = std::max(l, sequence);
+                        } while (st.next());
                     }
                 }
-                std::map<std::string, long long> next;  // organisation -> last sequence handed out
-                for (auto& [id, org] : pending) {
-                    auto it = next.find(org);
-                    if (it == next.end()) {
-                        long long last = 0;
-                        soci::indicator ind = soci::i_ok;
-                        sql << "SELECT last_sequence FROM change_sequences WHERE organization_id = :org", use(org, "org"),
-                            into(last, ind);
-                        it = next.emplace(org, sql.got_data() && ind == soci::i_ok ? last : 0).first;
-                    }
-                    long long sequence = ++it->second;
-                    sql << "UPDATE change_events SET sequence = :s WHERE id = :id", use(sequence, "s"), use(id, "id");
-                }
-                for (auto& [org, last] : next) {
+                for (auto& [org, sequence] : last) {
                     std::string o = org;
-                    long long l = last;
-                    sql << "INSERT INTO change_sequences (organization_id, last_sequence) VALUES (:org, :last) "
-                           "ON CONFLICT (organization_id) DO UPDATE SET last_sequence = excluded.last_sequence",
-                        use(o, "org"), use(l, "last");
+                    long long l = sequence;
+                    bound_statement st(sql);
+                    st.in(o, "org").in(l, "last");
+                    st.run("INSERT INTO change_sequences (organization_id, last_sequence) VALUES (:org, :last) "
+                           "ON CONFLICT (organization_id) DO UPDATE SET last_sequence = excluded.last_sequence");
                 }
-                return static_cast<std::int64_t>(pending.size());
+                return static_cast<std::int64_t>(numbered);
             });
             const auto n = r.value();
             total += n;
