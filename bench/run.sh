@@ -8,6 +8,10 @@
 #   writes: users created through idgate's storage layer (user + emails + audit record + change event,
 #           one transaction) vs pgbench doing raw single-row INSERTs, 16 clients, on a durable
 #           PostgreSQL (fsync and synchronous_commit on).
+#   scim:   SCIM end to end on PostgreSQL (ServiceProviderConfig against a bare Beast server returning
+#           the same bytes; POST, GET by id, userName filter, PATCH active against pgbench running the
+#           bare statement and the same SQL idgate sends), memory, and POST on SQLite against raw
+#           SQLite inserts (bench/sqlite_insert_bench.cpp).
 #   users:  the /api/v1/users admin list with search, filters and sorting over 1,000,000 users on
 #           PostgreSQL, at the concurrency of people using an admin console (USERS_CONNECTIONS, 1), against
 #           the same page query run raw through pgbench. Target: p99 under 20 ms.
