@@ -69,6 +69,21 @@ wrk_run() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
+# start_idgate NAME PORT STORAGE_YAML [SERVER_EXTRA]: starts idgate on one I/O thread with that storage,
+# waits until it listens; sets started_pid and started_admin (the bootstrap admin token).
+start_idgate() {
+  cat >"$work/idgate-$1.yaml" <<YAML
+server: {address: 127.0.0.1, port: $2, io_threads: 1${4:+, $4}}
+storage: $3
+log: {level: warn, access_log: false}
+YAML
+  "$bin/gateway/idgate" serve --config "$work/idgate-$1.yaml" >"$work/idgate-$1.out" 2>"$work/idgate-$1.log" &
+  started_pid=$!
+  pids+=($!)
+  for _ in $(seq 100); do grep -q "listening" "$work/idgate-$1.out" 2>/dev/null && break; sleep 0.1; done
+  started_admin=$(sed -n 's/.*store it now): //p' "$work/idgate-$1.out")
+}
+
 # -- HTTP: idgate vs the baseline ------------------------------------------------------------------
 idgate_port=$(free_port 18080)
 cat >"$work/idgate.yaml" <<YAML
@@ -147,16 +162,8 @@ fi
 if has scim; then
 psql_ -c "CREATE DATABASE idgate_bench"
 scim_port=$(free_port 18180)
-cat >"$work/idgate-pg.yaml" <<YAML
-server: {address: 127.0.0.1, port: $scim_port, io_threads: 1, blocking_threads: $WRITERS}
-storage: {type: postgres, postgres: {connection: "host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench", pool_size: $WRITERS}}
-log: {level: warn, access_log: false}
-YAML
-"$bin/gateway/idgate" serve --config "$work/idgate-pg.yaml" >"$work/idgate-pg.out" 2>"$work/idgate-pg.log" &
-pids+=($!)
-scim_pid=$!
-for _ in $(seq 100); do grep -q "listening" "$work/idgate-pg.out" 2>/dev/null && break; sleep 0.1; done
-admin=$(sed -n 's/.*store it now): //p' "$work/idgate-pg.out")
+start_idgate pg "$scim_port" "{type: postgres, postgres: {connection: \"host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench\", pool_size: $WRITERS}}" "blocking_threads: $WRITERS"
+scim_pid=$started_pid admin=$started_admin
 curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$scim_port/api/v1/organizations" >/dev/null
 scim_token=$(curl -sf -H "Authorization: Bearer $admin" -d '{"name":"bench"}' \
   "http://127.0.0.1:$scim_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
@@ -245,15 +252,8 @@ rows+=("| idgate resident memory: at start / idle after the runs (${users_total}
 # POST /Users on SQLite (WAL, synchronous=FULL) against raw single-row SQLite inserts, one writer.
 read -r sqlite_raw_rate sqlite_raw_p99 < <("$bin/bench/sqlite_insert_bench" "$work/raw.sqlite" "$DURATION" | sed 's/rate=\([0-9.]*\) p99_ms=\([0-9.]*\)/\1 \2/')
 lite_port=$(free_port 18380)
-cat >"$work/idgate-lite.yaml" <<YAML
-server: {address: 127.0.0.1, port: $lite_port, io_threads: 1}
-storage: {type: sqlite, sqlite: {path: $work/lite.db}}
-log: {level: warn, access_log: false}
-YAML
-"$bin/gateway/idgate" serve --config "$work/idgate-lite.yaml" >"$work/idgate-lite.out" 2>"$work/idgate-lite.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening" "$work/idgate-lite.out" 2>/dev/null && break; sleep 0.1; done
-lite_admin=$(sed -n 's/.*store it now): //p' "$work/idgate-lite.out")
+start_idgate lite "$lite_port" "{type: sqlite, sqlite: {path: $work/lite.db}}"
+lite_admin=$started_admin
 curl -sf -H "Authorization: Bearer $lite_admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$lite_port/api/v1/organizations" >/dev/null
 export IDGATE_BENCH_SCIM_TOKEN=$(curl -sf -H "Authorization: Bearer $lite_admin" -d '{"name":"bench"}' \
   "http://127.0.0.1:$lite_port/api/v1/organizations/bench/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
@@ -269,15 +269,8 @@ USERS_CONNECTIONS=${USERS_CONNECTIONS:-1}  # one admin at a time; USERS_CONNECTI
 psql_ -c "CREATE DATABASE idgate_users"
 users_port=$(free_port 18280)
 users_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_users"
-cat >"$work/idgate-users.yaml" <<YAML
-server: {address: 127.0.0.1, port: $users_port, io_threads: 1}
-storage: {type: postgres, postgres: {connection: "$users_conninfo", pool_size: 8}}
-log: {level: warn, access_log: false}
-YAML
-"$bin/gateway/idgate" serve --config "$work/idgate-users.yaml" >"$work/idgate-users.out" 2>"$work/idgate-users.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening" "$work/idgate-users.out" 2>/dev/null && break; sleep 0.1; done
-admin=$(sed -n 's/.*store it now): //p' "$work/idgate-users.out")
+start_idgate users "$users_port" "{type: postgres, postgres: {connection: \"$users_conninfo\", pool_size: 8}}"
+admin=$started_admin
 base="http://127.0.0.1:$users_port/api/v1"
 curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"big","name":"Big"}' "$base/organizations" >/dev/null
 invite=$(curl -sf -H "Authorization: Bearer $admin" -d '{"email":"owner@big.test"}' "$base/organizations/big/users" |
