@@ -74,8 +74,9 @@ std::optional<core::principal> bearer_principal(services& s, const core::request
     auto token = s.tokens ? s.tokens->find(secret_hash) : std::nullopt;
     if (!token) {
         if (!may_block) return std::nullopt;
+        const auto revocations = s.tokens ? s.tokens->revocations() : 0;
         token = s.db.find_token_by_hash(secret_hash);
-        if (token && s.tokens) s.tokens->remember(secret_hash, *token);
+        if (token && s.tokens) s.tokens->remember(secret_hash, *token, revocations);
     }
     if (!token) throw challenge("invalid_token", "the bearer token is not valid");
     if (token->expires && *token->expires <= s.clock.now())

@@ -79,25 +79,15 @@ router::match router::find(core::method verb, std::string_view path) const {
     return result;
 }
 
-core::response router::dispatch(const route& r, core::request& req) const {
-    try {
-        if (r.options.auth != auth_policy::none) {
-            if (!authenticate_) throw core::http_error(500, "internal_error", "no authenticator is configured");
-            req.caller = authenticate_(req, r.options.auth);
-        }
-        return r.fn(req);
-    } catch (const core::http_error& e) {
-        return render_error(e, r.options.errors, req.request_id);
-    } catch (...) {
-        return render_unexpected(std::current_exception(), r.options.errors, req.request_id);
-    }
-}
+namespace {
 
-std::optional<core::response> router::dispatch_without_blocking(const route& r, core::request& req) const {
+// Authenticates with `authenticate` (nullopt: not here, the caller tries elsewhere), runs the handler,
+// and renders any error in the route's style.
+template <typename Authenticate>
+std::optional<core::response> run_route(const route& r, core::request& req, Authenticate&& authenticate) {
     try {
         if (r.options.auth != auth_policy::none) {
-            if (!authenticate_quickly_) return std::nullopt;
-            auto caller = authenticate_quickly_(req, r.options.auth);
+            auto caller = authenticate();
             if (!caller) return std::nullopt;
             req.caller = std::move(*caller);
         }
@@ -107,6 +97,22 @@ std::optional<core::response> router::dispatch_without_blocking(const route& r, 
     } catch (...) {
         return render_unexpected(std::current_exception(), r.options.errors, req.request_id);
     }
+}
+
+}  // namespace
+
+core::response router::dispatch(const route& r, core::request& req) const {
+    return *run_route(r, req, [&]() -> std::optional<core::principal> {
+        if (!authenticate_) throw core::http_error(500, "internal_error", "no authenticator is configured");
+        return authenticate_(req, r.options.auth);
+    });
+}
+
+std::optional<core::response> router::dispatch_without_blocking(const route& r, core::request& req) const {
+    return run_route(r, req, [&]() -> std::optional<core::principal> {
+        if (!authenticate_quickly_) return std::nullopt;
+        return authenticate_quickly_(req, r.options.auth);
+    });
 }
 
 }  // namespace idgate::gateway

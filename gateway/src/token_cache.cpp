@@ -19,10 +19,17 @@ std::optional<schema::api_token> token_cache::find(const std::string& secret_has
     return it->second.token;
 }
 
-void token_cache::remember(const std::string& secret_hash, const schema::api_token& token) {
+std::uint64_t token_cache::revocations() const {
+    std::lock_guard lock(mutex_);
+    return revocations_;
+}
+
+void token_cache::remember(const std::string& secret_hash, const schema::api_token& token,
+                           std::uint64_t revocations_seen) {
     if (!enabled()) return;
     const auto now = clock_.now();
     std::lock_guard lock(mutex_);
+    if (revocations_ != revocations_seen) return;  // the database's answer may predate a revocation
     if (entries_.size() >= capacity_) {
         // Full: drop what has expired; if everything is fresh, start over (a burst of that many distinct
         // live tokens within seconds is an anomaly; each is simply looked up again).
@@ -35,6 +42,7 @@ void token_cache::remember(const std::string& secret_hash, const schema::api_tok
 
 void token_cache::forget(const std::string& token_id) {
     std::lock_guard lock(mutex_);
+    ++revocations_;
     for (auto it = entries_.begin(); it != entries_.end();)
         it = it->second.token.id == token_id ? entries_.erase(it) : std::next(it);
 }

@@ -11,6 +11,7 @@
 // `server.token_cache_seconds`. Zero turns the cache off.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,7 +30,10 @@ public:
     bool enabled() const { return ttl_.count() > 0; }
     // The token with this secret digest, if it was found within the time to live.
     std::optional<schema::api_token> find(const std::string& secret_hash);
-    void remember(const std::string& secret_hash, const schema::api_token& token);
+    // Taken before asking the database and handed to remember(): a lookup that raced with a
+    // revocation here (read the token, then the revocation forgot it) must not put it back.
+    std::uint64_t revocations() const;
+    void remember(const std::string& secret_hash, const schema::api_token& token, std::uint64_t revocations_seen);
     // Revoked here: gone before the revocation's response is sent.
     void forget(const std::string& token_id);
 
@@ -41,8 +45,9 @@ private:
     const core::clock& clock_;
     std::chrono::seconds ttl_;
     std::size_t capacity_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::unordered_map<std::string, entry> entries_;
+    std::uint64_t revocations_ = 0;
 };
 
 }  // namespace idgate::gateway

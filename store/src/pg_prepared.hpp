@@ -5,8 +5,8 @@
 // Why: SOCI's PostgreSQL backend runs a one-time statement through PQexecParams (the unnamed statement),
 // so PostgreSQL parses and plans every statement on every execution, and its prepared statements are
 // deallocated when the soci::statement dies (three round trips for one). For idgate's statements the
-// planning is most of the database's work: the two statements of a SCIM `GET /Users/{id}` ran at about
-// 3,600/s through pgbench in extended mode and about 19,000/s prepared, on the same machine.
+// planning is most of the database's work: in a one-off pgbench run (docs/benchmarks.md) the two
+// statements of a SCIM `GET /Users/{id}` ran at about 3,600/s in extended mode and 19,000/s prepared.
 //
 // So on PostgreSQL, bound_statement hands its bindings to pg_statement, which prepares each distinct SQL
 // text once per connection (kept in a small LRU attached to the PGconn through libpq's event
@@ -20,6 +20,7 @@
 #include <soci/soci-backend.h>
 
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -113,10 +114,16 @@ void from_text(const char* text, std::size_t size, void* target) {
         if (p == text + size) throw_bad_integer(text);
         long long v = 0;
         for (; p != text + size; ++p) {
-            if (*p < '0' || *p > '9') throw_bad_integer(text);
+            if (*p < '0' || *p > '9' || v > (std::numeric_limits<long long>::max() - (*p - '0')) / 10)
+                throw_bad_integer(text);
             v = v * 10 + (*p - '0');
         }
-        *static_cast<T*>(target) = static_cast<T>(negative ? -v : v);
+        if (negative) v = -v;
+        // A value the target cannot hold is an error, never a silently wrapped number.
+        if (v < 0 ? v < static_cast<long long>(std::numeric_limits<T>::min())
+                  : static_cast<unsigned long long>(v) > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
+            throw_bad_integer(text);
+        *static_cast<T*>(target) = static_cast<T>(v);
     } else if constexpr (std::is_floating_point_v<T>) {
         double d = 0;
         double_from_text(text, size, &d);

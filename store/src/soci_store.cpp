@@ -688,8 +688,9 @@ private:
     //
     // Usually one statement: the page's ids with COUNT(*) OVER () (window functions run before LIMIT, so
     // that is the count of every match), joined back to compute the columns of those rows only. A page
-    // past the end has no row to carry the count, and a cursor's page counts other rows than it
-    // returns (count_where has no cursor position): those take a separate COUNT in the same snapshot.
+    // past the end has no row to carry the count: a separate COUNT follows. A cursor's page counts
+    // other rows than it returns (count_where has no cursor position): COUNT and page run in one
+    // snapshot.
     std::int64_t count_and_page(soci::session& sql, const std::string& organization_id, const resource_sql& t,
                                 const std::string& from, const std::string& select, std::int64_t offset,
                                 std::int64_t limit, const std::function<void(bound_statement&)>& bind_row,
@@ -710,8 +711,8 @@ private:
         };
         if (limit <= 0) return count_all(sql);
         long long lim = limit, off = std::max<std::int64_t>(0, offset);
-        const std::string alias = from.substr(from.rfind(' ') + 1);
         if (t.count_where == t.where) {
+            const std::string alias = from.substr(from.rfind(' ') + 1);
             long long total = 0;
             bound_statement st(sql);
             bind_row(st);

@@ -95,8 +95,8 @@ inline std::optional<core::time_point> parse_optional_ts(const std::string& text
 // (pg_prepared.hpp); on SQLite through SOCI.
 class bound_statement {
 public:
-    explicit bound_statement(soci::session& sql) : pg_conn_(postgres_connection(sql)) {
-        if (pg_conn_) pg_.emplace(pg_conn_);
+    explicit bound_statement(soci::session& sql) {
+        if (PGconn* conn = postgres_connection(sql)) pg_.emplace(conn);
         else st_.emplace(sql);
     }
     template <typename T>
@@ -136,7 +136,6 @@ public:
     long long affected_rows() { return pg_ ? pg_->affected_rows() : st_->get_affected_rows(); }
 
 private:
-    PGconn* pg_conn_;
     std::optional<pg_statement> pg_;
     std::optional<soci::statement> st_;
 };
@@ -517,13 +516,10 @@ public:
             "INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) "
             "VALUES (:org, :at, :type, :ttype, :tid, :payload)";
         std::string etype{event_type}, payload = payload_json;
-        const auto bind_audit = [&](bound_statement& st) {
-            st.in(org, "org").in(at, "at").in(akind, "akind").in(aid, "aid").in(adisplay, "adisplay");
-            st.in(addr, "addr").in(rid, "rid").in(act, "act").in(ttype, "ttype").in(tid, "tid");
-            st.in(tdisplay, "tdisplay").in(details, "details");
-        };
         bound_statement st(sql);
-        bind_audit(st);
+        st.in(org, "org").in(at, "at").in(akind, "akind").in(aid, "aid").in(adisplay, "adisplay");
+        st.in(addr, "addr").in(rid, "rid").in(act, "act").in(ttype, "ttype").in(tid, "tid");
+        st.in(tdisplay, "tdisplay").in(details, "details");
         // An empty event type: an audit record only (something happened, nothing in the directory changed).
         if (event_type.empty()) {
             st.run(audit_insert);
