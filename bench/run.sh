@@ -12,6 +12,8 @@
 #           the same bytes; POST, GET by id, userName filter, PATCH active against pgbench running the
 #           bare statement and the same SQL idgate sends), memory, and POST on SQLite against raw
 #           SQLite inserts (bench/sqlite_insert_bench.cpp).
+#   scale:  SCIM userName / externalId / emails.value equality filters at 10k, 100k and 1M users, one
+#           request at a time (SCALE_CONNECTIONS), with the query plans. Target: p99 under 5 ms, flat.
 #   users:  the /api/v1/users admin list with search, filters and sorting over 1,000,000 users on
 #           PostgreSQL, at the concurrency of people using an admin console (USERS_CONNECTIONS, 1), against
 #           the same page query run raw through pgbench. Target: p99 under 20 ms.
@@ -26,7 +28,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 tools/install-deps.sh --test
 DURATION=${DURATION:-10}
-PARTS=${PARTS:-http,writes,scim,users,oidc,saml}  # a subset, e.g. PARTS=http, for quick iterations
+PARTS=${PARTS:-http,writes,scim,scale,users,oidc,saml}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}
 WRITERS=${WRITERS:-16}
 
@@ -260,6 +262,55 @@ export IDGATE_BENCH_SCIM_TOKEN=$(curl -sf -H "Authorization: Bearer $lite_admin"
 export IDGATE_BENCH_RUN=$(date +%s%N)
 read -r lite_rps lite_p99 lite_bad < <(wrk_run "http://127.0.0.1:$lite_port" -s bench/scim_create_user.lua)
 rows+=("| SCIM \`POST /Users\` on SQLite (WAL, synchronous=FULL), $CONNECTIONS connections | $(printf '%.0f' "$sqlite_raw_rate")/s raw SQLite INSERT, one writer (p99 ${sqlite_raw_p99} ms) | $(printf '%.0f' "$lite_rps")/s (p99 ${lite_p99} ms, non-2xx: ${lite_bad}) | **$(ratio "$lite_rps" "$sqlite_raw_rate")** | 60% (aim 80%) |")
+fi
+
+# -- SCIM filters from 10,000 to 1,000,000 users -----------------------------------------------------
+# The same three equality filters Okta and Entra send (userName, externalId, emails.value) at 10k, 100k and
+# 1M users in one organisation (seeded in SQL), each for a third of DURATION at SCALE_CONNECTIONS (1: the
+# latency of one request, not of a queue), with the query plans printed. Flat = the p99 does not grow.
+if has scale; then
+SCALE_CONNECTIONS=${SCALE_CONNECTIONS:-1}
+psql_ -c "CREATE DATABASE idgate_scale"
+scale_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_scale"
+scale_port=$(free_port 18480)
+start_idgate scale "$scale_port" "{type: postgres, postgres: {connection: \"$scale_conninfo\", pool_size: 8}}"
+curl -sf -H "Authorization: Bearer $started_admin" -d '{"slug":"scale","name":"Scale"}' "http://127.0.0.1:$scale_port/api/v1/organizations" >/dev/null
+scale_token=$(curl -sf -H "Authorization: Bearer $started_admin" -d '{"name":"bench"}' \
+  "http://127.0.0.1:$scale_port/api/v1/organizations/scale/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+seeded=0
+saved_connections=$CONNECTIONS saved_duration=$DURATION
+for size in 10000 100000 1000000; do
+  echo "== seeding users $((seeded + 1))..$size" >&2
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$scale_conninfo" <<SQL
+INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, external_id, given_name,
+                   family_name, status, active, created_at, updated_at)
+SELECT 's' || i, o.id, 'user' || i || '@scale.test', 'user' || i || '@scale.test', 'user' || i || '@scale.test',
+       'ext-' || i, 'Given', 'Family', 'active', 1,
+       to_char(timestamp '2020-01-01' + i * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       to_char(timestamp '2020-01-01' + i * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+FROM generate_series($((seeded + 1)), $size) AS i, organizations o WHERE o.slug = 'scale';
+INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, is_primary)
+SELECT 's' || i, o.id, 0, 'user' || i || '@scale.test', 'user' || i || '@scale.test', 'work', 1
+FROM generate_series($((seeded + 1)), $size) AS i, organizations o WHERE o.slug = 'scale';
+ANALYZE;
+SQL
+  seeded=$size
+  CONNECTIONS=$SCALE_CONNECTIONS DURATION=$(( saved_duration > 9 ? saved_duration / 3 : 3 ))
+  for filter in 'userName eq "user5000@scale.test"' 'externalId eq "ext-5000"' 'emails.value eq "user5000@scale.test"'; do
+    encoded=$(sed 's/ /%20/g; s/"/%22/g' <<<"$filter")
+    url="http://127.0.0.1:$scale_port/scim/v2/scale/Users?filter=$encoded"
+    total=$(curl -sf -H "Authorization: Bearer $scale_token" "$url" | sed -n 's/.*"totalResults":\([0-9]*\).*/\1/p')
+    read -r s_rps s_p99 s_bad < <(wrk_run "$url" -H "Authorization: Bearer $scale_token")
+    rows+=("| SCIM \`filter=$filter\`, $size users, $SCALE_CONNECTIONS connection(s) | | $(printf '%.0f' "$s_rps")/s (**p99 ${s_p99} ms**, matches: ${total:-?}, non-2xx: ${s_bad}) | | p99 < 5 ms at 1M, flat |")
+  done
+  CONNECTIONS=$saved_connections DURATION=$saved_duration
+done
+scale_org=$("$PG_BIN/psql" -X -At "$scale_conninfo" -c "SELECT id FROM organizations WHERE slug = 'scale'")
+for where in "u.user_name_folded = 'user5000@scale.test'" "u.external_id = 'ext-5000'" \
+             "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.organization_id = u.organization_id AND e.value_folded = 'user5000@scale.test')"; do
+  "$PG_BIN/psql" -X "$scale_conninfo" -c "EXPLAIN ANALYZE SELECT u.id FROM users u WHERE u.organization_id = '$scale_org' AND ($where) ORDER BY u.created_at, u.id LIMIT 100" >>"$work/scale-plan.txt"
+done
+grep -E "Index|Bitmap|Seq Scan|Execution" "$work/scale-plan.txt" | sed 's/^/    plan: /' >&2
 fi
 
 # -- the admin user list over a million users ----------------------------------------------------------

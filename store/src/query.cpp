@@ -213,9 +213,13 @@ private:
         return out + ")";
     }
 
+    // The organisation is repeated inside: the value indexes lead with organization_id (user_emails_value
+    // is (organization_id, value_folded)), and without it an `emails.value eq` filter scanned every
+    // email of the database (66 ms at 1,000,000 users, bench/run.sh PARTS=scale) instead of one probe.
     std::string exists(const multi_valued& mv, const std::string& condition) {
+        const std::string owner{m_.alias};
         return "EXISTS (SELECT 1 FROM " + std::string(mv.table) + " e WHERE e." + std::string(mv.owner_column) + " = " +
-               std::string(m_.alias) + ".id AND " + condition + ")";
+               owner + ".id AND e.organization_id = " + owner + ".organization_id AND " + condition + ")";
     }
 
     // Inside emails[...]: attribute names are sub-attributes of the multi-valued attribute.
