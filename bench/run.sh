@@ -14,6 +14,8 @@
 #           SQLite inserts (bench/sqlite_insert_bench.cpp).
 #   scale:  SCIM userName / externalId / emails.value equality filters at 10k, 100k and 1M users, one
 #           request at a time (SCALE_CONNECTIONS), with the query plans. Target: p99 under 5 ms, flat.
+#   groups: SCIM PATCH adding one member to a 100,000-member group vs the same on a 10-member group.
+#           Target: within 2x.
 #   users:  the /api/v1/users admin list with search, filters and sorting over 1,000,000 users on
 #           PostgreSQL, at the concurrency of people using an admin console (USERS_CONNECTIONS, 1), against
 #           the same page query run raw through pgbench. Target: p99 under 20 ms.
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 tools/install-deps.sh --test
 DURATION=${DURATION:-10}
-PARTS=${PARTS:-http,writes,scim,scale,users,oidc,saml}  # a subset, e.g. PARTS=http, for quick iterations
+PARTS=${PARTS:-http,writes,scim,scale,groups,users,oidc,saml}  # a subset, e.g. PARTS=http, for quick iterations
 CONNECTIONS=${CONNECTIONS:-50}
 WRITERS=${WRITERS:-16}
 
@@ -311,6 +313,47 @@ for where in "u.user_name_folded = 'user5000@scale.test'" "u.external_id = 'ext-
   "$PG_BIN/psql" -X "$scale_conninfo" -c "EXPLAIN ANALYZE SELECT u.id FROM users u WHERE u.organization_id = '$scale_org' AND ($where) ORDER BY u.created_at, u.id LIMIT 100" >>"$work/scale-plan.txt"
 done
 grep -E "Index|Bitmap|Seq Scan|Execution" "$work/scale-plan.txt" | sed 's/^/    plan: /' >&2
+fi
+
+# -- adding one member to a 10-member and to a 100,000-member group ----------------------------------
+# Membership changes are set-based (no read-modify-write of the member list), so the big group's PATCH
+# should cost what the small one's does (target: within 2x). Each request adds a different user; the
+# groups grow by the requests made (a few thousand), which the big group does not notice.
+if has groups; then
+psql_ -c "CREATE DATABASE idgate_groups"
+groups_conninfo="host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_groups"
+groups_port=$(free_port 18580)
+start_idgate groups "$groups_port" "{type: postgres, postgres: {connection: \"$groups_conninfo\", pool_size: $WRITERS}}" "blocking_threads: $WRITERS"
+curl -sf -H "Authorization: Bearer $started_admin" -d '{"slug":"groups","name":"Groups"}' "http://127.0.0.1:$groups_port/api/v1/organizations" >/dev/null
+export IDGATE_BENCH_SCIM_TOKEN=$(curl -sf -H "Authorization: Bearer $started_admin" -d '{"name":"bench"}' \
+  "http://127.0.0.1:$groups_port/api/v1/organizations/groups/scim-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+group_id() {
+  curl -sf -H "Authorization: Bearer $IDGATE_BENCH_SCIM_TOKEN" -H "Content-Type: application/scim+json" \
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"'"$1"'"}' \
+    "http://127.0.0.1:$groups_port/scim/v2/groups/Groups" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -1
+}
+small_group=$(group_id small) big_group=$(group_id big)
+echo "== seeding 100,010 members and 2 x 40,000 users to add" >&2
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$groups_conninfo" <<SQL
+INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, given_name, family_name, status,
+                   active, created_at, updated_at)
+SELECT 'g' || i, o.id, 'member' || i || '@groups.test', 'member' || i || '@groups.test', '', 'Given', 'Family',
+       'active', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+FROM generate_series(1, 180010) AS i, organizations o WHERE o.slug = 'groups';
+INSERT INTO group_members (group_id, user_id, organization_id, added_at)
+SELECT '$small_group', 'g' || i, o.id, '2026-01-01T00:00:00.000Z' FROM generate_series(1, 10) AS i, organizations o WHERE o.slug = 'groups';
+INSERT INTO group_members (group_id, user_id, organization_id, added_at)
+SELECT '$big_group', 'g' || i, o.id, '2026-01-01T00:00:00.000Z' FROM generate_series(11, 100010) AS i, organizations o WHERE o.slug = 'groups';
+ANALYZE;
+SQL
+seq 100011 140010 | sed 's/^/g/' >"$work/small-adds.txt"
+seq 140011 180010 | sed 's/^/g/' >"$work/big-adds.txt"
+export IDGATE_BENCH_IDS=$work/small-adds.txt IDGATE_BENCH_GROUP_PATH=/scim/v2/groups/Groups/$small_group
+read -r small_rps small_p99 small_bad < <(wrk_run "http://127.0.0.1:$groups_port" -s bench/scim_group_add.lua)
+export IDGATE_BENCH_IDS=$work/big-adds.txt IDGATE_BENCH_GROUP_PATH=/scim/v2/groups/Groups/$big_group
+read -r big_rps big_p99 big_bad < <(wrk_run "http://127.0.0.1:$groups_port" -s bench/scim_group_add.lua)
+big_size=$("$PG_BIN/psql" -X -At "$groups_conninfo" -c "SELECT COUNT(*) FROM group_members WHERE group_id = '$big_group'")
+rows+=("| SCIM \`PATCH /Groups/{id}\` add one member, 100,000-member group (${big_size} after), $CONNECTIONS connections | $(printf '%.0f' "$small_rps")/s (p99 ${small_p99} ms, non-2xx: ${small_bad}) on a 10-member group, same run | $(printf '%.0f' "$big_rps")/s (p99 ${big_p99} ms, non-2xx: ${big_bad}) | **$(ratio "$big_rps" "$small_rps")**; p99 $(awk -v a="$big_p99" -v b="$small_p99" 'BEGIN {printf "%.1f", a/b}')x | within 2x |")
 fi
 
 # -- the admin user list over a million users ----------------------------------------------------------
