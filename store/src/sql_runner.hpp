@@ -291,36 +291,30 @@ inline constexpr const char* user_set_clause =
     "locale = :locale, timezone = :timezone, status = :status, extensions = :extensions, active = :active, "
     "updated_at = :now";
 
-inline void write_multi_values(soci::session& sql, const schema::user& u, bool replace) {
+// Writes the user's emails (`emails` true) or phone numbers, replacing the stored ones when `replace`.
+// Emails carry a folded copy for case-insensitive search; phone numbers do not need one.
+inline void write_multi_values(soci::session& sql, const schema::user& u, bool emails, bool replace) {
     std::string user_id = u.id, org = u.organization_id;
     if (replace) {
-        for (const char* query : {"DELETE FROM user_emails WHERE user_id = :id", "DELETE FROM user_phone_numbers WHERE user_id = :id"}) {
-            bound_statement st(sql);
-            st.in(user_id, "id");
-            st.run(query);
-        }
-    }
-    // Emails carry a folded copy for case-insensitive search; phone numbers do not need one.
-    int position = 0;
-    for (const auto& mv : u.emails) {
-        std::string value = mv.value, folded = schema::case_fold(mv.value), type = mv.type, display = mv.display;
-        int primary = mv.primary ? 1 : 0;
         bound_statement st(sql);
-        st.in(user_id, "u").in(org, "o").in(position, "p").in(value, "v").in(folded, "f").in(type, "t");
-        st.in(display, "d").in(primary, "pr");
-        st.run("INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
-               "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)");
-        ++position;
+        st.in(user_id, "id");
+        st.run(emails ? "DELETE FROM user_emails WHERE user_id = :id" : "DELETE FROM user_phone_numbers WHERE user_id = :id");
     }
-    position = 0;
-    for (const auto& mv : u.phone_numbers) {
-        std::string value = mv.value, type = mv.type, display = mv.display;
+    int position = 0;
+    for (const auto& mv : emails ? u.emails : u.phone_numbers) {
+        std::string value = mv.value, folded = schema::case_fold(mv.value), type = mv.type, display = mv.display;
         int primary = mv.primary ? 1 : 0;
         bound_statement st(sql);
         st.in(user_id, "u").in(org, "o").in(position, "p").in(value, "v").in(type, "t").in(display, "d");
         st.in(primary, "pr");
-        st.run("INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
-               "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)");
+        if (emails) {
+            st.in(folded, "f");
+            st.run("INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
+                   "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)");
+        } else {
+            st.run("INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
+                   "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)");
+        }
         ++position;
     }
 }
@@ -358,7 +352,8 @@ public:
             ":folded, :email_folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
             ":profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, :status, "
             ":extensions, :active, :password_hash, :now, :now, 1)");
-        write_multi_values(sql, u, false);
+        write_multi_values(sql, u, true, false);
+        write_multi_values(sql, u, false, false);
     }
 
     result<schema::user> store_user_update(soci::session& sql, const schema::user& before, const schema::user& u,
@@ -378,7 +373,10 @@ public:
         // Unless the row was locked, PostgreSQL's read committed lets a concurrent writer commit between
         // our read and this update: the version predicate is the real compare-and-swap.
         if (st.affected_rows() != 1) return errc::version_mismatch;
-        write_multi_values(sql, after, true);
+        // Only what changed: a PATCH of `active` rewrites neither (two statements and their round trips
+        // fewer).
+        if (after.emails != before.emails) write_multi_values(sql, after, true, true);
+        if (after.phone_numbers != before.phone_numbers) write_multi_values(sql, after, false, true);
         if (!by.connection_id.empty()) bind_identity(sql, after.organization_id, by.connection_id, scim_subject(after), after.id);
         queue_user(sql, after.id);
         if (before.active && !after.active) {

@@ -46,6 +46,7 @@ struct multi_value {
     std::string type;     // "work", "home", ...
     std::string display;
     bool primary = false;
+    bool operator==(const multi_value&) const = default;
 };
 
 struct name {
