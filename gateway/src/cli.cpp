@@ -19,6 +19,7 @@
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
 #include "routes.hpp"
+#include "saml/response.hpp"
 #include "provisioning/reconciler.hpp"
 #include "store/provisioning.hpp"
 #include "tokens.hpp"
@@ -148,7 +149,14 @@ int serve(const config& c) {
     token_cache tokens(clock, c.server.token_cache);
     svc.tokens = &tokens;
     svc.sso_settings = c.sso.settings;
-    for (const auto& sc : c.sso.saml) svc.saml_connections.emplace(sc.name, sc);
+    for (const auto& sc : c.sso.saml) {
+        try {
+            svc.saml_connections.emplace(sc.name, std::make_unique<saml::connection>(sc));
+        } catch (const saml::saml_error& e) {
+            throw std::runtime_error("SAML connection '" + sc.name + "': the metadata at " + sc.metadata_url +
+                                     " cannot be used (" + e.code() + "): " + e.what());
+        }
+    }
     for (const auto& oc : c.sso.oidc)
         svc.oidc_providers.emplace(oc.name, std::make_unique<oidc::provider>(
                                                 oc, clock, std::chrono::seconds(c.sso.settings.clock_skew_seconds)));
@@ -232,6 +240,20 @@ int serve(const config& c) {
         }
         reconciler.drain(*rules, 5000);
     });
+    // IdP metadata fetched from a URL: refetched on its schedule; a failed refetch keeps what is in force.
+    for (const auto& [name, connection] : svc.saml_connections) {
+        if (!connection->refreshes()) continue;
+        srv.every(std::chrono::seconds(connection->configured().metadata_refresh_seconds),
+                  [&connection = *connection, name = name] {
+                      const auto r = connection.refresh();
+                      if (!r.error.empty())
+                          core::log::error("saml metadata refresh failed; the metadata in force stays",
+                                           {{"connection", name}, {"reason", r.code}, {"error", r.error}});
+                      else if (r.changed)
+                          core::log::info("saml metadata updated", {{"connection", name},
+                                                                    {"url", connection.configured().metadata_url}});
+                  });
+    }
     srv.every(std::chrono::minutes(10), [&db = *db, &clock] {
         // Sign-ins that were never finished (their states expired) leave nothing behind.
         const auto pruned = db.identities().prune_sign_in_states(clock.now() - std::chrono::hours(1));

@@ -180,10 +180,12 @@ oidc::connection_config parse_oidc_connection(const reader& r, const YAML::Node&
 
 saml::connection_config parse_saml_connection(const reader& r, const YAML::Node& node, const std::string& path) {
     saml::connection_config c;
-    bool groups_given = false;
+    std::optional<saml::idp_metadata> from_file;
+    YAML::Node metadata_file_node;
     r.map(node, path,
-          {"organization", "connection", "metadata_file", "idp_entity_id", "sso_url", "certificate_files",
-           "slo_url", "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format", "sp_key_file",
+          {"organization", "connection", "metadata_file", "metadata_url", "metadata_refresh_seconds",
+           "metadata_certificate_files", "idp_entity_id", "sso_url", "sso_binding", "certificate_files", "slo_url",
+           "allow_idp_initiated", "allow_sha1", "groups_attributes", "name_id_format", "sp_key_file",
            "sp_certificate_file"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "organization") c.organization = r.string(v, p);
@@ -194,15 +196,31 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
                   const auto xml = read_whole_file(file);
                   if (xml.empty()) r.fail(v, p, "cannot read '" + file + "'");
                   try {
-                      const auto md = saml::parse_idp_metadata(xml);
-                      if (c.idp_entity_id.empty()) c.idp_entity_id = md.entity_id;
-                      if (c.sso_url.empty()) c.sso_url = md.sso_redirect_url;
-                      if (c.slo_url.empty()) c.slo_url = md.slo_redirect_url;
-                      c.certificates_pem.insert(c.certificates_pem.end(), md.certificates_pem.begin(),
-                                                md.certificates_pem.end());
+                      from_file = saml::parse_idp_metadata(xml);
+                      metadata_file_node = v;
                   } catch (const saml::saml_error& e) {
                       r.fail(v, p, file + ": " + e.what());
                   }
+              } else if (key == "metadata_url") {
+                  // Fetched when idgate starts and every metadata_refresh_seconds (Okta: "Metadata URL";
+                  // Entra: "App Federation Metadata Url").
+                  c.metadata_url = r.string(v, p);
+                  if (!acceptable_provider_url(c.metadata_url))
+                      r.fail(v, p, "the metadata URL must be https (http only for an IdP on 127.0.0.1 or localhost)");
+              } else if (key == "metadata_refresh_seconds") {
+                  c.metadata_refresh_seconds = static_cast<int>(r.integer(v, p, 1, 7 * 24 * 3600));
+              } else if (key == "metadata_certificate_files") {
+                  for (const auto& file : string_list(r, v, p)) {
+                      const auto pem = read_whole_file(file);
+                      if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos || !saml::certificate_usable(pem))
+                          r.fail(v, p, "'" + file + "' is not a PEM certificate");
+                      c.metadata_signers_pem.push_back(pem);
+                  }
+              } else if (key == "sso_binding") {
+                  const auto b = r.string(v, p);
+                  if (b == "redirect") c.requested_sso_binding = saml::binding::redirect;
+                  else if (b == "post") c.requested_sso_binding = saml::binding::post;
+                  else r.fail(v, p, "expected 'redirect' or 'post'");
               } else if (key == "idp_entity_id") c.idp_entity_id = r.string(v, p);
               else if (key == "sso_url") {
                   c.sso_url = r.string(v, p);
@@ -222,7 +240,6 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
               else if (key == "allow_sha1") c.allow_sha1 = r.boolean(v, p);
               else if (key == "groups_attributes") {
                   c.groups_attributes = string_list(r, v, p);
-                  groups_given = true;
               } else if (key == "sp_key_file") {
                   const auto file = r.string(v, p);
                   c.sp_private_key_pem = read_whole_file(file);
@@ -235,15 +252,29 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
                       r.fail(v, p, "'" + file + "' is not a PEM certificate");
               } else c.name_id_format = r.string(v, p);
           });
-    (void)groups_given;
+    if (from_file && !c.metadata_url.empty())
+        r.fail(node, path, "'metadata_file' and 'metadata_url' are alternatives: give one");
+    if (!c.metadata_signers_pem.empty() && c.metadata_url.empty())
+        r.fail(node, path, "'metadata_certificate_files' checks metadata fetched from 'metadata_url'");
+    if (c.requested_sso_binding && !c.sso_url.empty()) c.sso_binding = *c.requested_sso_binding;
+    if (from_file) {
+        try {
+            c = saml::with_metadata(c, *from_file);
+        } catch (const saml::saml_error& e) {
+            r.fail(metadata_file_node, path + ".metadata_file", e.what());
+        }
+    }
     if (c.sp_private_key_pem.empty() != c.sp_certificate_pem.empty())
         r.fail(node, path, "'sp_key_file' and 'sp_certificate_file' go together (the IdP encrypts to the certificate)");
     const auto missing = [&](const char* what) { r.fail(node, path, std::string("'") + what + "' is required"); };
     if (c.organization.empty()) missing("organization");
     if (c.name.empty() || !schema::is_valid_slug(c.name)) missing("connection");
-    if (c.idp_entity_id.empty()) missing("idp_entity_id (or metadata_file)");
-    if (c.sso_url.empty()) missing("sso_url (or metadata_file)");
-    if (c.certificates_pem.empty()) missing("certificate_files (or metadata_file)");
+    // From the metadata URL, these come when idgate starts.
+    if (c.metadata_url.empty()) {
+        if (c.idp_entity_id.empty()) missing("idp_entity_id (or metadata_file or metadata_url)");
+        if (c.sso_url.empty()) missing("sso_url (or metadata_file or metadata_url)");
+        if (c.certificates_pem.empty()) missing("certificate_files (or metadata_file or metadata_url)");
+    }
     for (const auto& pem : c.certificates_pem)
         if (!saml::certificate_usable(pem))
             r.fail(node, path, "a signing certificate of connection '" + c.name + "' cannot be read (expected an X.509 certificate)");

@@ -28,7 +28,9 @@ core::response saml(services& s, const core::request& req, saml_handler fn) {
     const auto found = s.saml_connections.find(name);
     if (found == s.saml_connections.end())
         throw core::http_error(404, "not_found", "no SAML connection '" + name + "'");
-    const auto& connection = found->second;
+    // This request's snapshot: a metadata refresh meanwhile swaps the connection's, not this one.
+    const auto snapshot = found->second->current();
+    const auto& connection = *snapshot;
     const auto org = s.db.find_organization_by_slug(connection.organization);
     if (!org)
         throw core::http_error(404, "not_found", "connection '" + name + "' belongs to organization '" +

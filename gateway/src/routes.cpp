@@ -92,6 +92,7 @@ void add_routes(router& r, services& s) {
     add_saml(method::post, "/sso/saml/{connection}/acs", idgate::saml::acs, saml_post);
     add_saml(method::get, "/sso/saml/{connection}/logout", idgate::saml::logout, browser);
     add_saml(method::get, "/sso/saml/{connection}/slo", idgate::saml::single_logout, browser);
+    add_saml(method::post, "/sso/saml/{connection}/slo", idgate::saml::single_logout, saml_post);
 
     // Local user management: the organisation of the signed-in user.
     namespace acc = idgate::accounts;

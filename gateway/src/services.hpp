@@ -9,7 +9,7 @@
 #include "core/clock.hpp"
 #include "mapping/registry.hpp"
 #include "oidc/provider.hpp"
-#include "saml/service_provider.hpp"
+#include "saml/connection.hpp"
 #include "provisioning/reconciler.hpp"
 #include "gateway/metrics.hpp"
 #include "scim/schema_definitions.hpp"
@@ -31,7 +31,7 @@ struct services {
     // Single sign-on: shared settings and the OpenID Connect providers by connection name.
     oidc::sso_settings sso_settings{};
     std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
-    std::map<std::string, saml::connection_config> saml_connections{};
+    std::map<std::string, std::unique_ptr<saml::connection>> saml_connections{};
     token_cache* tokens = nullptr;  // valid bearer tokens, briefly; null: every request asks the database
 };
 

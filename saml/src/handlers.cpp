@@ -72,6 +72,16 @@ std::string start_state(const context& c, const std::string& request_id, const s
     return relay_state;
 }
 
+// A message to the IdP by the binding its endpoint takes, signed with the connection's key when it has one.
+core::response send_to_idp(const context& c, binding how, const std::string& endpoint, const char* parameter,
+                           const std::string& xml, const std::string& relay_state) {
+    if (how == binding::redirect)
+        return accounts::redirect_to(redirect_url(endpoint, parameter, xml, relay_state, c.connection.sp_private_key_pem));
+    const auto form = post_message(endpoint, parameter, xml, relay_state, c.connection.sp_private_key_pem,
+                                   c.connection.sp_certificate_pem);
+    return accounts::auto_post_page(form.action, form.fields);
+}
+
 std::string new_request_id() { return "_" + core::sha256_hex(core::random_bytes(32)).substr(0, 40); }
 
 }  // namespace
@@ -106,11 +116,11 @@ core::response login(const context& c, const core::request& req) {
     // sign-in (never the return URL itself: SAML bindings §3.4.3 allows 80 bytes, and it is not signed).
     const std::string request_id = new_request_id();
     const std::string relay_state = start_state(c, request_id, return_to);
-    return accounts::redirect_to(authn_request_url(c.connection.sso_url, request_id,
-                                                   sp_entity_id(c.settings, c.connection.name),
-                                                   acs_url(c.settings, c.connection.name),
-                                                   c.connection.name_id_format, relay_state, c.clock.now(),
-                                                   c.connection.sp_private_key_pem));
+    return send_to_idp(c, c.connection.sso_binding, c.connection.sso_url, "SAMLRequest",
+                       authn_request_xml(c.connection.sso_url, request_id, sp_entity_id(c.settings, c.connection.name),
+                                         acs_url(c.settings, c.connection.name), c.connection.name_id_format,
+                                         c.clock.now()),
+                       relay_state);
 }
 
 core::response acs(const context& c, const core::request& req) {
@@ -179,7 +189,7 @@ core::response logout(const context& c, const core::request& req) {
         session = c.db.local_accounts().find_session(core::sha256_hex(*secret));
         if (session) (void)c.db.local_accounts().end_session(session->id);
     }
-    std::string target = return_to;
+    std::optional<core::response> to_the_idp;
     // Single Logout at the IdP (profiles §4.4.4.1) for a session this connection started, when it offers it.
     if (session && session->connection_id == c.connection_id && !c.connection.slo_url.empty()) {
         std::string name_id;
@@ -191,14 +201,15 @@ core::response logout(const context& c, const core::request& req) {
         if (!name_id.empty()) {
             const std::string request_id = new_request_id();
             const std::string relay_state = start_state(c, request_id, return_to);
-            target = redirect_url(c.connection.slo_url, "SAMLRequest",
-                                  logout_request_xml(request_id, c.connection.slo_url,
-                                                     sp_entity_id(c.settings, c.connection.name), name_id,
-                                                     c.connection.name_id_format, session->idp_session, c.clock.now()),
-                                  relay_state, c.connection.sp_private_key_pem);
+            to_the_idp = send_to_idp(c, c.connection.slo_binding, c.connection.slo_url, "SAMLRequest",
+                                     logout_request_xml(request_id, c.connection.slo_url,
+                                                        sp_entity_id(c.settings, c.connection.name), name_id,
+                                                        c.connection.name_id_format, session->idp_session,
+                                                        c.clock.now()),
+                                     relay_state);
         }
     }
-    auto r = accounts::redirect_to(target);
+    auto r = to_the_idp ? std::move(*to_the_idp) : accounts::redirect_to(return_to);
     r.headers.emplace_back("Set-Cookie", accounts::cleared_session_cookie());
     return r;
 }
@@ -207,7 +218,11 @@ core::response single_logout(const context& c, const core::request& req) {
     try {
         // A LogoutRequest must be signed by the IdP (anyone could otherwise end anyone's sessions); a
         // LogoutResponse only sends the browser back to where its logout started.
-        const auto message = read_redirect(req.raw_query, c.connection.certificates_pem, false, c.connection.allow_sha1);
+        // Either binding (our metadata offers both at this URL): Redirect on GET, POST on POST.
+        const auto message = req.verb == core::method::post
+                                 ? read_post(req.body, c.connection.certificates_pem, c.connection.allow_sha1)
+                                 : read_redirect(req.raw_query, c.connection.certificates_pem, false,
+                                                 c.connection.allow_sha1);
         if (!message.is_request) {
             const auto response = parse_logout_response(message.xml);
             std::string return_to = c.settings.default_return_url;
@@ -235,12 +250,10 @@ core::response single_logout(const context& c, const core::request& req) {
                           c.connection.name,
                           boost::json::serialize(boost::json::object{{"name_id", request.name_id}, {"sessions_ended", ended}}));
         if (c.connection.slo_url.empty()) return accounts::redirect_to(c.settings.default_return_url);
-        const std::string id = new_request_id();
-        return accounts::redirect_to(redirect_url(
-            c.connection.slo_url, "SAMLResponse",
-            logout_response_xml(id, c.connection.slo_url, sp_entity_id(c.settings, c.connection.name), request.id,
-                                c.clock.now()),
-            message.relay_state, c.connection.sp_private_key_pem));
+        return send_to_idp(c, c.connection.slo_binding, c.connection.slo_url, "SAMLResponse",
+                           logout_response_xml(new_request_id(), c.connection.slo_url,
+                                               sp_entity_id(c.settings, c.connection.name), request.id, c.clock.now()),
+                           message.relay_state);
     } catch (const saml_error& e) {
         return refuse(c, req, e.code(), e.what());
     }

@@ -109,11 +109,11 @@ std::optional<std::string> raw_param(const std::string& query, const std::string
 
 }  // namespace
 
-redirect_message read_redirect(const std::string& raw_query, const std::vector<std::string>& certificates_pem,
+inbound_message read_redirect(const std::string& raw_query, const std::vector<std::string>& certificates_pem,
                                bool require_signature, bool allow_sha1) {
     const auto fields = core::parse_form(raw_query);
     if (!fields) fail("malformed_request", "the query is not well-formed");
-    redirect_message out;
+    inbound_message out;
     std::string message, sig_alg, signature;
     for (const auto& [name, value] : *fields) {
         if (name == "SAMLRequest" || name == "SAMLResponse") {

@@ -17,6 +17,7 @@
 #include <xmlsec/errors.h>
 #include <xmlsec/io.h>
 #include <xmlsec/keysmngr.h>
+#include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
@@ -32,6 +33,7 @@
 #include <set>
 
 #include "core/crypto.hpp"
+#include "core/form.hpp"
 
 namespace idgate::saml {
 namespace {
@@ -544,7 +546,7 @@ assertion validate_response(const std::string& xml, const idp_trust& trust, cons
     return out;
 }
 
-idp_metadata parse_idp_metadata(const std::string& xml) {
+idp_metadata parse_idp_metadata(const std::string& xml, const std::vector<std::string>& trusted_pem) {
     initialise();
     constexpr const char* md = "urn:oasis:names:tc:SAML:2.0:metadata";
     if (xml.size() > 1024 * 1024 || xml.find("<!DOCTYPE") != std::string::npos)
@@ -552,10 +554,25 @@ idp_metadata parse_idp_metadata(const std::string& xml) {
     doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "metadata.xml", nullptr,
                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
     if (!doc || doc->intSubset) fail("invalid_metadata", "the metadata is not well-formed XML");
-    xmlNode* entity = xmlDocGetRootElement(doc.get());
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    idp_metadata out;
+    if (!trusted_pem.empty()) {
+        // SAML metadata §3: an enveloped signature over the root element. What is read below is inside it.
+        const auto signatures = children(root, "Signature", dsig_ns);
+        if (signatures.empty()) fail("unsigned_metadata", "the metadata is not signed");
+        if (signatures.size() > 1) fail("bad_signature", "more than one signature on the metadata");
+        std::multiset<std::string> ids;
+        collect_ids(root, ids);
+        for (const auto& id : ids)
+            if (ids.count(id) > 1) fail("duplicate_id", "the ID '" + id + "' appears more than once");
+        if (const auto id = attribute(root, "ID"))
+            xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(root, BAD_CAST "ID"));
+        verify(root, signatures.front(), idp_trust{"", trusted_pem, false});
+        out.signed_by_trusted = true;
+    }
+    xmlNode* entity = root;
     if (is(entity, "EntitiesDescriptor", md)) entity = only_child(entity, "EntityDescriptor", md);
     if (!is(entity, "EntityDescriptor", md)) fail("invalid_metadata", "expected one EntityDescriptor");
-    idp_metadata out;
     out.entity_id = attribute(entity, "entityID").value_or("");
     xmlNode* idp = only_child(entity, "IDPSSODescriptor", md);
     if (out.entity_id.empty() || !idp) fail("invalid_metadata", "the metadata describes no identity provider");
@@ -573,15 +590,29 @@ idp_metadata parse_idp_metadata(const std::string& xml) {
             out.certificates_pem.push_back(pem + "-----END CERTIFICATE-----\n");
         }
     }
-    for (xmlNode* slo : children(idp, "SingleLogoutService", md))
-        if (attribute(slo, "Binding").value_or("") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
-            out.slo_redirect_url = attribute(slo, "Location").value_or("");
-    for (xmlNode* sso : children(idp, "SingleSignOnService", md))
-        if (attribute(sso, "Binding").value_or("") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
-            out.sso_redirect_url = attribute(sso, "Location").value_or("");
+    constexpr std::string_view redirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+    constexpr std::string_view post = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+    const auto endpoints = [&](const char* element, std::string& redirect_url, std::string& post_url) {
+        for (xmlNode* e : children(idp, element, md)) {
+            const auto binding = attribute(e, "Binding").value_or("");
+            auto& target = binding == redirect ? redirect_url : binding == post ? post_url : redirect_url;
+            if ((binding == redirect || binding == post) && target.empty()) target = attribute(e, "Location").value_or("");
+        }
+    };
+    endpoints("SingleSignOnService", out.sso_redirect_url, out.sso_post_url);
+    endpoints("SingleLogoutService", out.slo_redirect_url, out.slo_post_url);
     if (out.certificates_pem.empty()) fail("invalid_metadata", "the metadata has no signing certificate");
-    if (out.sso_redirect_url.empty()) fail("invalid_metadata", "the metadata has no HTTP-Redirect SingleSignOnService");
+    if (out.sso_redirect_url.empty() && out.sso_post_url.empty())
+        fail("invalid_metadata", "the metadata has no HTTP-Redirect or HTTP-POST SingleSignOnService");
     return out;
+}
+
+bool metadata_is_signed(const std::string& xml) {
+    initialise();
+    if (xml.size() > 1024 * 1024 || xml.find("<!DOCTYPE") != std::string::npos) return false;
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "metadata.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    return doc && !children(xmlDocGetRootElement(doc.get()), "Signature", dsig_ns).empty();
 }
 
 namespace {
@@ -623,6 +654,120 @@ logout_response parse_logout_response(const std::string& xml) {
     xmlNode* code = status ? only_child(status, "StatusCode", protocol_ns) : nullptr;
     out.status = code ? attribute(code, "Value").value_or("") : std::string();
     return out;
+}
+
+namespace {
+
+std::string base64_of(const std::string& bytes) {
+    std::string b = core::base64url_encode(bytes);
+    for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (b.size() % 4) b += '=';
+    return b;
+}
+
+// The base64 DER of a PEM certificate, for a KeyInfo's X509Certificate.
+std::string der_base64_of(const std::string& pem) {
+    std::string out;
+    for (std::size_t at = 0; at < pem.size();) {
+        const auto end = pem.find('\n', at);
+        const auto line = pem.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (line.find("-----") == std::string::npos)
+            for (const char c : line)
+                if (c != '\r' && c != ' ') out.push_back(c);
+        at = end == std::string::npos ? pem.size() : end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string sign_xml(const std::string& xml, const std::string& private_key_pem, const std::string& certificate_pem) {
+    initialise();
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "message.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!doc) throw std::runtime_error("sign_xml: the message is not well-formed XML");
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    const auto id = attribute(root, "ID");
+    if (!id) throw std::runtime_error("sign_xml: the message has no ID");
+    xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(root, BAD_CAST "ID"));
+    xmlNode* signature = xmlSecTmplSignatureCreateNsPref(doc.get(), xmlSecTransformExclC14NId,
+                                                         xmlSecTransformRsaSha256Id, nullptr, BAD_CAST "ds");
+    if (!signature) throw std::runtime_error("xmlsec: cannot create a signature template");
+    // SAML core §5.4.1 and the protocol schema: the Signature directly follows the Issuer.
+    xmlNode* issuer = only_child(root, "Issuer", assertion_ns);
+    if (issuer) xmlAddNextSibling(issuer, signature);
+    else if (root->children) xmlAddPrevSibling(root->children, signature);
+    else xmlAddChild(root, signature);
+    const std::string uri = "#" + *id;
+    xmlNode* reference =
+        xmlSecTmplSignatureAddReference(signature, xmlSecTransformSha256Id, nullptr, BAD_CAST uri.c_str(), nullptr);
+    if (!reference || !xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedId) ||
+        !xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NId))
+        throw std::runtime_error("xmlsec: cannot create the signature reference");
+    if (!certificate_pem.empty()) {
+        xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
+        xmlNode* data = key_info ? xmlSecTmplKeyInfoAddX509Data(key_info) : nullptr;
+        if (!data) throw std::runtime_error("xmlsec: cannot create KeyInfo");
+        xmlNewTextChild(data, data->ns, BAD_CAST "X509Certificate", BAD_CAST der_base64_of(certificate_pem).c_str());
+    }
+    std::unique_ptr<xmlSecDSigCtx, dsig_deleter> ctx(xmlSecDSigCtxCreate(nullptr));
+    xmlSecKeyPtr key = cached_key(private_key_pem, xmlSecKeyDataFormatPem);
+    if (!ctx || !key) throw std::runtime_error("the connection's service provider key cannot be read");
+    ctx->signKey = key;  // lent, taken back by dsig_deleter
+    if (xmlSecDSigCtxSign(ctx.get(), signature) < 0) throw std::runtime_error("xmlsec: could not sign the message");
+    xmlChar* out = nullptr;
+    int size = 0;
+    xmlDocDumpMemoryEnc(doc.get(), &out, &size, "UTF-8");
+    std::string signed_xml(reinterpret_cast<const char*>(out), static_cast<std::size_t>(size));
+    xmlFree(out);
+    return signed_xml;
+}
+
+inbound_message read_post(const std::string& form_body, const std::vector<std::string>& certificates_pem,
+                          bool allow_sha1) {
+    const auto fields = core::parse_form(form_body);
+    if (!fields) fail("malformed_request", "the body is not a form");
+    inbound_message out;
+    std::string message;
+    for (const auto& [name, value] : *fields) {
+        if (name == "SAMLRequest" || name == "SAMLResponse") {
+            if (!message.empty()) fail("malformed_request", "more than one SAML message");
+            message = value;
+            out.is_request = name == "SAMLRequest";
+        } else if (name == "RelayState") out.relay_state = value;
+    }
+    if (message.empty()) fail("malformed_request", "no SAMLRequest or SAMLResponse");
+    out.xml = decode_post_binding(message);
+    const auto doc = parse_message(out.xml);
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (!is(root, out.is_request ? "LogoutRequest" : "LogoutResponse", protocol_ns))
+        fail("malformed_request", "not a LogoutRequest or LogoutResponse");
+    std::multiset<std::string> ids;
+    collect_ids(root, ids);
+    for (const auto& id : ids)
+        if (ids.count(id) > 1) fail("duplicate_id", "the ID '" + id + "' appears more than once");
+    // Bindings §3.5.4: the POST binding's signature is an enveloped XML signature over the message itself,
+    // checked with the same rules as a Response's (trusted certificates only, one reference to the root).
+    const auto signatures = children(root, "Signature", dsig_ns);
+    if (signatures.size() > 1) fail("bad_signature", "more than one signature on the message");
+    if (!signatures.empty()) {
+        if (const auto id = attribute(root, "ID"))
+            xmlAddID(nullptr, doc.get(), BAD_CAST id->c_str(), xmlHasProp(root, BAD_CAST "ID"));
+        verify(root, signatures.front(), idp_trust{"", certificates_pem, allow_sha1});
+        out.signature_verified = true;
+    }
+    return out;
+}
+
+post_form post_message(const std::string& endpoint, const std::string& parameter, const std::string& xml,
+                       const std::string& relay_state, const std::string& private_key_pem,
+                       const std::string& certificate_pem) {
+    post_form form;
+    form.action = endpoint;
+    form.fields.emplace_back(parameter,
+                             base64_of(private_key_pem.empty() ? xml : sign_xml(xml, private_key_pem, certificate_pem)));
+    if (!relay_state.empty()) form.fields.emplace_back("RelayState", relay_state);
+    return form;
 }
 
 }  // namespace idgate::saml

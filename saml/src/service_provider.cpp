@@ -6,6 +6,7 @@
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "saml/logout.hpp"
+#include "saml/response.hpp"
 #include "xml_escape.hpp"
 
 namespace idgate::saml {
@@ -36,6 +37,8 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
            "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n" + key_descriptor +
            (slo_url.empty() ? std::string()
                             : "    <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+                              "Location=\"" + xml_escape(slo_url) + "\"/>\n"
+                              "    <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
                               "Location=\"" + xml_escape(slo_url) + "\"/>\n") +
            "    <md:NameIDFormat>" + xml_escape(name_id_format) + "</md:NameIDFormat>\n"
            "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"" +
@@ -44,20 +47,47 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
            "</md:EntityDescriptor>\n";
 }
 
+connection_config with_metadata(const connection_config& configured, const idp_metadata& md) {
+    connection_config c = configured;
+    if (c.idp_entity_id.empty()) c.idp_entity_id = md.entity_id;
+    else if (c.idp_entity_id != md.entity_id)
+        throw saml_error("invalid_metadata", "the metadata describes '" + md.entity_id + "', not the configured '" +
+                                                 c.idp_entity_id + "'");
+    if (c.sso_url.empty()) {
+        const bool post = c.requested_sso_binding ? *c.requested_sso_binding == binding::post : md.sso_redirect_url.empty();
+        c.sso_url = post ? md.sso_post_url : md.sso_redirect_url;
+        c.sso_binding = post ? binding::post : binding::redirect;
+        if (c.sso_url.empty())
+            throw saml_error("invalid_metadata", std::string("the metadata offers no HTTP-") +
+                                                     (post ? "POST" : "Redirect") + " SingleSignOnService");
+    }
+    if (c.slo_url.empty()) {
+        const bool post = md.slo_redirect_url.empty();
+        c.slo_url = post ? md.slo_post_url : md.slo_redirect_url;
+        c.slo_binding = post ? binding::post : binding::redirect;
+    }
+    c.certificates_pem.insert(c.certificates_pem.end(), md.certificates_pem.begin(), md.certificates_pem.end());
+    return c;
+}
+
+std::string authn_request_xml(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
+                              const std::string& acs_url, const std::string& name_id_format, core::time_point now) {
+    return "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" + xml_escape(request_id) +
+           "\" Version=\"2.0\" IssueInstant=\"" + core::format_timestamp(now) + "\" Destination=\"" + xml_escape(sso_url) +
+           "\" ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" AssertionConsumerServiceURL=\"" +
+           xml_escape(acs_url) + "\"><saml:Issuer>" + xml_escape(sp_entity_id) + "</saml:Issuer><samlp:NameIDPolicy Format=\"" +
+           xml_escape(name_id_format) + "\" AllowCreate=\"true\"/></samlp:AuthnRequest>";
+}
+
 std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
                               const std::string& acs_url, const std::string& name_id_format,
                               const std::string& relay_state, core::time_point now,
                               const std::string& private_key_pem) {
-    auto instant = core::format_timestamp(now);  // "2026-01-31T12:00:00.000Z"
-    const std::string request =
-        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-        "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" + xml_escape(request_id) +
-        "\" Version=\"2.0\" IssueInstant=\"" + instant + "\" Destination=\"" + xml_escape(sso_url) +
-        "\" ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" AssertionConsumerServiceURL=\"" +
-        xml_escape(acs_url) + "\"><saml:Issuer>" + xml_escape(sp_entity_id) + "</saml:Issuer><samlp:NameIDPolicy Format=\"" +
-        xml_escape(name_id_format) + "\" AllowCreate=\"true\"/></samlp:AuthnRequest>";
     // The redirect binding, signed with the connection's own key when it has one (bindings §3.4.4.1).
-    return redirect_url(sso_url, "SAMLRequest", request, relay_state, private_key_pem);
+    return redirect_url(sso_url, "SAMLRequest",
+                        authn_request_xml(sso_url, request_id, sp_entity_id, acs_url, name_id_format, now), relay_state,
+                        private_key_pem);
 }
 
 }  // namespace idgate::saml

@@ -200,7 +200,31 @@ BOOST_AUTO_TEST_CASE(sso_saml_connections_read_the_idp_metadata) {
                    .find("cannot read '/nonexistent.xml'") != std::string::npos);
     BOOST_TEST(error_of("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, sso_url: "
                         "https://idp/sso}\n")
-                   .find("'idp_entity_id (or metadata_file)' is required") != std::string::npos);
+                   .find("'idp_entity_id (or metadata_file or metadata_url)' is required") != std::string::npos);
+    // The HTTP-POST binding for AuthnRequests only where the IdP's metadata offers it.
+    const auto file_connection = "sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, metadata_file: " +
+                                 (dir / "idp.xml").string();
+    BOOST_TEST(error_of(file_connection + ", sso_binding: post}\n").find("no HTTP-POST SingleSignOnService") !=
+               std::string::npos);
+    BOOST_TEST(error_of(file_connection + ", sso_binding: soap}\n").find("expected 'redirect' or 'post'") !=
+               std::string::npos);
+    BOOST_TEST((parse_config(file_connection + ", sso_binding: redirect}\n", "idgate.yaml").sso.saml[0].sso_binding ==
+               idgate::saml::binding::redirect));
+    // The metadata by URL: https (http on loopback only), alone, fetched when idgate starts.
+    BOOST_TEST(error_of(file_connection + ", metadata_url: \"https://idp/md\"}\n").find("are alternatives") !=
+               std::string::npos);
+    BOOST_TEST(error_of("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, metadata_url: "
+                        "\"http://idp.example.com/md\"}\n")
+                   .find("the metadata URL must be https") != std::string::npos);
+    BOOST_TEST(error_of(file_connection + ", metadata_certificate_files: [" + (dir / "c.pem").string() + "]}\n")
+                   .find("checks metadata fetched from 'metadata_url'") != std::string::npos);
+    const auto by_url = parse_config("sso:\n  base_url: https://i\n  saml:\n    - {organization: acme, connection: x, "
+                                     "metadata_url: \"https://login.microsoftonline.com/t/federationmetadata.xml\", "
+                                     "metadata_refresh_seconds: 600, metadata_certificate_files: [" +
+                                         (dir / "c.pem").string() + "]}\n",
+                                     "idgate.yaml");
+    BOOST_TEST(by_url.sso.saml[0].metadata_refresh_seconds == 600);
+    BOOST_TEST(by_url.sso.saml[0].metadata_signers_pem.size() == 1u);
     std::filesystem::remove_all(dir);
 }
 

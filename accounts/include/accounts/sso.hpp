@@ -5,6 +5,7 @@
 // logout can end them), and the same login activity.
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -57,6 +58,9 @@ bool return_url_allowed(const std::string& url, const std::vector<std::string>& 
 // The page a person sees when single sign-on refuses them: "Sign-in failed" and a reference to quote to
 // an administrator, never the reason (that goes to the log and the audit trail, under the same reference).
 core::response sign_in_failure_page(const std::string& reference);
+// A page that posts `fields` to `action` as soon as it loads (the SAML HTTP-POST binding, bindings §3.5.3):
+// one inline script allowed by its hash in the Content-Security-Policy, and a button without JavaScript.
+core::response auto_post_page(const std::string& action, const std::vector<std::pair<std::string, std::string>>& fields);
 // A redirect (303 See Other: the browser follows with GET, whatever method brought it here).
 core::response redirect_to(const std::string& location);
 

@@ -2,10 +2,10 @@
 #pragma once
 // The service provider's endpoints, per connection (URLs in the gateway's route table):
 //   GET  /sso/saml/{connection}/metadata                 idgate's SP metadata, for the IdP's admin
-//   GET  /sso/saml/{connection}/login?return_to=...      SP-initiated: an AuthnRequest by HTTP-Redirect
+//   GET  /sso/saml/{connection}/login?return_to=...      SP-initiated: an AuthnRequest (Redirect or POST)
 //   POST /sso/saml/{connection}/acs                      the assertion consumer (HTTP-POST binding)
 //   GET  /sso/saml/{connection}/logout?return_to=...     ends the session, then the IdP's (Single Logout)
-//   GET  /sso/saml/{connection}/slo                      the IdP's LogoutRequest or LogoutResponse (Redirect)
+//   GET or POST /sso/saml/{connection}/slo               the IdP's LogoutRequest or LogoutResponse (Redirect or POST)
 // They run on the blocking pool: XML signature checks and the database.
 #include <memory>
 #include <string>
