@@ -169,8 +169,8 @@ core::response acs(const context& c, const core::request& req) {
                                                   identity_of(a, c.connection), actor_of(c, req, a.name_id));
         if (!result.ok()) return refuse(c, req, result.failure, result.detail);
         const auto session = accounts::start_sso_session(
-            c.db, c.clock, {c.organization.id, result.user_id, result.user_name, c.connection_id, a.session_index, "saml"},
-            req);
+            c.db, c.clock,
+            {c.organization.id, result.user_id, result.user_name, c.connection_id, a.session_index, "saml", a.name_id}, req);
         core::log::info("saml sign-in", {{"connection", c.connection.name}, {"user", result.user_name}});
         auto r = accounts::redirect_to(return_to);
         r.headers.emplace_back("Set-Cookie", session.set_cookie);
@@ -192,11 +192,14 @@ core::response logout(const context& c, const core::request& req) {
     std::optional<core::response> to_the_idp;
     // Single Logout at the IdP (profiles §4.4.4.1) for a session this connection started, when it offers it.
     if (session && session->connection_id == c.connection_id && !c.connection.slo_url.empty()) {
-        std::string name_id;
-        if (const auto said = c.db.identities().sign_in_identity(c.connection_id, session->user_id)) {
-            const auto who = provisioning::identity_from_stored_json(*said);
-            if (const auto n = who.attributes.find("NameID"); n != who.attributes.end() && !n->second.empty())
-                name_id = n->second.front();
+        std::string name_id = session->idp_subject;
+        if (name_id.empty()) {
+            // A session from before idgate recorded its NameID: the one of the user's last sign-in.
+            if (const auto said = c.db.identities().sign_in_identity(c.connection_id, session->user_id)) {
+                const auto who = provisioning::identity_from_stored_json(*said);
+                if (const auto n = who.attributes.find("NameID"); n != who.attributes.end() && !n->second.empty())
+                    name_id = n->second.front();
+            }
         }
         if (!name_id.empty()) {
             const std::string request_id = new_request_id();
@@ -242,9 +245,11 @@ core::response single_logout(const context& c, const core::request& req) {
         for (const auto& index : request.session_indexes)
             ended += c.db.identities().end_idp_sessions(c.connection_id, index, "");
         if (request.session_indexes.empty()) {
-            // No SessionIndex: every session of the person at this connection.
-            for (const auto& user : {c.db.identities().bound_user(c.connection_id, request.name_id)})
-                if (user) ended += c.db.identities().end_idp_sessions(c.connection_id, "", *user);
+            // No SessionIndex (Entra ID sends none): every session this connection started for the NameID,
+            // and -- for sessions from before idgate recorded it -- those of the user bound to it.
+            ended += c.db.identities().end_subject_sessions(c.connection_id, request.name_id);
+            if (const auto user = c.db.identities().bound_user(c.connection_id, request.name_id))
+                ended += c.db.identities().end_idp_sessions(c.connection_id, "", *user);
         }
         c.db.record_audit(c.organization.id, actor_of(c, req), "sign_in.single_logout", "connection", c.connection_id,
                           c.connection.name,

@@ -442,6 +442,14 @@ const std::vector<migration>& migrations() {
                   PRIMARY KEY (connection_id, assertion_id)))",
              "CREATE INDEX seen_assertions_expiry ON seen_assertions (expires_at)",
          }},
+        {6,
+         "SAML: the NameID a session was started for",
+         {
+             // A LogoutRequest names the person by NameID (SAML profiles §4.4.4.2), often without a
+             // SessionIndex (Entra ID), and the NameID need not be the user's binding key.
+             "ALTER TABLE sessions ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''",
+             "CREATE INDEX sessions_idp_subject ON sessions (connection_id, idp_subject)",
+         }},
     };
     return all;
 }

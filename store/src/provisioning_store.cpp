@@ -421,6 +421,18 @@ public:
         return n ? *n : 0;
     }
 
+    std::int64_t end_subject_sessions(std::string_view connection_id, std::string_view subject) override {
+        if (subject.empty()) return 0;
+        auto n = db_.write<std::int64_t>([&](soci::session& sql) -> result<std::int64_t> {
+            std::string c{connection_id}, s{subject};
+            bound_statement st(sql);
+            st.in(c, "c").in(s, "s");
+            st.run("DELETE FROM sessions WHERE connection_id = :c AND idp_subject = :s");
+            return static_cast<std::int64_t>(st.affected_rows());
+        });
+        return n ? *n : 0;
+    }
+
     bool email_verified(std::string_view organization_id, std::string_view user_id) override {
         return db_.read_only([&](soci::session& sql) {
             std::string org{organization_id}, u{user_id};

@@ -297,6 +297,34 @@ BOOST_AUTO_TEST_CASE(without_grants_disables_the_user_and_ends_its_sessions) {
     BOOST_TEST(db->local_accounts().count_sessions(org.id, id) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(single_logout_ends_sessions_by_session_index_or_by_name_id) {
+    const auto id = push("ada@acme.test", "00u-ada");
+    const auto start = [&](const std::string& hash, const std::string& index, const std::string& subject) {
+        schema::session s;
+        s.organization_id = org.id;
+        s.user_id = id;
+        s.secret_hash = hash;
+        s.connection_id = okta.id;
+        s.idp_session = index;
+        s.idp_subject = subject;
+        s.expires = clock.now() + std::chrono::hours(1);
+        BOOST_TEST_REQUIRE(db->local_accounts().create_session(s).has_value());
+    };
+    start("digest-1", "_idx1", "ada@acme.test");
+    start("digest-2", "_idx2", "ada@acme.test");
+    start("digest-3", "_idx3", "other-name-id");
+    const auto found = db->local_accounts().find_session("digest-1");
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->idp_session == "_idx1");
+    BOOST_TEST(found->idp_subject == "ada@acme.test");
+    BOOST_TEST(ids().end_idp_sessions(okta.id, "_idx1", "") == 1);
+    BOOST_TEST(ids().end_subject_sessions(entra.id, "ada@acme.test") == 0);  // another connection's: untouched
+    BOOST_TEST(ids().end_subject_sessions(okta.id, "") == 0);
+    BOOST_TEST(ids().end_subject_sessions(okta.id, "ada@acme.test") == 1);
+    BOOST_TEST(db->local_accounts().count_sessions(org.id, id) == 1);
+    BOOST_TEST(db->local_accounts().find_session("digest-3").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(holders_and_email_collisions) {
     const auto pushed = push("ada@acme.test", "00u-ada");
     const auto local = make_local("grace@acme.test");

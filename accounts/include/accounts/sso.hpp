@@ -38,6 +38,7 @@ struct sso_sign_in {
     std::string connection_id;  // the IdP connection
     std::string idp_session;    // the IdP's session id (OIDC sid), if it gave one
     std::string method;         // "oidc" or "saml"
+    std::string idp_subject = {};  // SAML: the NameID, which a LogoutRequest names
 };
 
 // Starts the session and records the successful sign-in (login counts, last login).

@@ -142,6 +142,7 @@ struct session {
     core::time_point expires{};
     std::string client_address;
     std::string user_agent;
+    std::string idp_subject = {};  // the SAML NameID the session was started for (Single Logout names it)
 };
 
 // What a login attempt was, for login activity, counts and throttling.

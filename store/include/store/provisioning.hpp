@@ -182,6 +182,8 @@ public:
     // Ends the sessions a connection started: those of an IdP session (sid), or all of a user's.
     virtual std::int64_t end_idp_sessions(std::string_view connection_id, std::string_view idp_session,
                                           std::string_view user_id) = 0;
+    // Ends the sessions a connection started for a SAML NameID (session.idp_subject).
+    virtual std::int64_t end_subject_sessions(std::string_view connection_id, std::string_view subject) = 0;
 
     // Whether the user proved they own their address: accepted an invitation or confirmed an email change.
     virtual bool email_verified(std::string_view organization_id, std::string_view user_id) = 0;
