@@ -60,21 +60,33 @@ struct dsig_deleter {
     }
 };
 
+std::string_view trimmed(std::string_view v) {
+    // Values are written indented by some IdPs: XML whitespace around them is not part of them.
+    const auto first = v.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return v.substr(first, v.find_last_not_of(" \t\r\n") - first + 1);
+}
+
 std::string text_of(const xmlNode* n) {
-    // The whole text content, comments skipped: "a<!---->b" reads "ab", never "a".
+    // Nearly always one text node: read in place. Anything else (a comment, CDATA, entity text) takes the
+    // whole text content, comments skipped: "a<!---->b" reads "ab", never "a".
+    if (n && n->children && !n->children->next && n->children->type == XML_TEXT_NODE && n->children->content)
+        return std::string(trimmed(reinterpret_cast<const char*>(n->children->content)));
     xmlChar* t = xmlNodeGetContent(n);
-    std::string out = t ? reinterpret_cast<const char*>(t) : "";
+    std::string out(trimmed(t ? reinterpret_cast<const char*>(t) : ""));
     xmlFree(t);
-    // Trim XML whitespace around the value (values are written indented by some IdPs).
-    const auto first = out.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    return out.substr(first, out.find_last_not_of(" \t\r\n") - first + 1);
+    return out;
 }
 
 std::optional<std::string> attribute(const xmlNode* n, const char* name) {
-    xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
-    if (!v) return std::nullopt;
-    std::string out = reinterpret_cast<const char*>(v);
+    // An attribute without a namespace, as SAML's are. Its value is one text node unless it held entity
+    // references, which libxml2 has substituted already (no DTD is ever loaded); read it in place then too.
+    const xmlAttr* a = xmlHasNsProp(n, reinterpret_cast<const xmlChar*>(name), nullptr);
+    if (!a) return std::nullopt;
+    if (a->children && !a->children->next && a->children->type == XML_TEXT_NODE && a->children->content)
+        return std::string(reinterpret_cast<const char*>(a->children->content));
+    xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
+    std::string out = v ? reinterpret_cast<const char*>(v) : "";
     xmlFree(v);
     return out;
 }
@@ -346,41 +358,62 @@ bool certificate_usable(const std::string& pem) {
 
 std::string decode_post_binding(const std::string& field, std::size_t max_bytes) {
     if (field.size() > max_bytes * 4 / 3 + 8) fail("too_large", "the SAMLResponse is larger than allowed");
-    // Base64 (RFC 4648 §4), line breaks tolerated: one table lookup per character, no intermediate copy.
+    // Base64 (RFC 4648 §4), line breaks tolerated. One table lookup classifies each character (value,
+    // whitespace or padding); whole quads of plain characters -- nearly all of them -- take the fast path.
+    static constexpr signed char skip = -2, pad = -3, bad = -1;
     static const auto table = [] {
         std::array<signed char, 256> t{};
-        t.fill(-1);
+        t.fill(bad);
         const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+        for (const char c : {'\r', '\n', ' ', '\t'}) t[static_cast<unsigned char>(c)] = skip;
+        t[static_cast<unsigned char>('=')] = pad;
         return t;
     }();
-    std::string xml;
-    xml.reserve(field.size() * 3 / 4);
+    std::string xml(field.size() / 4 * 3 + 3, '\0');
+    auto* out = reinterpret_cast<unsigned char*>(xml.data());
+    const auto* in = reinterpret_cast<const unsigned char*>(field.data());
+    const auto* const end = in + field.size();
     std::uint32_t bits = 0;
     int count = 0, padding = 0;
-    for (const char ch : field) {
-        if (ch == '\r' || ch == '\n' || ch == ' ' || ch == '\t') continue;
-        if (ch == '=') {
+    while (in < end) {
+        if (count == 0 && end - in >= 4) {
+            const int a = table[in[0]], b = table[in[1]], c = table[in[2]], d = table[in[3]];
+            if ((a | b | c | d) >= 0) {
+                const std::uint32_t v = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                                        (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
+                out[0] = static_cast<unsigned char>(v >> 16);
+                out[1] = static_cast<unsigned char>(v >> 8);
+                out[2] = static_cast<unsigned char>(v);
+                out += 3;
+                in += 4;
+                continue;
+            }
+        }
+        const signed char v = table[*in++];
+        if (v == skip) continue;
+        if (v == pad) {
             ++padding;
             continue;
         }
-        const auto v = table[static_cast<unsigned char>(ch)];
         if (v < 0 || padding) fail("malformed_response", "the SAMLResponse is not base64");
         bits = (bits << 6) | static_cast<std::uint32_t>(v);
         if (++count == 4) {
-            xml.push_back(static_cast<char>(bits >> 16));
-            xml.push_back(static_cast<char>(bits >> 8));
-            xml.push_back(static_cast<char>(bits));
+            out[0] = static_cast<unsigned char>(bits >> 16);
+            out[1] = static_cast<unsigned char>(bits >> 8);
+            out[2] = static_cast<unsigned char>(bits);
+            out += 3;
             bits = 0;
             count = 0;
         }
     }
-    if (count == 1 || padding > 2) fail("malformed_response", "the SAMLResponse is not base64");
-    if (count == 2) xml.push_back(static_cast<char>(bits >> 4));
+    if (count == 1 || padding > 2 || (padding && count == 0)) fail("malformed_response", "the SAMLResponse is not base64");
+    if (count == 2) *out++ = static_cast<unsigned char>(bits >> 4);
     if (count == 3) {
-        xml.push_back(static_cast<char>(bits >> 10));
-        xml.push_back(static_cast<char>(bits >> 2));
+        *out++ = static_cast<unsigned char>(bits >> 10);
+        *out++ = static_cast<unsigned char>(bits >> 2);
     }
+    xml.resize(static_cast<std::size_t>(out - reinterpret_cast<unsigned char*>(xml.data())));
     if (xml.empty()) fail("malformed_response", "the SAMLResponse is empty");
     return xml;
 }

@@ -196,11 +196,25 @@ BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
     while (b64.size() % 4) b64 += '=';
     BOOST_TEST(saml::decode_post_binding(b64) == xml);
     BOOST_TEST(saml::validate_response(saml::decode_post_binding(b64), trust, expected).name_id == "ada@example.com");
-    try {
-        saml::decode_post_binding("%%%not base64%%%");
-        BOOST_FAIL("accepted");
-    } catch (const saml::saml_error& e) {
-        BOOST_TEST(e.code() == "malformed_response");
+    // Every length (1, 2 or 3 trailing bytes, padded or not), with line breaks every 76 characters as some
+    // IdPs send it (MIME style) and stray spaces.
+    for (std::size_t n = 1; n < 200; ++n) {
+        std::string bytes;
+        for (std::size_t i = 0; i < n; ++i) bytes.push_back(static_cast<char>((i * 37 + n) & 0xff));
+        std::string b = core::base64url_encode(bytes);
+        for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
+        std::string wrapped = n % 2 ? b : b + std::string((4 - b.size() % 4) % 4, '=');
+        for (std::size_t at = 76; at < wrapped.size(); at += 78) wrapped.insert(at, "\r\n");
+        if (n % 5 == 0) wrapped.insert(wrapped.size() / 2, " ");
+        BOOST_TEST(saml::decode_post_binding(wrapped) == bytes, "length " << n);
+    }
+    for (const char* malformed : {"%%%not base64%%%", "Q", "QQ=A", "QUJD=", "QQ===", "", "\r\n", "QUJD*UJD"}) {
+        try {
+            saml::decode_post_binding(malformed);
+            BOOST_FAIL("accepted " << malformed);
+        } catch (const saml::saml_error& e) {
+            BOOST_TEST(e.code() == "malformed_response", malformed);
+        }
     }
 }
 
