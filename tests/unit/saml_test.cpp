@@ -159,6 +159,17 @@ BOOST_AUTO_TEST_CASE(signature_wrapping_is_refused) {
     BOOST_TEST(code_of(signed_assertion(extra)) == "multiple_assertions");
 }
 
+BOOST_AUTO_TEST_CASE(a_namespaced_attribute_does_not_stand_in_for_a_saml_attribute) {
+    // SAML's attributes (Recipient, InResponseTo, NotOnOrAfter...) carry no namespace; an x:Recipient that
+    // the IdP signed for other reasons is not the Recipient.
+    fx::response_parts p;
+    auto xml = fx::response_xml(p);
+    const auto at = xml.find(" Recipient=\"");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    xml.replace(at, 12, " xmlns:x=\"urn:example:x\" x:Recipient=\"");
+    BOOST_TEST(code_of(fx::sign(xml, p.assertion_id, idp)) == "wrong_recipient");
+}
+
 BOOST_AUTO_TEST_CASE(a_comment_in_the_name_id_cannot_truncate_it) {
     // The IdP signed "ada@example.com.evil.com" (an attacker's own account there); a comment inserted
     // afterwards keeps the signature valid (exclusive c14n drops comments) but must not cut the value.
