@@ -42,13 +42,28 @@ std::optional<time_point> parse_timestamp(std::string_view s) {
         return std::nullopt;
     std::size_t pos = 19;
     if (s[pos] == '.') {
-        if (!read_int(s, pos + 1, 3, ms)) return std::nullopt;
-        pos += 4;
+        // 1-9 fractional digits (xsd:dateTime allows any number; ADFS writes 7); milliseconds are kept.
+        std::size_t digits = 0;
+        while (pos + 1 + digits < s.size() && s[pos + 1 + digits] >= '0' && s[pos + 1 + digits] <= '9') {
+            if (digits < 3) ms = ms * 10 + (s[pos + 1 + digits] - '0');
+            ++digits;
+        }
+        if (digits == 0 || digits > 9) return std::nullopt;
+        for (std::size_t i = digits; i < 3; ++i) ms *= 10;
+        pos += 1 + digits;
     }
-    if (pos + 1 != s.size() || s[pos] != 'Z') return std::nullopt;
+    // The zone: Z, or an offset +hh:mm / -hh:mm (xsd:dateTime, RFC 3339 §5.6), converted to UTC.
+    int offset_minutes = 0;
+    if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+        int oh = 0, om = 0;
+        if (!read_int(s, pos + 1, 2, oh) || !read_int(s, pos + 4, 2, om) || oh > 14 || om > 59) return std::nullopt;
+        offset_minutes = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
+    } else if (pos + 1 != s.size() || s[pos] != 'Z') {
+        return std::nullopt;
+    }
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
-    return time_point{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{sec} +
+    return time_point{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi - offset_minutes} + seconds{sec} +
                       milliseconds{ms}};
 }
 

@@ -159,9 +159,12 @@ json::value extension_scalar(const attribute_definition& a, const json::value& v
         case attribute_type::decimal:
             if (!v.is_number()) throw wrong("a number");
             return v;
-        case attribute_type::date_time:
-            if (!v.is_string() || !core::parse_timestamp(v.as_string())) throw wrong("a dateTime such as 2026-01-31T12:00:00Z");
-            return v;
+        case attribute_type::date_time: {
+            const auto t = v.is_string() ? core::parse_timestamp(v.as_string()) : std::nullopt;
+            if (!t) throw wrong("a dateTime such as 2026-01-31T12:00:00Z");
+            // Stored in one form, so that filters compare dateTimes as the text they are kept in.
+            return json::value(core::format_timestamp(*t));
+        }
         case attribute_type::complex: break;
     }
     throw wrong("a simple value");

@@ -120,6 +120,29 @@ struct list_request {
     projection fields;
 };
 
+// The extension attributes a filter may name (they live in the user's extensions JSON): the enterprise
+// extension's, except department (a column), and the single-valued simple attributes of configured
+// extensions, each compared by its declared type and caseExact (RFC 7643 §2.2, §7).
+std::vector<store::extension_attribute> filterable_extension_attributes(const extension_registry& registry) {
+    using vt = store::extension_attribute::value_type;
+    std::vector<store::extension_attribute> out;
+    const std::string enterprise{enterprise_user_urn};
+    for (const char* name : {"employeeNumber", "costCenter", "organization", "division"})
+        out.push_back({enterprise, name, "", vt::string});
+    out.push_back({enterprise, "manager", "value", vt::string});
+    for (const auto& def : registry.user_extensions)
+        for (const auto& a : def.attributes) {
+            if (a.multi_valued || a.type == attribute_type::complex) continue;
+            vt type = a.case_exact ? vt::case_exact_string : vt::string;
+            if (a.type == attribute_type::boolean) type = vt::boolean;
+            else if (a.type == attribute_type::integer) type = vt::integer;
+            else if (a.type == attribute_type::decimal) type = vt::decimal;
+            else if (a.type == attribute_type::date_time) type = vt::date_time;
+            out.push_back({def.id, a.name, "", type});
+        }
+    return out;
+}
+
 core::response run_list(const context& c, const list_request& lr) {
     store::user_query q;
     q.organization_id = c.organization.id;
@@ -127,6 +150,7 @@ core::response run_list(const context& c, const list_request& lr) {
         auto parsed = parse_filter(lr.filter);
         if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
         q.filter = parsed.filter;
+        q.extension_attributes = filterable_extension_attributes(c.extensions);
     }
     // RFC 7644 §3.4.2.4 paging, clamped to what we advertise; or RFC 9865 cursor paging.
     const auto window = page_of(lr.start_index, lr.count);

@@ -35,11 +35,15 @@ enum class kind {
     exact,         // case-exact string (id, externalId)
     boolean,
     date_time,
+    number,
 };
 
 struct column {
     std::string sql;
     kind type;
+    // For a value that may be missing from the row (an extension attribute in JSON): true when present.
+    // Empty: the column always has a value ('' when unassigned).
+    std::string present = {};
 };
 
 // user_emails / user_phone_numbers / group_members, as the target of emails.x / members.x and of
@@ -148,7 +152,8 @@ std::optional<multi_valued> group_multi_valued(const schema::attribute_path& p) 
 const mapping user_mapping{user_column, user_multi_valued, "u",
                            "id, externalId, userName, displayName, name.*, nickName, title, userType, locale, "
                            "preferredLanguage, timezone, active, emails, phoneNumbers, groups.value, meta.created, "
-                           "meta.lastModified, enterprise department"};
+                           "meta.lastModified, the enterprise extension's attributes, single-valued attributes of configured "
+                           "extensions"};
 const mapping group_mapping{group_column, group_multi_valued, "g",
                             "id, externalId, displayName, members.value, meta.created, meta.lastModified"};
 
@@ -165,7 +170,9 @@ std::optional<column> sub_column(std::string_view alias, const multi_valued& mv,
 
 class translator {
 public:
-    translator(std::vector<std::string>& params, const mapping& m) : params_(params), m_(m) {}
+    translator(std::vector<std::string>& params, const mapping& m,
+               const std::vector<extension_attribute>* extensions = nullptr, bool postgres = false)
+        : params_(params), m_(m), extensions_(extensions), postgres_(postgres) {}
 
     // SQL for `f` against the resource's table; throws query_error with a reason for the client.
     std::string user_filter(const schema::filter& f) {
@@ -245,8 +252,46 @@ private:
             f.node);
     }
 
+    // An attribute in the user's extensions JSON, read with the dialect's JSON functions; the keys are
+    // bound, never spliced into the SQL.
+    std::optional<column> extension_column(const schema::attribute_path& p) {
+        if (!extensions_ || p.schema_urn.empty()) return std::nullopt;
+        for (const auto& e : *extensions_) {
+            if (lower(e.schema_urn) != lower(p.schema_urn) || lower(e.name) != lower(p.attribute) ||
+                lower(e.sub_attribute) != lower(p.sub_attribute))
+                continue;
+            using vt = extension_attribute::value_type;
+            std::string node, text;  // the JSON value, and its text
+            if (postgres_) {
+                node = "(u.extensions::jsonb -> " + bind(e.schema_urn) + " -> " + bind(e.name);
+                if (!e.sub_attribute.empty()) node += " -> " + bind(e.sub_attribute);
+                node += ")";
+                text = "(" + node + " #>> '{}')";
+            } else {
+                const std::string path = "$.\"" + e.schema_urn + "\".\"" + e.name + "\"" +
+                                         (e.sub_attribute.empty() ? "" : ".\"" + e.sub_attribute + "\"");
+                node = text = "json_extract(u.extensions, " + bind(path) + ")";
+            }
+            const std::string present = "(" + node + " IS NOT NULL)";
+            switch (e.type) {
+                case vt::boolean:
+                    return column{postgres_ ? "(CASE WHEN " + node + " = 'true'::jsonb THEN 1 ELSE 0 END)"
+                                            : "(CASE WHEN " + node + " = 1 THEN 1 ELSE 0 END)",
+                                  kind::boolean, present};
+                case vt::integer:
+                case vt::decimal:
+                    return column{postgres_ ? "(" + text + ")::numeric" : text, kind::number, present};
+                case vt::date_time: return column{"COALESCE(" + text + ", '')", kind::date_time, present};
+                case vt::case_exact_string: return column{"COALESCE(" + text + ", '')", kind::exact, present};
+                case vt::string: return column{"COALESCE(" + text + ", '')", kind::text, present};
+            }
+        }
+        return std::nullopt;
+    }
+
     std::string user_comparison(const schema::comparison& c) {
         if (const auto col = m_.column_of(c.path)) return compare(*col, c, c.path.to_string());
+        if (const auto col = extension_column(c.path)) return compare(*col, c, c.path.to_string());
         if (const auto mv = m_.multi_valued_of(c.path)) {
             const auto sub = sub_column("e", *mv, c.path.sub_attribute);
             if (!sub) throw query_error{"unknown attribute '" + c.path.to_string() + "'"};
@@ -267,25 +312,46 @@ private:
         using vk = schema::filter_value::kind;
         const std::string sql{col.sql};
         const auto absent = [&] {
+            if (!col.present.empty()) return "(NOT " + col.present + ")";
             switch (col.type) {
                 case kind::boolean: return std::string("1 = 0");  // a boolean is always present here
                 default: return "(" + sql + " = '')";
             }
         };
-        if (c.op == op::pr) return col.type == kind::boolean ? "1 = 1" : "(" + sql + " <> '')";
+        const auto present = [&] {
+            if (!col.present.empty()) return col.present;
+            return col.type == kind::boolean ? std::string("1 = 1") : "(" + sql + " <> '')";
+        };
+        if (c.op == op::pr) return present();
         if (c.value.type == vk::null) {
             // "eq null" means "has no value" (RFC 7644 §3.4.2.2 treats null as unassigned).
-            if (c.op == op::eq) return col.type == kind::boolean ? "1 = 0" : absent();
-            if (c.op == op::ne) return col.type == kind::boolean ? "1 = 1" : "(" + sql + " <> '')";
+            if (c.op == op::eq) return absent();
+            if (c.op == op::ne) return present();
             throw query_error{"null can only be compared with eq or ne"};
         }
         switch (col.type) {
+            case kind::number: {
+                if (c.value.type != vk::number)
+                    throw query_error{"'" + name + "' is a number: compare it with an unquoted number"};
+                if (c.op == op::co || c.op == op::sw || c.op == op::ew)
+                    throw query_error{"'" + name + "' is a number: co, sw and ew do not apply"};
+                const std::string literal =
+                    postgres_ ? "CAST(" + bind(c.value.text) + " AS numeric)" : "CAST(" + bind(c.value.text) + " AS REAL)";
+                // A missing value is not equal to anything: ne matches it, the others do not.
+                if (c.op == op::ne) return "(NOT " + col.present + " OR " + sql + " <> " + literal + ")";
+                return "(" + col.present + " AND " + sql + " " + relational(c.op) + " " + literal + ")";
+            }
             case kind::boolean: {
                 if (c.value.type != vk::boolean)
                     throw query_error{"'" + name + "' is a boolean: compare it with true or false"};
                 if (c.op != op::eq && c.op != op::ne)
                     throw query_error{"'" + name + "' is a boolean: only eq, ne and pr apply"};
-                return "(" + sql + (c.op == op::eq ? " = " : " <> ") + (c.value.boolean ? "1" : "0") + ")";
+                const std::string value = c.value.boolean ? "1" : "0";
+                // A missing value (an extension attribute) is neither true nor false: ne matches it.
+                if (!col.present.empty())
+                    return c.op == op::eq ? "(" + col.present + " AND " + sql + " = " + value + ")"
+                                          : "(NOT " + col.present + " OR " + sql + " <> " + value + ")";
+                return "(" + sql + (c.op == op::eq ? " = " : " <> ") + value + ")";
             }
             case kind::date_time: {
                 if (c.value.type != vk::string)
@@ -295,7 +361,9 @@ private:
                     throw query_error{"'" + c.value.text + "' is not a dateTime in UTC (e.g. 2026-01-31T12:00:00Z)"};
                 if (c.op == op::co || c.op == op::sw || c.op == op::ew)
                     throw query_error{"'" + name + "' is a dateTime: co, sw and ew do not apply"};
-                return "(" + sql + " " + relational(c.op) + " " + bind(core::format_timestamp(*t)) + ")";
+                const std::string comparison = "(" + sql + " " + relational(c.op) + " " + bind(core::format_timestamp(*t)) + ")";
+                if (c.op == op::ne) return comparison;
+                return "(" + present() + " AND " + comparison + ")";
             }
             default: break;
         }
@@ -308,11 +376,16 @@ private:
         };
         if (col.type == kind::folded) value = schema::case_fold(value);
         if (col.type == kind::text) lhs = "LOWER(" + sql + ")";
+        // An unassigned value (stored as '') matches no comparison but ne: "title lt \"m\"" is not every user
+        // without a title (RFC 7644 §3.4.2.2 compares assigned values).
+        const auto assigned = [&](const std::string& comparison) { return "(" + present() + " AND " + comparison + ")"; };
         switch (c.op) {
-            case op::co: return "(" + lhs + " LIKE " + rhs_of(bind("%" + escape_like(value) + "%")) + " ESCAPE '\\')";
-            case op::sw: return "(" + lhs + " LIKE " + rhs_of(bind(escape_like(value) + "%")) + " ESCAPE '\\')";
-            case op::ew: return "(" + lhs + " LIKE " + rhs_of(bind("%" + escape_like(value))) + " ESCAPE '\\')";
-            default: return "(" + lhs + " " + relational(c.op) + " " + rhs_of(bind(value)) + ")";
+            case op::co: return assigned("(" + lhs + " LIKE " + rhs_of(bind("%" + escape_like(value) + "%")) + " ESCAPE '\\')");
+            case op::sw: return assigned("(" + lhs + " LIKE " + rhs_of(bind(escape_like(value) + "%")) + " ESCAPE '\\')");
+            case op::ew: return assigned("(" + lhs + " LIKE " + rhs_of(bind("%" + escape_like(value))) + " ESCAPE '\\')");
+            case op::eq:
+            case op::ne: return "(" + lhs + " " + relational(c.op) + " " + rhs_of(bind(value)) + ")";
+            default: return assigned("(" + lhs + " " + relational(c.op) + " " + rhs_of(bind(value)) + ")");
         }
     }
 
@@ -330,6 +403,8 @@ private:
 
     std::vector<std::string>& params_;
     const mapping& m_;
+    const std::vector<extension_attribute>* extensions_;
+    bool postgres_;
 };
 
 }  // namespace
@@ -337,9 +412,10 @@ private:
 namespace {
 
 resource_sql translate_with(const mapping& m, const std::string& organization_filter, const schema::filter_ptr& filter,
-                            const std::string& sort_by, bool descending) {
+                            const std::string& sort_by, bool descending,
+                            const std::vector<extension_attribute>* extensions = nullptr, bool postgres = false) {
     resource_sql out;
-    translator t(out.params, m);
+    translator t(out.params, m, extensions, postgres);
     const std::string a{m.alias};
     out.where = organization_filter;
     if (filter) out.where += " AND " + t.user_filter(*filter);
@@ -370,10 +446,11 @@ resource_sql translate_with(const mapping& m, const std::string& organization_fi
 
 }  // namespace
 
-resource_sql translate(const user_query& q) {
+resource_sql translate(const user_query& q, bool postgres) {
     if (q.after && (!q.sort_by.empty() || q.descending))
         throw query_error{"cursor paging follows creation order: sortBy and sortOrder cannot be combined with a cursor"};
-    auto out = translate_with(user_mapping, "u.organization_id = :org", q.filter, q.sort_by, q.descending);
+    auto out = translate_with(user_mapping, "u.organization_id = :org", q.filter, q.sort_by, q.descending,
+                              &q.extension_attributes, postgres);
     if (q.after) {
         // Keyset condition on the (organization_id, created_at, id) index: rows after the position.
         const auto name = [&out] { return ":p" + std::to_string(out.params.size()); };

@@ -25,7 +25,8 @@ struct resource_sql {
 std::string escape_like(std::string_view s);
 
 // Throw query_error when the query cannot be translated.
-resource_sql translate(const user_query& q);
+// `postgres` selects how JSON is read (extension attributes); the rest of the SQL is the same on both.
+resource_sql translate(const user_query& q, bool postgres = false);
 resource_sql translate(const group_query& q);
 
 }  // namespace idgate::store::detail

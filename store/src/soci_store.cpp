@@ -215,7 +215,7 @@ public:
     result<user_page> find_users(const user_query& q) override {
         resource_sql t;
         try {
-            t = translate(q);
+            t = translate(q, postgres());
         } catch (const query_error&) {
             return errc::not_supported;
         }

@@ -2,6 +2,8 @@
 // User extension schemas declared in configuration: no code change to add one.
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <cstdio>
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
@@ -96,6 +98,63 @@ BOOST_AUTO_TEST_CASE(wrong_values_for_a_configured_extension_are_400) {
         BOOST_TEST(json::parse(r.body).at("scimType").as_string() == type, ext);
     }
     BOOST_TEST(json::parse(scim(verb::get, "/Users").body).at("totalResults").as_int64() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(extension_attributes_can_be_filtered_by_their_type) {
+    const std::string enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    const auto create = [&](const std::string& name, const std::string& acme, const std::string& employee) {
+        const auto r = scim(verb::post, "/Users",
+                            R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" + name + R"(",")" +
+                                acme_urn + "\":" + acme + ",\"" + enterprise + R"(":{"employeeNumber":")" + employee + "\"}}");
+        BOOST_TEST_REQUIRE(r.status == 201, r.body);
+    };
+    create("ada", R"({"badgeNumber":"B-7","clearanceLevel":3,"contractor":"True","hiredAt":"2024-03-01T09:00:00+01:00"})", "E-1");
+    create("bob", R"({"badgeNumber":"b-8","clearanceLevel":1,"contractor":false})", "E-2");
+    create("cy", R"({"badgeNumber":"C-9"})", "e-3");
+    const auto names = [&](const std::string& filter) {
+        std::string encoded;
+        for (const char ch : filter) {
+            if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_') encoded += ch;
+            else {
+                char hex[4];
+                std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(ch));
+                encoded += hex;
+            }
+        }
+        const auto r = scim(verb::get, "/Users?sortBy=userName&filter=" + encoded);
+        if (r.status != 200) return "status " + std::to_string(r.status) + " " + r.body;
+        std::string out;
+        const auto page = json::parse(r.body);
+        for (const auto& u : page.at("Resources").as_array())
+            out += (out.empty() ? "" : ",") + std::string(u.at("userName").as_string());
+        return out;
+    };
+    const std::string acme{acme_urn};
+    BOOST_TEST(names(acme + ":clearanceLevel gt 2") == "ada");
+    BOOST_TEST(names(acme + ":clearanceLevel le 3 and " + acme + ":contractor eq false") == "bob");
+    BOOST_TEST(names(acme + ":contractor pr") == "ada,bob");
+    BOOST_TEST(names("not (" + acme + ":clearanceLevel pr)") == "cy");
+    BOOST_TEST(names(acme + ":badgeNumber sw \"b-\"") == "ada,bob");  // caseExact=false by default
+    // Stored as a UTC dateTime: 09:00+01:00 is 08:00Z.
+    BOOST_TEST(names(acme + ":hiredAt lt \"2024-03-01T08:30:00Z\"") == "ada");
+    BOOST_TEST(names(enterprise + ":employeeNumber eq \"E-3\"") == "cy");
+    // A multi-valued or undeclared extension attribute, or a mistyped value: 400 invalidFilter.
+    for (const auto& bad : {acme + ":projects eq \"apollo\"", acme + ":shoeSize eq 44",
+                            acme + ":clearanceLevel eq \"3\"", acme + ":contractor co \"t\""}) {
+        const auto r = scim(verb::post, "/Users/.search",
+                            R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":")" +
+                                [&] {
+                                    std::string escaped;
+                                    for (const char ch : bad) escaped += ch == '"' ? std::string("\\\"") : std::string(1, ch);
+                                    return escaped;
+                                }() + "\"}");
+        BOOST_TEST(r.status == 400, bad << ": " << r.body);
+        BOOST_TEST(r.body.find("invalidFilter") != std::string::npos, r.body);
+    }
+    const auto searched = scim(verb::post, "/Users/.search",
+                               R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":")" + acme +
+                                   R"(:clearanceLevel ge 1"})");
+    BOOST_TEST(json::parse(searched.body).at("totalResults").as_int64() == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -574,6 +574,10 @@ BOOST_AUTO_TEST_CASE(string_operators_respect_case_exactness) {
     BOOST_TEST(names(cmp(path("userName"), compare_op::ew, "OB")) == "bob");
     BOOST_TEST(names(cmp(path("userName"), compare_op::ne, "bob")) == "Alice,carol_x,dave%");
     BOOST_TEST(names(cmp(path("userName"), compare_op::gt, "bob")) == "carol_x,dave%");
+    // Unassigned values (carol has no title) match no ordering or substring comparison; ne matches them.
+    BOOST_TEST(names(cmp(path("title"), compare_op::lt, "M")) == "Alice,dave%");
+    BOOST_TEST(names(cmp(path("title"), compare_op::ew, "")) == "Alice,bob,dave%");
+    BOOST_TEST(names(cmp(path("title"), compare_op::ne, "manager")) == "Alice,carol_x,dave%");
     BOOST_TEST(names(cmp(path("userName", "", "urn:ietf:params:scim:schemas:core:2.0:User"), compare_op::eq, "bob")) ==
                "bob");
 }
@@ -642,6 +646,80 @@ BOOST_AUTO_TEST_CASE(unknown_or_mistyped_attributes_are_refused_never_dropped) {
     q.organization_id = org.id;
     q.sort_by = "emails";
     BOOST_TEST(store::validate(q).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(extension_attributes_filter_by_their_declared_type) {
+    // Kept in the users' extensions JSON: read with each backend's JSON functions, compared by type.
+    const std::string hr = "urn:example:hr:2.0:User";
+    const std::string enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    const std::pair<const char*, std::string> extensions[] = {
+        {"Alice", "{\"" + hr + "\":{\"badge\":\"A-17\",\"clearance\":3,\"contractor\":false,\"hired\":"
+                  "\"2024-05-01T00:00:00.000Z\",\"rate\":41.5},\"" + enterprise +
+                  "\":{\"employeeNumber\":\"E100\",\"manager\":{\"value\":\"m-1\"}}}"},
+        {"bob", "{\"" + hr + "\":{\"badge\":\"b-2\",\"clearance\":1,\"contractor\":true}}"},
+        {"dave%", "{\"" + hr + "\":{\"clearance\":5,\"hired\":\"2025-03-01T00:00:00.000Z\",\"rate\":70}}"},
+    };
+    for (const auto& [name, json] : extensions) {
+        auto u = db->find_user_by_user_name(org.id, name).value();
+        u.extensions_json = json;
+        BOOST_TEST_REQUIRE(db->update_user(u, u.version, admin).has_value());
+    }
+    using vt = store::extension_attribute::value_type;
+    const std::vector<store::extension_attribute> declared{
+        {hr, "badge", "", vt::case_exact_string}, {hr, "clearance", "", vt::integer},
+        {hr, "contractor", "", vt::boolean},      {hr, "hired", "", vt::date_time},
+        {hr, "rate", "", vt::decimal},            {enterprise, "employeeNumber", "", vt::string},
+        {enterprise, "manager", "value", vt::string}};
+    const auto query = [&](filter_ptr f) {
+        store::user_query q;
+        q.organization_id = org.id;
+        q.filter = std::move(f);
+        q.extension_attributes = declared;
+        return q;
+    };
+    const auto matching = [&](filter_ptr f) {
+        auto page = db->find_users(query(std::move(f)));
+        if (!page) return "error: " + page.error().message();
+        std::string out;
+        for (const auto& u : page->users) out += (out.empty() ? "" : ",") + u.user_name;
+        return out;
+    };
+    const auto number = [](schema::attribute_path p, compare_op op, std::string n) {
+        schema::filter_value v;
+        v.type = schema::filter_value::kind::number;
+        v.text = std::move(n);
+        return node({schema::comparison{std::move(p), op, v}});
+    };
+    const auto at = [&](const char* a, const std::string& urn) { return path(a, "", urn); };
+    BOOST_TEST(matching(cmp(at("employeeNumber", enterprise), compare_op::eq, "e100")) == "Alice");  // caseExact=false
+    BOOST_TEST(matching(cmp(path("manager", "value", enterprise), compare_op::eq, "m-1")) == "Alice");
+    BOOST_TEST(matching(cmp(at("BADGE", hr), compare_op::eq, "a-17")) == "");  // caseExact=true; names are not
+    BOOST_TEST(matching(cmp(at("badge", hr), compare_op::sw, "A-")) == "Alice");
+    BOOST_TEST(matching(present(at("badge", hr))) == "Alice,bob");
+    BOOST_TEST(matching(negate(present(at("badge", hr)))) == "carol_x,dave%");
+    BOOST_TEST(matching(number(at("clearance", hr), compare_op::gt, "2")) == "Alice,dave%");
+    BOOST_TEST(matching(number(at("clearance", hr), compare_op::eq, "1.0")) == "bob");
+    BOOST_TEST(matching(number(at("clearance", hr), compare_op::ne, "3")) == "bob,carol_x,dave%");
+    BOOST_TEST(matching(number(at("rate", hr), compare_op::lt, "50")) == "Alice");
+    BOOST_TEST(matching(cmp_bool(at("contractor", hr), compare_op::eq, true)) == "bob");
+    BOOST_TEST(matching(cmp_bool(at("contractor", hr), compare_op::eq, false)) == "Alice");
+    BOOST_TEST(matching(present(at("contractor", hr))) == "Alice,bob");
+    BOOST_TEST(matching(cmp(at("hired", hr), compare_op::gt, "2025-01-01T00:00:00Z")) == "dave%");
+    BOOST_TEST(matching(both(cmp(path("title"), compare_op::eq, "engineer"), number(at("clearance", hr), compare_op::ge, "3"))) ==
+               "Alice,dave%");
+    // Wrong types and undeclared attributes: refused, never dropped.
+    const std::pair<filter_ptr, const char*> refused[] = {
+        {cmp(at("clearance", hr), compare_op::eq, "3"), "number"},
+        {number(at("clearance", hr), compare_op::co, "3"), "co, sw and ew"},
+        {cmp(at("contractor", hr), compare_op::eq, "true"), "boolean"},
+        {cmp(at("nosuch", hr), compare_op::eq, "x"), "cannot be filtered"},
+        {cmp(at("badge", "urn:example:other"), compare_op::eq, "x"), "cannot be filtered"},
+    };
+    for (const auto& [f, reason] : refused) {
+        const auto why = store::validate(query(f));
+        BOOST_TEST_REQUIRE(why.has_value(), schema::to_sexpr(*f));
+        BOOST_TEST(why->find(reason) != std::string::npos, *why);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(paging_counts_everything_and_returns_a_window) {

@@ -23,9 +23,28 @@ BOOST_AUTO_TEST_CASE(parse_round_trips_and_accepts_whole_seconds) {
     BOOST_TEST(format_timestamp(*whole) == "2020-02-29T23:59:59.000Z");
 }
 
+BOOST_AUTO_TEST_CASE(parse_accepts_any_fraction_and_utc_offsets) {
+    // xsd:dateTime (RFC 7643 §2.3.5): fractions of any length (milliseconds kept), and offsets, as UTC.
+    const std::pair<const char*, const char*> cases[] = {
+        {"2020-01-01T00:00:00.5Z", "2020-01-01T00:00:00.500Z"},
+        {"2020-01-01T00:00:00.1234567Z", "2020-01-01T00:00:00.123Z"},
+        {"2020-01-01T09:30:00+01:00", "2020-01-01T08:30:00.000Z"},
+        {"2020-01-01T00:15:00.250-05:30", "2020-01-01T05:45:00.250Z"},
+        {"2020-03-01T00:30:00+01:00", "2020-02-29T23:30:00.000Z"},
+        {"2020-01-01T00:00:00+00:00", "2020-01-01T00:00:00.000Z"},
+    };
+    for (const auto& [text, utc] : cases) {
+        const auto t = parse_timestamp(text);
+        BOOST_TEST_REQUIRE(t.has_value(), text);
+        BOOST_TEST(format_timestamp(*t) == utc, text);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(parse_rejects_malformed_text) {
     for (const char* bad : {"", "2020-02-30T00:00:00Z", "2020-01-01 00:00:00Z", "2020-01-01T00:00:00",
-                            "2020-01-01T24:00:00Z", "2020-01-01T00:00:00.5Z", "2020-01-01T00:00:00.000Zjunk"})
+                            "2020-01-01T24:00:00Z", "2020-01-01T00:00:00.Z", "2020-01-01T00:00:00.0123456789Z",
+                            "2020-01-01T00:00:00.000Zjunk", "2020-01-01T00:00:00+0100", "2020-01-01T00:00:00+15:00",
+                            "2020-01-01T00:00:00+01:60", "2020-01-01T00:00:00+01:00Z"})
         BOOST_TEST(!parse_timestamp(bad).has_value(), bad);
 }
 

@@ -27,7 +27,8 @@ public:
 // text sorts in time order: storage keeps timestamps in this form on every backend.
 std::string format_timestamp(time_point t);
 
-// Parses the exact form format_timestamp() writes (and the same without milliseconds).
+// Parses xsd:dateTime as SCIM and SAML send it: the form format_timestamp() writes, with any fraction
+// (milliseconds kept) or none, and Z or a +hh:mm / -hh:mm offset (converted to UTC).
 std::optional<time_point> parse_timestamp(std::string_view text);
 
 }  // namespace idgate::core

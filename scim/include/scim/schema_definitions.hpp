@@ -39,7 +39,8 @@ struct schema_definition {
 
 // User extension schemas declared in configuration (RFC 7643 §3.3), beyond the built-in enterprise
 // extension: their attributes are validated on input, stored, returned, patchable and listed in
-// /Schemas, with no code change. Simple types only (no complex attributes); not filterable.
+// /Schemas, with no code change. Simple types only (no complex attributes); single-valued ones are
+// filterable (evaluated on the JSON they are kept in, without an index).
 struct extension_registry {
     std::vector<schema_definition> user_extensions;
     const schema_definition* find(std::string_view urn) const;

@@ -56,6 +56,16 @@ struct user_position {
     std::string id;
 };
 
+// An attribute of a user extension schema kept in the user's extensions JSON (the enterprise extension's
+// employeeNumber or manager.value, an attribute of a configured extension) that filters may name, with the
+// URN (RFC 7644 §3.10). Spelled as stored. Not indexed: such a clause is evaluated on each of the
+// organisation's users that the rest of the filter leaves.
+struct extension_attribute {
+    enum class value_type { string, case_exact_string, boolean, integer, decimal, date_time };
+    std::string schema_urn, name, sub_attribute;
+    value_type type = value_type::string;
+};
+
 struct user_query {
     std::string organization_id;
     schema::filter_ptr filter;   // null: all users
@@ -64,6 +74,7 @@ struct user_query {
     std::int64_t offset = 0;     // rows to skip (SCIM startIndex - 1)
     std::int64_t limit = 100;    // 0: count only
     std::optional<user_position> after;  // cursor paging: creation order only, offset ignored
+    std::vector<extension_attribute> extension_attributes = {};  // filterable beyond the built-in columns
 };
 
 struct group_query {
