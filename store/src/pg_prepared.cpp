@@ -24,13 +24,23 @@ struct prepared {
     std::list<std::string>::iterator recency;
 };
 
+// A deferred statement: a prepared one by name with its values, or (no name) a parameterless text.
+struct queued {
+    std::string name;
+    std::string text;
+    std::vector<std::string> values;
+    std::vector<bool> nulls;
+};
+
 struct connection_cache {
     std::unordered_map<std::string, prepared> by_query;
     std::list<std::string> recency;  // most recent first; holds the keys of by_query
     unsigned long long next_id = 0;
+    std::vector<queued> pending;  // deferred statements, in order
     void clear() {
         by_query.clear();
         recency.clear();
+        pending.clear();
     }
 };
 
@@ -124,43 +134,54 @@ void pg_statement::add_column(void* target, soci::indicator* ind, from_text_fn f
     columns_.push_back({target, ind, from_text});
 }
 
-bool pg_statement::run(const std::string& query) {
+struct pg_statement::prepared_ref {
+    connection_cache* cache;
+    std::unordered_map<std::string, prepared>::iterator entry;
+};
+
+pg_statement::prepared_ref pg_statement::statement_for(const std::string& query) {
     auto& cache = cache_of(conn_);
     auto found = cache.by_query.find(query);
     if (found != cache.by_query.end()) {
         cache.recency.splice(cache.recency.begin(), cache.recency, found->second.recency);
-    } else {
-        prepared entry;
-        const std::string text = number_placeholders(query, entry.parameter_names);
-        if (cache.by_query.size() >= prepared_capacity && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
-            // DEALLOCATE is not transactional; in a failed transaction it would fail, so wait.
-            const auto oldest = cache.by_query.find(cache.recency.back());
-            result_guard dropped{PQexec(conn_, ("DEALLOCATE " + oldest->second.name).c_str())};
-            if (PQresultStatus(dropped.r) != PGRES_COMMAND_OK) throw_result_error(conn_, dropped.r, "deallocate");
-            cache.by_query.erase(oldest);
-            cache.recency.pop_back();
-        }
-        entry.name = "idgate_" + std::to_string(++cache.next_id);
-        result_guard made{PQprepare(conn_, entry.name.c_str(), text.c_str(), 0, nullptr)};
-        if (PQresultStatus(made.r) != PGRES_COMMAND_OK) throw_result_error(conn_, made.r, "prepare");
-        cache.recency.push_front(query);
-        entry.recency = cache.recency.begin();
-        found = cache.by_query.emplace(query, std::move(entry)).first;
+        return {&cache, found};
     }
-    const prepared& statement = found->second;
+    prepared entry;
+    const std::string text = number_placeholders(query, entry.parameter_names);
+    // Deferred statements name theirs: nothing is deallocated while some wait (the bound is exceeded
+    // by at most one transaction's statements meanwhile).
+    if (cache.by_query.size() >= prepared_capacity && cache.pending.empty() &&
+        PQtransactionStatus(conn_) != PQTRANS_INERROR) {
+        // DEALLOCATE is not transactional; in a failed transaction it would fail, so wait.
+        const auto oldest = cache.by_query.find(cache.recency.back());
+        result_guard dropped{PQexec(conn_, ("DEALLOCATE " + oldest->second.name).c_str())};
+        if (PQresultStatus(dropped.r) != PGRES_COMMAND_OK) throw_result_error(conn_, dropped.r, "deallocate");
+        cache.by_query.erase(oldest);
+        cache.recency.pop_back();
+    }
+    entry.name = "idgate_" + std::to_string(++cache.next_id);
+    // PREPARE changes no data: it may run while deferred statements wait.
+    result_guard made{PQprepare(conn_, entry.name.c_str(), text.c_str(), 0, nullptr)};
+    if (PQresultStatus(made.r) != PGRES_COMMAND_OK) throw_result_error(conn_, made.r, "prepare");
+    cache.recency.push_front(query);
+    entry.recency = cache.recency.begin();
+    return {&cache, cache.by_query.emplace(query, std::move(entry)).first};
+}
 
-    // Values in $n order; text form, NULL for an i_null indicator. Strings are passed without a copy.
-    const std::size_t count = statement.parameter_names.size();
-    std::vector<std::string> texts(count);
-    std::vector<const char*> values(count, nullptr);
-    for (std::size_t i = 0; i < count; ++i) {
+// Values in $n order; text form, nullptr for an i_null indicator. Strings are passed without a copy.
+void pg_statement::values_for(const prepared_ref& statement, std::vector<std::string>& texts,
+                              std::vector<const char*>& values) const {
+    const auto& names = statement.entry->second.parameter_names;
+    texts.assign(names.size(), std::string());
+    values.assign(names.size(), nullptr);
+    for (std::size_t i = 0; i < names.size(); ++i) {
         const param* p = nullptr;
         for (const auto& candidate : params_)
-            if (statement.parameter_names[i] == candidate.name) {
+            if (names[i] == candidate.name) {
                 p = &candidate;
                 break;
             }
-        if (!p) throw soci::soci_error("Missing use element for bind by name (" + statement.parameter_names[i] + ")");
+        if (!p) throw soci::soci_error("Missing use element for bind by name (" + names[i] + ")");
         if (p->ind && *p->ind == soci::i_null) continue;
         if (p->to_text == text_of_string) {
             values[i] = static_cast<const std::string*>(p->value)->c_str();
@@ -169,9 +190,36 @@ bool pg_statement::run(const std::string& query) {
             values[i] = texts[i].c_str();
         }
     }
+}
+
+void pg_statement::defer(const std::string& query) {
+    const auto statement = statement_for(query);
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    values_for(statement, texts, values);
+    queued q;
+    q.name = statement.entry->second.name;
+    q.values.reserve(values.size());
+    q.nulls.reserve(values.size());
+    for (const char* v : values) {
+        q.nulls.push_back(v == nullptr);
+        q.values.emplace_back(v ? v : "");
+    }
+    statement.cache->pending.push_back(std::move(q));
+}
+
+bool pg_statement::run(const std::string& query) {
+    pg_flush(conn_);
+    const auto statement = statement_for(query);
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    values_for(statement, texts, values);
+    auto& cache = *statement.cache;
+    auto found = statement.entry;
 
     PQclear(result_);
-    result_ = PQexecPrepared(conn_, statement.name.c_str(), static_cast<int>(count), values.data(), nullptr, nullptr, 0);
+    result_ = PQexecPrepared(conn_, found->second.name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                             nullptr, 0);
     const auto status = PQresultStatus(result_);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
@@ -187,6 +235,88 @@ bool pg_statement::run(const std::string& query) {
     if (status != PGRES_TUPLES_OK || PQntuples(result_) == 0) return false;
     fetch_row();
     return true;
+}
+
+void pg_queue_simple(PGconn* conn, const std::string& sql) {
+    queued q;
+    q.text = sql;
+    cache_of(conn).pending.push_back(std::move(q));
+}
+
+bool pg_pending(PGconn* conn) { return !cache_of(conn).pending.empty(); }
+
+void pg_discard(PGconn* conn) { cache_of(conn).pending.clear(); }
+
+bool pg_in_transaction(PGconn* conn) {
+    const auto status = PQtransactionStatus(conn);
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
+void pg_flush(PGconn* conn) {
+    auto& cache = cache_of(conn);
+    if (cache.pending.empty()) return;
+    const std::vector<queued> items = std::move(cache.pending);
+    cache.pending.clear();
+    if (PQenterPipelineMode(conn) != 1) throw_result_error(conn, nullptr, "pipeline");
+    // Send everything, then one sync: the server runs the statements in order and, after a failure,
+    // skips the rest up to the sync (libpq "Pipeline Mode", error handling).
+    std::size_t sent = 0;
+    bool send_failed = false;
+    for (const auto& q : items) {
+        int ok = 0;
+        if (q.name.empty()) {
+            ok = PQsendQueryParams(conn, q.text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+        } else {
+            std::vector<const char*> values(q.values.size());
+            for (std::size_t i = 0; i < values.size(); ++i) values[i] = q.nulls[i] ? nullptr : q.values[i].c_str();
+            ok = PQsendQueryPrepared(conn, q.name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                     nullptr, 0);
+        }
+        if (!ok) {
+            send_failed = true;
+            break;
+        }
+        ++sent;
+    }
+    if (send_failed || PQpipelineSync(conn) != 1) {
+        // The connection is broken (nothing else makes a send fail): report it as such.
+        const std::string message = PQerrorMessage(conn);
+        throw soci::postgresql_soci_error("pipeline: " + message, "08006");
+    }
+    std::string failure_state, failure_message;
+    for (std::size_t i = 0; i < sent; ++i) {
+        // Each statement's result, then a null that ends it.
+        PGresult* r = PQgetResult(conn);
+        if (!r) break;
+        const auto status = PQresultStatus(r);
+        if (status == PGRES_FATAL_ERROR && failure_state.empty()) {
+            const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            failure_state = state ? state : (PQstatus(conn) == CONNECTION_BAD ? "08006" : "XX000");
+            failure_message = PQresultErrorMessage(r);
+            if (failure_state == "26000" || failure_state == "0A000") {
+                // See run(): forget the statement the server no longer has.
+                for (auto it = cache.by_query.begin(); it != cache.by_query.end(); ++it)
+                    if (it->second.name == items[i].name) {
+                        cache.recency.erase(it->second.recency);
+                        cache.by_query.erase(it);
+                        break;
+                    }
+            }
+        }
+        PQclear(r);
+        while ((r = PQgetResult(conn)) != nullptr) PQclear(r);
+    }
+    // The sync's own result.
+    while (PGresult* r = PQgetResult(conn)) {
+        const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync) break;
+    }
+    if (PQexitPipelineMode(conn) != 1 && failure_state.empty()) {
+        failure_state = "08006";
+        failure_message = PQerrorMessage(conn);
+    }
+    if (!failure_state.empty()) throw soci::postgresql_soci_error("execute: " + failure_message, failure_state.c_str());
 }
 
 bool pg_statement::next() {

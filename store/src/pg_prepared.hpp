@@ -16,6 +16,14 @@
 // cost more, as for a LIKE prefix pattern).
 // Errors are thrown as soci::postgresql_soci_error with the SQLSTATE, so the store's error
 // classification is the same on both paths. Internal to store/src.
+//
+// Write transactions in one round trip (libpq pipeline mode): a statement whose result the writer does
+// not need (an INSERT that either works or fails the transaction) can be deferred: queued on the
+// connection with copies of its values and sent later, together with the transaction's BEGIN before it
+// and its COMMIT after it, in one pipeline. Anything that needs a result first sends what is queued, in
+// order: pg_statement::run, and -- through the query transformation the write scope installs -- any
+// SOCI statement. A failure anywhere in the pipeline is thrown like any other (the rest of it is
+// skipped by the server), so a deferred statement loses nothing but the round trip.
 #include <libpq-fe.h>
 #include <soci/soci-backend.h>
 
@@ -48,8 +56,10 @@ public:
     void add_column(void* target, soci::indicator* ind, from_text_fn from_text);
 
     // Executes `query` (SOCI's `:name` placeholders) and fetches the first row into the columns;
-    // returns whether there was one.
+    // returns whether there was one. Sends anything deferred on the connection first.
     bool run(const std::string& query);
+    // Queues `query` with copies of its values, to be sent with the next flush (no result, no rows).
+    void defer(const std::string& query);
     bool next();
     long long affected_rows() const;
 
@@ -66,6 +76,9 @@ private:
         from_text_fn from_text;
     };
     void fetch_row();
+    struct prepared_ref;
+    prepared_ref statement_for(const std::string& query);
+    void values_for(const prepared_ref& statement, std::vector<std::string>& texts, std::vector<const char*>& values) const;
     [[noreturn]] void fail(const char* what) const;
 
     PGconn* conn_;
@@ -74,6 +87,16 @@ private:
     PGresult* result_ = nullptr;
     int row_ = 0;
 };
+
+// The deferred statements of a connection (see above). pg_queue_simple queues a statement without
+// parameters (BEGIN, COMMIT); pg_flush sends the queue as one pipeline and throws the first failure;
+// pg_discard forgets the queue (nothing of it was sent).
+void pg_queue_simple(PGconn* conn, const std::string& sql);
+bool pg_pending(PGconn* conn);
+void pg_flush(PGconn* conn);
+void pg_discard(PGconn* conn);
+// Whether the server has a transaction open on the connection (sent, not yet ended).
+bool pg_in_transaction(PGconn* conn);
 
 // Text codecs for the types the store binds (PostgreSQL's text format).
 void text_of_string(const void* value, std::string& out);

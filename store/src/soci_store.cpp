@@ -171,7 +171,7 @@ public:
             change(after);
             after.id = before->id;
             after.organization_id = before->organization_id;
-            return store_user_update(sql, *before, after, by);
+            return store_user_update(sql, *before, after, by, /*row_locked=*/true);
         });
     }
 

@@ -125,6 +125,14 @@ public:
     }
     // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
     // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
+    // Runs a statement whose outcome is only "done or failed" (an INSERT, an audit record): on
+    // PostgreSQL it is queued and sent with the transaction's next round trip (pg_prepared.hpp); on
+    // SQLite, which has no round trips, it runs now. A failure surfaces at that round trip, in the same
+    // transaction, so it rolls back everything as if it had failed here.
+    void defer(const std::string& query) {
+        if (pg_) pg_->defer(query);
+        else run(query);
+    }
     bool run(const std::string& query) {
         if (pg_) return pg_->run(query);
         st_->alloc();
@@ -298,7 +306,7 @@ inline void write_multi_values(soci::session& sql, const schema::user& u, bool e
     if (replace) {
         bound_statement st(sql);
         st.in(user_id, "id");
-        st.run(emails ? "DELETE FROM user_emails WHERE user_id = :id" : "DELETE FROM user_phone_numbers WHERE user_id = :id");
+        st.defer(emails ? "DELETE FROM user_emails WHERE user_id = :id" : "DELETE FROM user_phone_numbers WHERE user_id = :id");
     }
     int position = 0;
     for (const auto& mv : emails ? u.emails : u.phone_numbers) {
@@ -309,11 +317,11 @@ inline void write_multi_values(soci::session& sql, const schema::user& u, bool e
         st.in(primary, "pr");
         if (emails) {
             st.in(folded, "f");
-            st.run("INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
-                   "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)");
+            st.defer("INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, display, "
+                     "is_primary) VALUES (:u, :o, :p, :v, :f, :t, :d, :pr)");
         } else {
-            st.run("INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
-                   "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)");
+            st.defer("INSERT INTO user_phone_numbers (user_id, organization_id, position, value, type, display, "
+                     "is_primary) VALUES (:u, :o, :p, :v, :t, :d, :pr)");
         }
         ++position;
     }
@@ -343,7 +351,7 @@ public:
         bound_statement b(sql);
         p.bind(b);
         b.in(hash, hash_ind, "password_hash");
-        b.run(
+        b.defer(
             "INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, external_id, "
             "formatted_name, "
             "family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, "
@@ -356,8 +364,11 @@ public:
         write_multi_values(sql, u, false, false);
     }
 
+    // `row_locked`: `before` was read with the row locked in this transaction (load_user's for_update on
+    // PostgreSQL, or SQLite's single writer), so its version cannot have moved: the UPDATE is sent with
+    // the commit instead of waiting for its row count.
     result<schema::user> store_user_update(soci::session& sql, const schema::user& before, const schema::user& u,
-                                           const actor& by) {
+                                           const actor& by, bool row_locked = false) {
         schema::user after = u;
         after.created = before.created;
         after.last_login = before.last_login;
@@ -368,11 +379,16 @@ public:
         bound_statement st(sql);
         p.bind(st);
         st.in(expected, "expected");
-        st.run(std::string("UPDATE users SET ") + user_set_clause +
-               ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected");
-        // Unless the row was locked, PostgreSQL's read committed lets a concurrent writer commit between
-        // our read and this update: the version predicate is the real compare-and-swap.
-        if (st.affected_rows() != 1) return errc::version_mismatch;
+        const std::string update = std::string("UPDATE users SET ") + user_set_clause +
+                                   ", version = version + 1 WHERE organization_id = :org AND id = :id AND version = :expected";
+        if (row_locked) {
+            st.defer(update);
+        } else {
+            st.run(update);
+            // Unless the row was locked, PostgreSQL's read committed lets a concurrent writer commit
+            // between our read and this update: the version predicate is the real compare-and-swap.
+            if (st.affected_rows() != 1) return errc::version_mismatch;
+        }
         // Only what changed: a PATCH of `active` rewrites neither (two statements and their round trips
         // fewer).
         if (after.emails != before.emails) write_multi_values(sql, after, true, true);
@@ -385,7 +401,7 @@ public:
             std::string id = after.id;
             bound_statement end_sessions(sql);
             end_sessions.in(id, "id");
-            end_sessions.run("DELETE FROM sessions WHERE user_id = :id");
+            end_sessions.defer("DELETE FROM sessions WHERE user_id = :id");
         }
         record(sql, after.organization_id, by, "user.update", "user", after.id, after.user_name,
                schema::describe_user_changes(before, after), "user.updated", schema::summarize_user(after));
@@ -520,12 +536,12 @@ public:
         st.in(tdisplay, "tdisplay").in(details, "details");
         // An empty event type: an audit record only (something happened, nothing in the directory changed).
         if (event_type.empty()) {
-            st.run(audit_insert);
+            st.defer(audit_insert);
         } else if (postgres()) {
-            // Both rows in one statement: one round trip less per write. (SQLite has no data-modifying
-            // WITH, and no round trips to save.)
+            // Both rows in one statement, sent with the commit. (SQLite has no data-modifying WITH, and
+            // no round trips to save.)
             st.in(etype, "type").in(payload, "payload");
-            st.run(std::string("WITH audit AS (") + audit_insert + ") " + event_insert);
+            st.defer(std::string("WITH audit AS (") + audit_insert + ") " + event_insert);
         } else {
             st.run(audit_insert);
             bound_statement event(sql);
@@ -538,10 +554,10 @@ public:
         std::string k = key, ticket = core::new_uuid(), now = ts(clock_.now());
         bound_statement st(sql);
         st.in(k, "k").in(ticket, "t").in(now, "now");
-        st.run(std::string("INSERT INTO mapping_pending (user_id, connection_id, organization_id, ticket, queued_at) "
-                           "SELECT b.user_id, b.connection_id, b.organization_id, :t, :now FROM identity_bindings b "
-                           "WHERE ") +
-               condition + " ON CONFLICT (user_id, connection_id) DO UPDATE SET ticket = excluded.ticket");
+        st.defer(std::string("INSERT INTO mapping_pending (user_id, connection_id, organization_id, ticket, queued_at) "
+                             "SELECT b.user_id, b.connection_id, b.organization_id, :t, :now FROM identity_bindings b "
+                             "WHERE ") +
+                 condition + " ON CONFLICT (user_id, connection_id) DO UPDATE SET ticket = excluded.ticket");
     }
 
     // -- connection and transaction plumbing -------------------------------------------------------
@@ -639,19 +655,48 @@ public:
         for (int attempt = 0;; ++attempt) {
             auto lease = pool_->acquire();
             soci::session& sql = *lease;
+            PGconn* pg = postgres_connection(sql);
             bool open = false;
+            // Ends a transaction that did not commit. PostgreSQL: statements still queued were never
+            // sent, and if nothing was, there is no transaction to end.
+            const auto abandon = [&] {
+                if (pg) {
+                    pg_discard(pg);
+                    if (!pg_in_transaction(pg)) return;
+                }
+                sql << "ROLLBACK";
+            };
             try {
-                sql << d_.begin_write;
+                if (pg) {
+                    // BEGIN travels with the first statement that needs an answer, or with the COMMIT
+                    // (pg_prepared.hpp); any SOCI statement sends what waits before it runs.
+                    sql.set_query_transformation([&sql](const std::string& query) {
+                        if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
+                        return query;
+                    });
+                    pg_queue_simple(pg, std::string(d_.begin_write));
+                } else {
+                    sql << d_.begin_write;
+                }
                 open = true;
                 result<T> r = body(sql);
                 open = false;
-                sql << (r.has_value() ? "COMMIT" : "ROLLBACK");
+                if (pg && r.has_value()) {
+                    pg_queue_simple(pg, "COMMIT");
+                    open = true;  // until the pipeline says it committed
+                    pg_flush(pg);
+                    open = false;
+                } else if (r.has_value()) {
+                    sql << "COMMIT";
+                } else {
+                    abandon();
+                }
                 return r;
             } catch (const soci::soci_error& e) {
                 const failure f = classify(e);
-                if (open) {
+                if (open || (pg && pg_in_transaction(pg))) {
                     try {
-                        sql << "ROLLBACK";
+                        abandon();
                     } catch (...) {
                         lease.mark_broken();
                     }
@@ -665,9 +710,9 @@ public:
                 if (f == failure::connection) lease.mark_broken();
                 throw_infrastructure(e, f);
             } catch (...) {
-                if (open) {
+                if (open || (pg && pg_in_transaction(pg))) {
                     try {
-                        sql << "ROLLBACK";
+                        abandon();
                     } catch (...) {
                         lease.mark_broken();
                     }

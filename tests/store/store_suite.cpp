@@ -154,8 +154,10 @@ BOOST_AUTO_TEST_CASE(create_and_read_back_every_field) {
 BOOST_AUTO_TEST_CASE(user_name_is_unique_case_insensitively_per_organization) {
     fresh_store f;
     f.db->create_user(f.make_user("Alice"), admin).value();
+    const auto emails = context().count("SELECT COUNT(*) FROM user_emails");
     BOOST_TEST(f.db->create_user(f.make_user("alice"), admin).error() == errc::already_exists);
     BOOST_TEST(f.db->create_user(f.make_user("ALICE"), admin).error() == errc::already_exists);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM user_emails") == emails);
     BOOST_TEST(f.db->find_user_by_user_name(f.org.id, "aLiCe")->user_name == "Alice");
     // Another organisation may have its own alice.
     const auto other = f.make_org("globex");
@@ -163,6 +165,13 @@ BOOST_AUTO_TEST_CASE(user_name_is_unique_case_insensitively_per_organization) {
     // And is invisible from the first one.
     BOOST_TEST(f.db->get_user(f.org.id, f.db->find_user_by_user_name(other.id, "alice")->id).error() ==
                errc::not_found);
+    // The refused creates left nothing: on PostgreSQL their INSERT, emails and audit record travelled in
+    // one pipeline with BEGIN and COMMIT, and the unique violation skipped the rest of it.
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records WHERE action = 'user.create'") == 2);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM change_events WHERE type = 'user.created'") == 2);
+    // The same connections go on working, in and out of transactions.
+    BOOST_TEST(f.db->create_user(f.make_user("bob"), admin).has_value());
+    BOOST_TEST(f.db->find_user_by_user_name(f.org.id, "BOB").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(emails_are_never_unique) {
