@@ -110,6 +110,9 @@ std::string number_placeholders(const std::string& query, std::vector<std::strin
     throw soci::postgresql_soci_error(std::string(what) + ": " + message, state);
 }
 
+// Defined below: the queued statements, then optionally one more whose result is returned, in one round trip.
+PGresult* run_pipeline(PGconn* conn, connection_cache& cache, const queued* last);
+
 struct result_guard {
     PGresult* r;
     ~result_guard() { PQclear(r); }
@@ -209,7 +212,6 @@ void pg_statement::defer(const std::string& query) {
 }
 
 bool pg_statement::run(const std::string& query) {
-    pg_flush(conn_);
     const auto statement = statement_for(query);
     std::vector<std::string> texts;
     std::vector<const char*> values;
@@ -218,8 +220,21 @@ bool pg_statement::run(const std::string& query) {
     auto found = statement.entry;
 
     PQclear(result_);
-    result_ = PQexecPrepared(conn_, found->second.name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
-                             nullptr, 0);
+    result_ = nullptr;
+    if (!cache.pending.empty()) {
+        // What waits (a BEGIN, deferred writes) goes first, in the same round trip as this statement.
+        queued self;
+        self.name = found->second.name;
+        for (const char* v : values) {
+            self.nulls.push_back(v == nullptr);
+            self.values.emplace_back(v ? v : "");
+        }
+        result_ = run_pipeline(conn_, cache, &self);
+        if (!result_) throw soci::postgresql_soci_error("execute: the pipeline returned no result", "XX000");
+    } else {
+        result_ = PQexecPrepared(conn_, found->second.name.c_str(), static_cast<int>(values.size()), values.data(),
+                                 nullptr, nullptr, 0);
+    }
     const auto status = PQresultStatus(result_);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
@@ -252,11 +267,14 @@ bool pg_in_transaction(PGconn* conn) {
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
-void pg_flush(PGconn* conn) {
-    auto& cache = cache_of(conn);
-    if (cache.pending.empty()) return;
-    const std::vector<queued> items = std::move(cache.pending);
+namespace {
+
+// Sends the queued statements and `last` (if any) as one pipeline; returns `last`'s result (the caller
+// clears it), throws the first failure.
+PGresult* run_pipeline(PGconn* conn, connection_cache& cache, const queued* last) {
+    std::vector<queued> items = std::move(cache.pending);
     cache.pending.clear();
+    if (last) items.push_back(*last);
     if (PQenterPipelineMode(conn) != 1) throw_result_error(conn, nullptr, "pipeline");
     // Send everything, then one sync: the server runs the statements in order and, after a failure,
     // skips the rest up to the sync (libpq "Pipeline Mode", error handling).
@@ -284,11 +302,16 @@ void pg_flush(PGconn* conn) {
         throw soci::postgresql_soci_error("pipeline: " + message, "08006");
     }
     std::string failure_state, failure_message;
+    PGresult* kept = nullptr;
     for (std::size_t i = 0; i < sent; ++i) {
         // Each statement's result, then a null that ends it.
         PGresult* r = PQgetResult(conn);
         if (!r) break;
         const auto status = PQresultStatus(r);
+        if (last && i + 1 == items.size() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
+            kept = r;
+            r = nullptr;
+        }
         if (status == PGRES_FATAL_ERROR && failure_state.empty()) {
             const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
             failure_state = state ? state : (PQstatus(conn) == CONNECTION_BAD ? "08006" : "XX000");
@@ -303,7 +326,7 @@ void pg_flush(PGconn* conn) {
                     }
             }
         }
-        PQclear(r);
+        if (r) PQclear(r);
         while ((r = PQgetResult(conn)) != nullptr) PQclear(r);
     }
     // The sync's own result.
@@ -316,7 +339,19 @@ void pg_flush(PGconn* conn) {
         failure_state = "08006";
         failure_message = PQerrorMessage(conn);
     }
-    if (!failure_state.empty()) throw soci::postgresql_soci_error("execute: " + failure_message, failure_state.c_str());
+    if (!failure_state.empty()) {
+        PQclear(kept);
+        throw soci::postgresql_soci_error("execute: " + failure_message, failure_state.c_str());
+    }
+    return kept;
+}
+
+}  // namespace
+
+void pg_flush(PGconn* conn) {
+    auto& cache = cache_of(conn);
+    if (cache.pending.empty()) return;
+    PQclear(run_pipeline(conn, cache, nullptr));
 }
 
 bool pg_statement::next() {
