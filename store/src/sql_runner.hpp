@@ -415,11 +415,19 @@ public:
             // Lock first, read after. In PostgreSQL's read committed, a SELECT ... FOR UPDATE that waits
             // for a concurrent writer re-reads the locked row but evaluates its subqueries (the emails
             // and phone numbers) on its older snapshot; a separate statement after the lock sees all.
+            // On PostgreSQL the lock needs no answer of its own: it travels in the same pipeline as the read
+            // below (and the BEGIN before it), which runs after it and finds no row where it found none.
             std::string id;
             bound_statement lock(sql);
-            lock.out(id).in(org, "org").in(k, "k");
-            if (!lock.run("SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE"))
-                return errc::not_found;
+            lock.in(org, "org").in(k, "k");
+            const std::string query =
+                "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE";
+            if (postgres()) {
+                lock.defer(query);
+            } else {
+                lock.out(id);
+                if (!lock.run(query)) return errc::not_found;
+            }
         }
         user_row row;
         bound_statement st(sql);
