@@ -43,9 +43,7 @@ int main(int argc, char** argv) {
                       "\"><saml:AttributeValue>value-" + std::to_string(i) + "-of-a-typical-length</saml:AttributeValue></saml:Attribute>";
     xml.replace(xml.find("</saml:AttributeStatement>"), 0, attributes);
     const auto signed_xml = fx::sign(xml, parts.assertion_id, key);
-    std::string field = core::base64url_encode(signed_xml);
-    for (auto& c : field) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (field.size() % 4) field += '=';
+    const std::string field = core::base64_encode(signed_xml);
 
     saml::idp_trust trust{parts.issuer, {key.cert_pem}, false};
     saml::expectations e;

@@ -4,6 +4,7 @@
 #include "accounts/service.hpp"
 #include "common.hpp"
 #include "core/crypto.hpp"
+#include "core/form.hpp"
 #include "store/accounts.hpp"
 
 namespace idgate::accounts {
@@ -81,41 +82,17 @@ core::response sign_in_failure_page(const std::string& reference) {
     return r;
 }
 
-namespace {
-
-std::string html_escape(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out.push_back(c);
-        }
-    }
-    return out;
-}
-
-}  // namespace
 
 core::response auto_post_page(const std::string& action, const std::vector<std::pair<std::string, std::string>>& fields) {
     static const std::string script = "document.forms[0].submit();";
     // CSP Level 2 hash source: 'sha256-' + standard base64 of the script's digest.
-    static const std::string script_hash = [] {
-        std::string b = core::base64url_encode(core::sha256(script));
-        for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-        while (b.size() % 4) b += '=';
-        return b;
-    }();
+    static const std::string script_hash = core::base64_encode(core::sha256(script));
     core::response r;
     r.content_type = "text/html; charset=utf-8";
     r.body = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in...</title></head>\n"
-             "<body><form method=\"post\" action=\"" + html_escape(action) + "\">\n";
+             "<body><form method=\"post\" action=\"" + core::markup_escape(action) + "\">\n";
     for (const auto& [name, value] : fields)
-        r.body += "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" + html_escape(value) + "\">\n";
+        r.body += "<input type=\"hidden\" name=\"" + core::markup_escape(name) + "\" value=\"" + core::markup_escape(value) + "\">\n";
     r.body += "<noscript><p>JavaScript is off: press Continue.</p></noscript><button type=\"submit\">Continue</button>\n"
               "</form><script>" + script + "</script></body></html>\n";
     r.headers.emplace_back("Cache-Control", "no-store");

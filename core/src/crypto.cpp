@@ -38,8 +38,9 @@ std::string new_uuid() {
     return out;
 }
 
-std::string base64url_encode(std::string_view bytes) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+namespace {
+
+std::string base64_with(std::string_view bytes, const char* alphabet) {
     std::string out;
     out.reserve((bytes.size() * 4 + 2) / 3);
     unsigned acc = 0;
@@ -53,6 +54,18 @@ std::string base64url_encode(std::string_view bytes) {
         }
     }
     if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
+    return out;
+}
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+    return base64_with(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out = base64_with(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    while (out.size() % 4) out.push_back('=');
     return out;
 }
 

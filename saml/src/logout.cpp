@@ -14,19 +14,13 @@
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "saml/response.hpp"
+#include "message_fields.hpp"
 #include "xml_escape.hpp"
 
 namespace idgate::saml {
 namespace {
 
 [[noreturn]] void fail(const char* code, const std::string& detail) { throw saml_error(code, detail); }
-
-std::string base64(const std::string& bytes) {
-    std::string b = core::base64url_encode(bytes);
-    for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b.size() % 4) b += '=';
-    return b;
-}
 
 std::string unbase64(const std::string& text) {
     std::string b;
@@ -111,20 +105,13 @@ std::optional<std::string> raw_param(const std::string& query, const std::string
 
 inbound_message read_redirect(const std::string& raw_query, const std::vector<std::string>& certificates_pem,
                                bool require_signature, bool allow_sha1) {
-    const auto fields = core::parse_form(raw_query);
-    if (!fields) fail("malformed_request", "the query is not well-formed");
+    const auto fields = read_message_fields(raw_query);
     inbound_message out;
-    std::string message, sig_alg, signature;
-    for (const auto& [name, value] : *fields) {
-        if (name == "SAMLRequest" || name == "SAMLResponse") {
-            if (!message.empty()) fail("malformed_request", "more than one SAML message");
-            message = value;
-            out.is_request = name == "SAMLRequest";
-        } else if (name == "RelayState") out.relay_state = value;
-        else if (name == "SigAlg") sig_alg = value;
-        else if (name == "Signature") signature = value;
-    }
-    if (message.empty()) fail("malformed_request", "no SAMLRequest or SAMLResponse");
+    out.is_request = fields.is_request;
+    out.relay_state = fields.relay_state;
+    const std::string& message = fields.message;
+    const std::string& sig_alg = fields.sig_alg;
+    const std::string& signature = fields.signature;
     if (!signature.empty()) {
         // Bindings §3.4.4.1: the signature covers "SAMLRequest=...&RelayState=...&SigAlg=..." exactly as
         // received, in that order, RelayState only when present.
@@ -181,7 +168,7 @@ std::string logout_response_xml(const std::string& id, const std::string& destin
 
 std::string redirect_url(const std::string& endpoint, const std::string& parameter, const std::string& xml,
                          const std::string& relay_state, const std::string& private_key_pem) {
-    std::string query = parameter + "=" + core::percent_encode(base64(deflate_raw(xml)));
+    std::string query = parameter + "=" + core::percent_encode(core::base64_encode(deflate_raw(xml)));
     if (!relay_state.empty()) query += "&RelayState=" + core::percent_encode(relay_state);
     if (!private_key_pem.empty()) {
         query += "&SigAlg=" + core::percent_encode("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
@@ -200,7 +187,7 @@ std::string redirect_url(const std::string& endpoint, const std::string& paramet
         EVP_MD_CTX_free(ctx);
         if (!ok) throw std::runtime_error("could not sign the message");
         sig.resize(len);
-        query += "&Signature=" + core::percent_encode(base64(sig));
+        query += "&Signature=" + core::percent_encode(core::base64_encode(sig));
     }
     return endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") + query;
 }

@@ -34,6 +34,8 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
+#include "message_fields.hpp"
+#include "pem.hpp"
 
 namespace idgate::saml {
 namespace {
@@ -689,31 +691,6 @@ logout_response parse_logout_response(const std::string& xml) {
     return out;
 }
 
-namespace {
-
-std::string base64_of(const std::string& bytes) {
-    std::string b = core::base64url_encode(bytes);
-    for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b.size() % 4) b += '=';
-    return b;
-}
-
-// The base64 DER of a PEM certificate, for a KeyInfo's X509Certificate.
-std::string der_base64_of(const std::string& pem) {
-    std::string out;
-    for (std::size_t at = 0; at < pem.size();) {
-        const auto end = pem.find('\n', at);
-        const auto line = pem.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        if (line.find("-----") == std::string::npos)
-            for (const char c : line)
-                if (c != '\r' && c != ' ') out.push_back(c);
-        at = end == std::string::npos ? pem.size() : end + 1;
-    }
-    return out;
-}
-
-}  // namespace
-
 std::string sign_xml(const std::string& xml, const std::string& private_key_pem, const std::string& certificate_pem) {
     initialise();
     doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "message.xml", nullptr,
@@ -741,7 +718,7 @@ std::string sign_xml(const std::string& xml, const std::string& private_key_pem,
         xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
         xmlNode* data = key_info ? xmlSecTmplKeyInfoAddX509Data(key_info) : nullptr;
         if (!data) throw std::runtime_error("xmlsec: cannot create KeyInfo");
-        xmlNewTextChild(data, data->ns, BAD_CAST "X509Certificate", BAD_CAST der_base64_of(certificate_pem).c_str());
+        xmlNewTextChild(data, data->ns, BAD_CAST "X509Certificate", BAD_CAST pem_body(certificate_pem).c_str());
     }
     std::unique_ptr<xmlSecDSigCtx, dsig_deleter> ctx(xmlSecDSigCtxCreate(nullptr));
     xmlSecKeyPtr key = cached_key(private_key_pem, xmlSecKeyDataFormatPem);
@@ -758,19 +735,11 @@ std::string sign_xml(const std::string& xml, const std::string& private_key_pem,
 
 inbound_message read_post(const std::string& form_body, const std::vector<std::string>& certificates_pem,
                           bool allow_sha1) {
-    const auto fields = core::parse_form(form_body);
-    if (!fields) fail("malformed_request", "the body is not a form");
+    const auto fields = read_message_fields(form_body);
     inbound_message out;
-    std::string message;
-    for (const auto& [name, value] : *fields) {
-        if (name == "SAMLRequest" || name == "SAMLResponse") {
-            if (!message.empty()) fail("malformed_request", "more than one SAML message");
-            message = value;
-            out.is_request = name == "SAMLRequest";
-        } else if (name == "RelayState") out.relay_state = value;
-    }
-    if (message.empty()) fail("malformed_request", "no SAMLRequest or SAMLResponse");
-    out.xml = decode_post_binding(message);
+    out.is_request = fields.is_request;
+    out.relay_state = fields.relay_state;
+    out.xml = decode_post_binding(fields.message);
     const auto doc = parse_message(out.xml);
     xmlNode* root = xmlDocGetRootElement(doc.get());
     if (!is(root, out.is_request ? "LogoutRequest" : "LogoutResponse", protocol_ns))
@@ -798,7 +767,7 @@ post_form post_message(const std::string& endpoint, const std::string& parameter
     post_form form;
     form.action = endpoint;
     form.fields.emplace_back(parameter,
-                             base64_of(private_key_pem.empty() ? xml : sign_xml(xml, private_key_pem, certificate_pem)));
+                             core::base64_encode(private_key_pem.empty() ? xml : sign_xml(xml, private_key_pem, certificate_pem)));
     if (!relay_state.empty()) form.fields.emplace_back("RelayState", relay_state);
     return form;
 }

@@ -7,6 +7,7 @@
 #include "core/form.hpp"
 #include "saml/logout.hpp"
 #include "saml/response.hpp"
+#include "pem.hpp"
 #include "xml_escape.hpp"
 
 namespace idgate::saml {
@@ -15,13 +16,7 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
                         const std::string& encryption_certificate_pem, const std::string& slo_url) {
     std::string key_descriptor;
     if (!encryption_certificate_pem.empty()) {
-        std::string der_b64;
-        for (std::size_t at = 0; at < encryption_certificate_pem.size();) {
-            const auto end = encryption_certificate_pem.find('\n', at);
-            const auto line = encryption_certificate_pem.substr(at, end == std::string::npos ? std::string::npos : end - at);
-            if (line.find("-----") == std::string::npos) der_b64 += line;
-            at = end == std::string::npos ? encryption_certificate_pem.size() : end + 1;
-        }
+        const std::string der_b64 = pem_body(encryption_certificate_pem);
         // No "use": the one key pair both signs idgate's requests and receives encrypted assertions.
         key_descriptor = "    <md:KeyDescriptor><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
                          "<ds:X509Data><ds:X509Certificate>" + der_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"

@@ -46,12 +46,7 @@ struct saml_options {
 };
 
 // Standard base64 (RFC 4648 §4), what the POST binding carries.
-std::string base64_encode(const std::string& bytes) {
-    std::string b = idgate::core::base64url_encode(bytes);
-    for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b.size() % 4) b += '=';
-    return b;
-}
+using idgate::core::base64_encode;
 std::string base64_decode(const std::string& text) {
     std::string b, out;
     for (const char c : text)

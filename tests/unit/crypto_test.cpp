@@ -49,6 +49,16 @@ BOOST_AUTO_TEST_CASE(base64url_round_trips_and_rejects_other_alphabets) {
     BOOST_TEST(!base64url_decode("Zm9v+g==", out));
 }
 
+BOOST_AUTO_TEST_CASE(base64_uses_the_standard_alphabet_with_padding) {
+    // RFC 4648 §10 vectors.
+    BOOST_TEST(base64_encode("") == "");
+    BOOST_TEST(base64_encode("f") == "Zg==");
+    BOOST_TEST(base64_encode("fo") == "Zm8=");
+    BOOST_TEST(base64_encode("foo") == "Zm9v");
+    BOOST_TEST(base64_encode("foobar") == "Zm9vYmFy");
+    BOOST_TEST(base64_encode("\xfb\xff") == "+/8=");
+}
+
 BOOST_AUTO_TEST_CASE(constant_time_equal_compares_content_and_length) {
     BOOST_TEST(constant_time_equal("abc", "abc"));
     BOOST_TEST(!constant_time_equal("abc", "abd"));

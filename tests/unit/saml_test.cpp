@@ -202,9 +202,7 @@ BOOST_AUTO_TEST_CASE(hostile_xml_is_refused_before_anything_else) {
 
 BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
     const auto xml = signed_assertion();
-    std::string b64 = core::base64url_encode(xml);
-    for (auto& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b64.size() % 4) b64 += '=';
+    const std::string b64 = core::base64_encode(xml);
     BOOST_TEST(saml::decode_post_binding(b64) == xml);
     BOOST_TEST(saml::validate_response(saml::decode_post_binding(b64), trust, expected).name_id == "ada@example.com");
     // Every length (1, 2 or 3 trailing bytes, padded or not), with line breaks every 76 characters as some
@@ -212,9 +210,8 @@ BOOST_AUTO_TEST_CASE(the_post_binding_is_base64_of_the_response) {
     for (std::size_t n = 1; n < 200; ++n) {
         std::string bytes;
         for (std::size_t i = 0; i < n; ++i) bytes.push_back(static_cast<char>((i * 37 + n) & 0xff));
-        std::string b = core::base64url_encode(bytes);
-        for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-        std::string wrapped = n % 2 ? b : b + std::string((4 - b.size() % 4) % 4, '=');
+        std::string wrapped = core::base64_encode(bytes);
+        if (n % 2) wrapped.erase(wrapped.find_last_not_of('=') + 1);  // unpadded, as some IdPs send it
         for (std::size_t at = 76; at < wrapped.size(); at += 78) wrapped.insert(at, "\r\n");
         if (n % 5 == 0) wrapped.insert(wrapped.size() / 2, " ");
         BOOST_TEST(saml::decode_post_binding(wrapped) == bytes, "length " << n);

@@ -13,6 +13,8 @@ std::string new_uuid();
 // base64url without padding (RFC 4648 §5), and back; decode returns false on a character outside the
 // alphabet.
 std::string base64url_encode(std::string_view bytes);
+// Standard base64 with padding (RFC 4648 §4): SAML's bindings, CSP hashes, PEM bodies.
+std::string base64_encode(std::string_view bytes);
 bool base64url_decode(std::string_view text, std::string& out);
 
 // A bearer secret: `prefix` + 43 characters of base64url over 32 random bytes (256 bits).

@@ -13,6 +13,10 @@ namespace idgate::core {
 // Every byte but RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~) as %XX.
 std::string percent_encode(std::string_view text);
 
+// Text for XML or HTML content and quoted attribute values: & < > " ' as character references (XML 1.0
+// §2.4, §3.3.3; HTML's own rules accept the same).
+std::string markup_escape(std::string_view text);
+
 // name=value pairs joined by '&', each percent-encoded.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
