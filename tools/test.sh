@@ -48,9 +48,9 @@ echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j "$jobs" --output-on-failure --no-tests=error
 
-# -- the SAML assertion consumer's input path under libFuzzer (clang), briefly: a crash or a sanitizer
+# -- the SAML browser inputs (assertion consumer, Single Logout) under libFuzzer (clang), briefly: a crash or a sanitizer
 # report fails the run. New inputs it finds stay in a scratch copy of the committed corpus.
-echo "== fuzz: SAML assertion consumer (libFuzzer, ${FUZZ_SECONDS:-30} s)"
+echo "== fuzz: SAML browser inputs, assertion consumer and Single Logout (libFuzzer, ${FUZZ_SECONDS:-30} s)"
 cmake -S "$root" -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DIDGATE_FUZZ=ON -DIDGATE_BUILD_TESTS=OFF \
   -DIDGATE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/fuzz --target saml_acs_fuzz -j "$jobs"

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// libFuzzer target for the SAML assertion consumer's input path: whatever a browser POSTs as SAMLResponse
-// goes through the base64 decoding and the whole validation. The only acceptable outcomes are a valid
-// assertion or a saml_error; anything else (a crash, a sanitizer report, another exception) is a bug.
+// libFuzzer target for the SAML service provider's browser inputs: whatever a browser POSTs as SAMLResponse
+// goes through the base64 decoding and the whole validation, and the same bytes as a Single Logout message
+// (a POST form, a redirect query, and the logout XML itself). The only acceptable outcomes are a valid
+// result or a saml_error; anything else (a crash, a sanitizer report, another exception) is a bug.
 // Built with clang (-DIDGATE_FUZZ=ON); tools/test.sh runs it briefly on the committed corpus.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "core/clock.hpp"
+#include "saml/logout.hpp"
 #include "saml/response.hpp"
 
 namespace {
@@ -40,5 +42,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // refused, with a reason: the expected outcome for almost everything
         }
     }
+    // Single Logout: the POST binding (an enveloped signature checked like a response's), the redirect
+    // binding (a query-string signature over a deflated message), and the logout XML parsers.
+    const auto refused = [](auto&& read) {
+        try {
+            read();
+        } catch (const idgate::saml::saml_error&) {
+        }
+    };
+    refused([&] { idgate::saml::read_post(input, trust.certificates_pem); });
+    refused([&] { idgate::saml::read_post("SAMLRequest=" + input + "&RelayState=x", trust.certificates_pem); });
+    refused([&] { idgate::saml::read_redirect(input, trust.certificates_pem, true); });
+    refused([&] { idgate::saml::parse_logout_request(input); });
+    refused([&] { idgate::saml::parse_logout_response(input); });
     return 0;
 }
