@@ -75,14 +75,4 @@ std::string authn_request_xml(const std::string& sso_url, const std::string& req
            xml_escape(name_id_format) + "\" AllowCreate=\"true\"/></samlp:AuthnRequest>";
 }
 
-std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
-                              const std::string& acs_url, const std::string& name_id_format,
-                              const std::string& relay_state, core::time_point now,
-                              const std::string& private_key_pem) {
-    // The redirect binding, signed with the connection's own key when it has one (bindings §3.4.4.1).
-    return redirect_url(sso_url, "SAMLRequest",
-                        authn_request_xml(sso_url, request_id, sp_entity_id, acs_url, name_id_format, now), relay_state,
-                        private_key_pem);
-}
-
 }  // namespace idgate::saml

@@ -291,18 +291,21 @@ BOOST_AUTO_TEST_CASE(idp_metadata_is_imported_and_ours_is_published) {
     BOOST_TEST(ours.find("WantAssertionsSigned=\"true\"") != std::string::npos);
     BOOST_TEST(ours.find("Location=\"https://sp.example.com/acs\"") != std::string::npos);
 
-    const auto url = saml::authn_request_url("https://acme.okta.com/sso?x=1", "_req9", "https://sp.example.com/metadata",
-                                             "https://sp.example.com/acs",
-                                             "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "state&1", expected.now);
+    // The AuthnRequest by the redirect binding, as the login handler sends it.
+    const auto request = [&](const std::string& sso_url) {
+        return saml::authn_request_xml(sso_url, "_req9", "https://sp.example.com/metadata", "https://sp.example.com/acs",
+                                       "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", expected.now);
+    };
+    const auto url = saml::redirect_url("https://acme.okta.com/sso?x=1", "SAMLRequest",
+                                        request("https://acme.okta.com/sso?x=1"), "state&1", "");
     BOOST_TEST(url.rfind("https://acme.okta.com/sso?x=1&SAMLRequest=", 0) == 0u, url);
     BOOST_TEST(url.find("&RelayState=state%261") != std::string::npos, url);
     BOOST_TEST(url.find("Signature=") == std::string::npos);  // no key, no signature
 
     // With the connection's own key: signed (bindings §3.4.4.1), and verifiable with its certificate only.
     const auto sp = fx::make_key("sp-signing");
-    const auto signed_url = saml::authn_request_url("https://idp.example.com/sso", "_req9", "https://sp.example.com/metadata",
-                                                    "https://sp.example.com/acs", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-                                                    "state", expected.now, sp.key_pem);
+    const auto signed_url = saml::redirect_url("https://idp.example.com/sso", "SAMLRequest",
+                                               request("https://idp.example.com/sso"), "state", sp.key_pem);
     const auto query = signed_url.substr(signed_url.find('?') + 1);
     const auto read = saml::read_redirect(query, {sp.cert_pem}, true);
     BOOST_TEST(read.signature_verified);

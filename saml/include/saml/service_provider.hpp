@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
 // A SAML connection as the service provider sees it: the IdP it trusts (from its metadata, or entity id,
-// SSO URL and certificates), idgate's own metadata for the IdP's admin, and the AuthnRequest sent by the
-// HTTP-Redirect binding (SAML bindings §3.4).
+// SSO URL and certificates), idgate's own metadata for the IdP's admin, and the AuthnRequest (sent by the
+// HTTP-Redirect or HTTP-POST binding, saml/logout.hpp).
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,12 +71,5 @@ std::string sp_metadata(const std::string& entity_id, const std::string& acs_url
 // Our AuthnRequest (SAML core §3.4.1), asking for a response by HTTP-POST at `acs_url`.
 std::string authn_request_xml(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
                               const std::string& acs_url, const std::string& name_id_format, core::time_point now);
-
-// The IdP URL that carries our AuthnRequest (deflated, base64, URL-encoded) and the RelayState, signed
-// (SigAlg, Signature) when `private_key_pem` is given.
-std::string authn_request_url(const std::string& sso_url, const std::string& request_id, const std::string& sp_entity_id,
-                              const std::string& acs_url, const std::string& name_id_format,
-                              const std::string& relay_state, core::time_point now,
-                              const std::string& private_key_pem = {});
 
 }  // namespace idgate::saml
