@@ -22,6 +22,7 @@ sso_session start_sso_session(store::store& db, const core::clock& clock, const 
     s.connection_id = who.connection_id;
     s.idp_session = who.idp_session;
     s.idp_subject = who.idp_subject;
+    s.idp_subject_format = who.idp_subject_format;
     s.expires = out.expires = clock.now() + std::chrono::hours(ttl_hours);
     s.client_address = req.client_address;
     s.user_agent = std::string(req.header("user-agent").value_or("")).substr(0, 300);

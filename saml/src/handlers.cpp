@@ -170,7 +170,9 @@ core::response acs(const context& c, const core::request& req) {
         if (!result.ok()) return refuse(c, req, result.failure, result.detail);
         const auto session = accounts::start_sso_session(
             c.db, c.clock,
-            {c.organization.id, result.user_id, result.user_name, c.connection_id, a.session_index, "saml", a.name_id}, req);
+            {c.organization.id, result.user_id, result.user_name, c.connection_id, a.session_index, "saml", a.name_id,
+             a.name_id_format},
+            req);
         core::log::info("saml sign-in", {{"connection", c.connection.name}, {"user", result.user_name}});
         auto r = accounts::redirect_to(return_to);
         r.headers.emplace_back("Set-Cookie", session.set_cookie);
@@ -192,8 +194,10 @@ core::response logout(const context& c, const core::request& req) {
     std::optional<core::response> to_the_idp;
     // Single Logout at the IdP (profiles §4.4.4.1) for a session this connection started, when it offers it.
     if (session && session->connection_id == c.connection_id && !c.connection.slo_url.empty()) {
-        std::string name_id = session->idp_subject;
+        // The NameID as the IdP issued it, format included (SAML core §3.7.1).
+        std::string name_id = session->idp_subject, name_id_format = session->idp_subject_format;
         if (name_id.empty()) {
+            name_id_format = c.connection.name_id_format;
             // A session from before idgate recorded its NameID: the one of the user's last sign-in.
             if (const auto said = c.db.identities().sign_in_identity(c.connection_id, session->user_id)) {
                 const auto who = provisioning::identity_from_stored_json(*said);
@@ -207,7 +211,7 @@ core::response logout(const context& c, const core::request& req) {
             to_the_idp = send_to_idp(c, c.connection.slo_binding, c.connection.slo_url, "SAMLRequest",
                                      logout_request_xml(request_id, c.connection.slo_url,
                                                         sp_entity_id(c.settings, c.connection.name), name_id,
-                                                        c.connection.name_id_format, session->idp_session,
+                                                        name_id_format, session->idp_session,
                                                         c.clock.now()),
                                      relay_state);
         }

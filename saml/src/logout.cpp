@@ -150,8 +150,9 @@ std::string logout_request_xml(const std::string& id, const std::string& destina
     return "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
            "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" + xml_escape(id) + "\" Version=\"2.0\" "
            "IssueInstant=\"" + core::format_timestamp(now) + "\" Destination=\"" + xml_escape(destination) + "\">"
-           "<saml:Issuer>" + xml_escape(issuer) + "</saml:Issuer><saml:NameID Format=\"" + xml_escape(name_id_format) +
-           "\">" + xml_escape(name_id) + "</saml:NameID>" +
+           "<saml:Issuer>" + xml_escape(issuer) + "</saml:Issuer><saml:NameID" +
+           (name_id_format.empty() ? std::string() : " Format=\"" + xml_escape(name_id_format) + "\"") + ">" +
+           xml_escape(name_id) + "</saml:NameID>" +
            (session_index.empty() ? "" : "<samlp:SessionIndex>" + xml_escape(session_index) + "</samlp:SessionIndex>") +
            "</samlp:LogoutRequest>";
 }

@@ -774,13 +774,14 @@ public:
         return db_.write<schema::session>([&](soci::session& sql) -> result<schema::session> {
             std::string id = s.id, org = s.organization_id, user = s.user_id, hash = s.secret_hash,
                         conn = s.connection_id, idp = s.idp_session, created = ts(s.created), expires = ts(s.expires),
-                        addr = s.client_address, agent = s.user_agent, subject = s.idp_subject;
+                        addr = s.client_address, agent = s.user_agent, subject = s.idp_subject,
+                        subject_format = s.idp_subject_format;
             bound_statement st(sql);
             st.in(id, "id").in(org, "org").in(user, "u").in(hash, "h").in(conn, "c").in(idp, "idp").in(created, "now");
-            st.in(expires, "exp").in(addr, "addr").in(agent, "agent").in(subject, "subj");
+            st.in(expires, "exp").in(addr, "addr").in(agent, "agent").in(subject, "subj").in(subject_format, "subjf");
             st.run("INSERT INTO sessions (id, organization_id, user_id, secret_hash, connection_id, idp_session, "
-                   "idp_subject, created_at, expires_at, last_seen_at, client_address, user_agent) VALUES (:id, :org, "
-                   ":u, :h, :c, :idp, :subj, :now, :exp, :now, :addr, :agent)");
+                   "idp_subject, idp_subject_format, created_at, expires_at, last_seen_at, client_address, user_agent) "
+                   "VALUES (:id, :org, :u, :h, :c, :idp, :subj, :subjf, :now, :exp, :now, :addr, :agent)");
             return s;
         });
     }
@@ -791,12 +792,12 @@ public:
             schema::session s;
             bound_statement st(sql);
             st.out(s.id).out(s.organization_id).out(s.user_id).out(s.connection_id).out(created).out(expires);
-            st.out(s.client_address).out(s.user_agent).out(s.idp_session).out(s.idp_subject);
+            st.out(s.client_address).out(s.user_agent).out(s.idp_session).out(s.idp_subject).out(s.idp_subject_format);
             st.in(hash, "h").in(now, "now");
             // A disabled or not-yet-activated user's sessions stop working at once, even before they
             // are deleted.
             if (!st.run("SELECT s.id, s.organization_id, s.user_id, s.connection_id, s.created_at, s.expires_at, "
-                        "s.client_address, s.user_agent, s.idp_session, s.idp_subject FROM sessions s "
+                        "s.client_address, s.user_agent, s.idp_session, s.idp_subject, s.idp_subject_format FROM sessions s "
                         "JOIN users u ON u.id = s.user_id "
                         "WHERE s.secret_hash = :h AND s.expires_at > :now AND u.status = 'active'"))
                 return std::nullopt;

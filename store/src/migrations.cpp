@@ -446,8 +446,10 @@ const std::vector<migration>& migrations() {
          "SAML: the NameID a session was started for",
          {
              // A LogoutRequest names the person by NameID (SAML profiles §4.4.4.2), often without a
-             // SessionIndex (Entra ID), and the NameID need not be the user's binding key.
+             // SessionIndex (Entra ID), and the NameID need not be the user's binding key. The one idgate
+             // sends repeats the NameID as issued, format included (SAML core §3.7.1).
              "ALTER TABLE sessions ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE sessions ADD COLUMN idp_subject_format TEXT NOT NULL DEFAULT ''",
              "CREATE INDEX sessions_idp_subject ON sessions (connection_id, idp_subject)",
          }},
     };

@@ -89,6 +89,16 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
         .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}"/>`).join('')
       + '<noscript><button type="submit">Continue</button></noscript></form></body></html>');
   };
+  // A LogoutRequest must name the person as this IdP issued the NameID, format included (SAML core §3.7.1).
+  const issuedFormat = style === 'entra' ? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'
+    : 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+  const sameNameIdFormat = (xml, res) => {
+    const format = /<saml:NameID[^>]*Format="([^"]+)"/.exec(xml)?.[1];
+    if (format === issuedFormat) return true;
+    res.statusCode = 400;
+    res.end(`the LogoutRequest's NameID format is ${format}, not ${issuedFormat}`);
+    return false;
+  };
   // An outgoing logout message by the binding in use.
   const send = (res, message, parameter) => {
     if (binding === 'post') {
@@ -189,6 +199,7 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
         }
         // idgate's LogoutRequest by POST: its XML signature checked against idgate's metadata, then answered.
         const theSp = await serviceProvider();
+        if (!sameNameIdFormat(Buffer.from(fields.SAMLRequest, 'base64').toString(), res)) return;
         const parsed = await idp.parseLogoutRequest(theSp, 'post', { body: fields });
         send(res, idp.createLogoutResponse(theSp, { extract: { request: { id: parsed.extract.request.id } } }, 'post',
           fields.RelayState ?? ''), 'SAMLResponse');
@@ -196,6 +207,7 @@ server.listen(Number(args.port ?? 0), '127.0.0.1', () => {
         // idgate's LogoutRequest: read its ID, answer with a signed LogoutResponse to idgate's SLO endpoint.
         const theSp = await serviceProvider();
         const xml = zlib.inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest'), 'base64')).toString();
+        if (!sameNameIdFormat(xml, res)) return;
         const id = /ID="([^"]+)"/.exec(xml)[1];
         send(res, idp.createLogoutResponse(theSp, { extract: { request: { id } } }, 'redirect',
           url.searchParams.get('RelayState') ?? ''), 'SAMLResponse');

@@ -307,6 +307,7 @@ BOOST_AUTO_TEST_CASE(single_logout_ends_sessions_by_session_index_or_by_name_id)
         s.connection_id = okta.id;
         s.idp_session = index;
         s.idp_subject = subject;
+        s.idp_subject_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
         s.expires = clock.now() + std::chrono::hours(1);
         BOOST_TEST_REQUIRE(db->local_accounts().create_session(s).has_value());
     };
@@ -317,6 +318,7 @@ BOOST_AUTO_TEST_CASE(single_logout_ends_sessions_by_session_index_or_by_name_id)
     BOOST_TEST_REQUIRE(found.has_value());
     BOOST_TEST(found->idp_session == "_idx1");
     BOOST_TEST(found->idp_subject == "ada@acme.test");
+    BOOST_TEST(found->idp_subject_format == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress");
     BOOST_TEST(ids().end_idp_sessions(okta.id, "_idx1", "") == 1);
     BOOST_TEST(ids().end_subject_sessions(entra.id, "ada@acme.test") == 0);  // another connection's: untouched
     BOOST_TEST(ids().end_subject_sessions(okta.id, "") == 0);

@@ -84,6 +84,11 @@ BOOST_AUTO_TEST_CASE(post_binding_messages_carry_an_enveloped_signature_that_ver
     BOOST_TEST(read.xml.find("</saml:Issuer><ds:Signature") != std::string::npos, read.xml);
     BOOST_TEST(read.xml.find("URI=\"#_lo1\"") != std::string::npos);
     BOOST_TEST(saml::parse_logout_request(read.xml).name_id == "ada");
+    BOOST_TEST(read.xml.find("Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\">ada<") != std::string::npos);
+    // A NameID issued without a Format goes back without one.
+    BOOST_TEST(saml::logout_request_xml("_lo2", "https://sp.example.com/slo", "https://idp.example.com/md", "ada", "", "",
+                                        now)
+                   .find("<saml:NameID>ada</saml:NameID>") != std::string::npos);
 
     // Another key's signature, a changed message, two messages: refused, each with its reason.
     BOOST_TEST(code_of([&] { saml::read_post(form_of(form), {attacker.cert_pem}); }) == "bad_signature");

@@ -39,6 +39,7 @@ struct sso_sign_in {
     std::string idp_session;    // the IdP's session id (OIDC sid), if it gave one
     std::string method;         // "oidc" or "saml"
     std::string idp_subject = {};  // SAML: the NameID, which a LogoutRequest names
+    std::string idp_subject_format = {};  // and its Format as issued
 };
 
 // Starts the session and records the successful sign-in (login counts, last login).

@@ -50,6 +50,7 @@ inbound_message read_post(const std::string& form_body, const std::vector<std::s
 logout_request parse_logout_request(const std::string& xml);
 logout_response parse_logout_response(const std::string& xml);
 
+// `name_id_format` empty: a NameID without a Format attribute, as it was issued.
 std::string logout_request_xml(const std::string& id, const std::string& destination, const std::string& issuer,
                                const std::string& name_id, const std::string& name_id_format,
                                const std::string& session_index, core::time_point now);

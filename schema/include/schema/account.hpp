@@ -143,6 +143,7 @@ struct session {
     std::string client_address;
     std::string user_agent;
     std::string idp_subject = {};  // the SAML NameID the session was started for (Single Logout names it)
+    std::string idp_subject_format = {};  // its Format attribute as issued (empty: none)
 };
 
 // What a login attempt was, for login activity, counts and throttling.
