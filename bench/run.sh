@@ -256,7 +256,7 @@ rows+=("| idgate resident memory: at start / idle after the runs (${users_total}
 # POST /Users on SQLite (WAL, synchronous=FULL) against raw single-row SQLite inserts, one writer.
 read -r sqlite_raw_rate sqlite_raw_p99 < <("$bin/bench/sqlite_insert_bench" "$work/raw.sqlite" "$DURATION" | sed 's/rate=\([0-9.]*\) p99_ms=\([0-9.]*\)/\1 \2/')
 lite_port=$(free_port 18380)
-start_idgate lite "$lite_port" "{type: sqlite, sqlite: {path: $work/lite.db}}"
+start_idgate lite "$lite_port" "{type: sqlite, sqlite: {path: $work/lite.db}}" "blocking_threads: $WRITERS"
 lite_admin=$started_admin
 curl -sf -H "Authorization: Bearer $lite_admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$lite_port/api/v1/organizations" >/dev/null
 export IDGATE_BENCH_SCIM_TOKEN=$(curl -sf -H "Authorization: Bearer $lite_admin" -d '{"name":"bench"}' \

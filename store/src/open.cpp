@@ -4,6 +4,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include "soci_store.hpp"
+#include "sqlite_prepared.hpp"
 
 namespace idgate::store {
 
@@ -25,6 +26,8 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
             // before we acknowledge it (NORMAL could lose the last commits on power failure).
             *s << "PRAGMA journal_mode = WAL";
             *s << "PRAGMA synchronous = FULL";
+            *s << "PRAGMA temp_store = MEMORY";
+
             return s;
         } catch (const soci::soci_error& e) {
             throw unavailable("cannot open SQLite database '" + options.path + "': " + e.get_error_message());
@@ -32,7 +35,9 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
     };
     return detail::make_soci_store(
         detail::sqlite_dialect,
-        std::make_unique<session_pool>(size, connect, std::chrono::milliseconds(pool.acquire_timeout_ms)), clock);
+        std::make_unique<session_pool>(size, connect, std::chrono::milliseconds(pool.acquire_timeout_ms),
+                                       &detail::sqlite_forget_statements),
+        clock);
 }
 
 std::unique_ptr<store> open_postgres(const postgres_options& options, const core::clock& clock,

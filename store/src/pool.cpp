@@ -3,14 +3,21 @@
 
 namespace idgate::store::detail {
 
-session_pool::session_pool(std::size_t size, connect_fn connect, std::chrono::milliseconds acquire_timeout)
-    : connect_(std::move(connect)), acquire_timeout_(acquire_timeout) {
+session_pool::session_pool(std::size_t size, connect_fn connect, std::chrono::milliseconds acquire_timeout,
+                           retire_fn retire)
+    : connect_(std::move(connect)), retire_(retire), acquire_timeout_(acquire_timeout) {
     sessions_.reserve(size);
     for (std::size_t i = 0; i < size; ++i) {
         sessions_.push_back(connect_());
         needs_reconnect_.push_back(false);
         free_.push_back(i);
     }
+}
+
+session_pool::~session_pool() {
+    if (!retire_) return;
+    for (auto& s : sessions_)
+        if (s) retire_(*s);
 }
 
 session_pool::lease session_pool::acquire() {
@@ -25,6 +32,8 @@ session_pool::lease session_pool::acquire() {
         // Reconnect outside the lock would be nicer, but a broken connection is rare and the lease must
         // not be handed out half-open.
         try {
+            if (retire_ && sessions_[index]) retire_(*sessions_[index]);
+            sessions_[index].reset();
             sessions_[index] = connect_();
             needs_reconnect_[index] = false;
         } catch (...) {

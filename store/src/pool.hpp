@@ -18,8 +18,15 @@ namespace idgate::store::detail {
 class session_pool {
 public:
     using connect_fn = std::function<std::unique_ptr<soci::session>()>;
+    // Runs before a session is closed (reconnect, shutdown): SQLite's cached statements must be
+    // finalised before its connection can close.
+    using retire_fn = void (*)(soci::session&);
 
-    session_pool(std::size_t size, connect_fn connect, std::chrono::milliseconds acquire_timeout);
+    session_pool(std::size_t size, connect_fn connect, std::chrono::milliseconds acquire_timeout,
+                 retire_fn retire = nullptr);
+    ~session_pool();
+    session_pool(const session_pool&) = delete;
+    session_pool& operator=(const session_pool&) = delete;
 
     class lease {
     public:
@@ -48,6 +55,7 @@ private:
     void release(std::size_t index, bool broken);
 
     connect_fn connect_;
+    retire_fn retire_;
     std::chrono::milliseconds acquire_timeout_;
     std::vector<std::unique_ptr<soci::session>> sessions_;
     std::vector<bool> needs_reconnect_;

@@ -28,7 +28,13 @@ public:
     provisioning& identities() override { return *provisioning_; }
 
     std::string_view backend_name() const override { return d_.name; }
-    pool_stats stats() const override { return pool_->stats(); }
+    pool_stats stats() const override {
+        pool_stats p = pool_->stats();
+        const auto batches = sqlite_writes_.committed();
+        p.group_commits = batches.transactions;
+        p.group_committed_writes = batches.writes;
+        return p;
+    }
 
     // -- schema ------------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@
 #include "migrations.hpp"
 #include "pg_prepared.hpp"
 #include "pool.hpp"
+#include "sqlite_prepared.hpp"
+#include "write_batch.hpp"
 #include "schema/account.hpp"
 #include "store/store.hpp"
 
@@ -91,61 +93,58 @@ inline std::optional<core::time_point> parse_optional_ts(const std::string& text
 }
 
 // A statement built from bindings, so long column lists can be bound by helpers instead of one
-// enormous comma expression. On PostgreSQL it runs as a statement prepared once per connection
-// (pg_prepared.hpp); on SQLite through SOCI.
+// enormous comma expression. It runs as a statement prepared once per connection: on PostgreSQL by
+// pg_prepared.hpp, on SQLite by sqlite_prepared.hpp.
 class bound_statement {
 public:
     explicit bound_statement(soci::session& sql) {
         if (PGconn* conn = postgres_connection(sql)) pg_.emplace(conn);
-        else st_.emplace(sql);
+        else lite_.emplace(sqlite_connection(sql));
     }
     template <typename T>
     bound_statement& in(T& value, const char* name) {
         if (pg_) pg_->add_param(name, &value, nullptr, text_codec<T>());
-        else st_->exchange(use(value, name));
+        else lite_->add_param(name, &value, nullptr, lite_kind<T>(), sqlite_statement::integer_getter<T>());
         return *this;
     }
     template <typename T>
     bound_statement& in(T& value, soci::indicator& ind, const char* name) {
         if (pg_) pg_->add_param(name, &value, &ind, text_codec<T>());
-        else st_->exchange(use(value, ind, name));
+        else lite_->add_param(name, &value, &ind, lite_kind<T>(), sqlite_statement::integer_getter<T>());
         return *this;
     }
     template <typename T>
     bound_statement& out(T& value) {
         if (pg_) pg_->add_column(&value, nullptr, &from_text<T>);
-        else st_->exchange(into(value));
+        else lite_->add_column(&value, nullptr, lite_kind<T>(), sqlite_statement::integer_setter<T>());
         return *this;
     }
     template <typename T>
     bound_statement& out(T& value, soci::indicator& ind) {
         if (pg_) pg_->add_column(&value, &ind, &from_text<T>);
-        else st_->exchange(into(value, ind));
+        else lite_->add_column(&value, &ind, lite_kind<T>(), sqlite_statement::integer_setter<T>());
         return *this;
     }
-    // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
-    // (SOCI's execute(false) does not even step an SQLite statement, so data exchange is always on.)
     // Runs a statement whose outcome is only "done or failed" (an INSERT, an audit record): on
     // PostgreSQL it is queued and sent with the transaction's next round trip (pg_prepared.hpp); on
     // SQLite, which has no round trips, it runs now. A failure surfaces at that round trip, in the same
     // transaction, so it rolls back everything as if it had failed here.
     void defer(const std::string& query) {
         if (pg_) pg_->defer(query);
-        else run(query);
+        else lite_->run(query);
     }
-    bool run(const std::string& query) {
-        if (pg_) return pg_->run(query);
-        st_->alloc();
-        st_->prepare(query, soci::details::st_one_time_query);
-        st_->define_and_bind();
-        return st_->execute(true);
-    }
-    bool next() { return pg_ ? pg_->next() : st_->fetch(); }
-    long long affected_rows() { return pg_ ? pg_->affected_rows() : st_->get_affected_rows(); }
+    // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
+    bool run(const std::string& query) { return pg_ ? pg_->run(query) : lite_->run(query); }
+    bool next() { return pg_ ? pg_->next() : lite_->next(); }
+    long long affected_rows() { return pg_ ? pg_->affected_rows() : lite_->affected_rows(); }
 
 private:
+    template <typename T>
+    static constexpr sqlite_statement::kind lite_kind() {
+        return sqlite_statement::kind_of<T>();
+    }
     std::optional<pg_statement> pg_;
-    std::optional<soci::statement> st_;
+    std::optional<sqlite_statement> lite_;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -652,63 +651,46 @@ public:
     // Runs `body` in a write transaction. A unique violation becomes errc::already_exists and a foreign
     // key violation errc::not_found; busy/serialization failures are retried a few times with backoff.
     // An error result rolls the transaction back, so a failed call never leaves a partial write.
+    // PostgreSQL writers run concurrently, each on its own connection; SQLite's share group commits.
     template <typename T, typename F>
     result<T> write(F&& body) {
-        // SQLite has one writer per database. Writers of this process queue here, in order, instead of
-        // in SQLite's busy handler, which polls with sleeps of up to 100 ms: under 50 concurrent SCIM
-        // POSTs that had made the p99 latency 740 ms. (Other processes, such as the CLI, still meet the
-        // busy timeout.) PostgreSQL writers run concurrently.
-        std::unique_lock<std::mutex> sqlite_writer;
-        if (!postgres()) sqlite_writer = std::unique_lock(sqlite_writer_);
+        if (!postgres()) return write_in_batch<T>(body);
         for (int attempt = 0;; ++attempt) {
             auto lease = pool_->acquire();
             soci::session& sql = *lease;
             PGconn* pg = postgres_connection(sql);
-            bool open = false;
-            // Ends a transaction that did not commit. PostgreSQL: statements still queued were never
-            // sent, and if nothing was, there is no transaction to end.
+            // Ends a transaction that did not commit: statements still queued were never sent, and if
+            // nothing was, there is no transaction to end.
             const auto abandon = [&] {
-                if (pg) {
-                    pg_discard(pg);
-                    if (!pg_in_transaction(pg)) return;
+                pg_discard(pg);
+                if (pg_in_transaction(pg)) sql << "ROLLBACK";
+            };
+            const auto abandon_quietly = [&] {
+                try {
+                    abandon();
+                } catch (...) {
+                    lease.mark_broken();
                 }
-                sql << "ROLLBACK";
             };
             try {
-                if (pg) {
-                    // BEGIN travels with the first statement that needs an answer, or with the COMMIT
-                    // (pg_prepared.hpp); any SOCI statement sends what waits before it runs.
-                    sql.set_query_transformation([&sql](const std::string& query) {
-                        if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
-                        return query;
-                    });
-                    pg_queue_simple(pg, std::string(d_.begin_write));
-                } else {
-                    sql << d_.begin_write;
-                }
-                open = true;
+                // BEGIN travels with the first statement that needs an answer, or with the COMMIT
+                // (pg_prepared.hpp); any SOCI statement sends what waits before it runs.
+                sql.set_query_transformation([&sql](const std::string& query) {
+                    if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
+                    return query;
+                });
+                pg_queue_simple(pg, std::string(d_.begin_write));
                 result<T> r = body(sql);
-                open = false;
-                if (pg && r.has_value()) {
+                if (r.has_value()) {
                     pg_queue_simple(pg, "COMMIT");
-                    open = true;  // until the pipeline says it committed
                     pg_flush(pg);
-                    open = false;
-                } else if (r.has_value()) {
-                    sql << "COMMIT";
                 } else {
                     abandon();
                 }
                 return r;
             } catch (const soci::soci_error& e) {
                 const failure f = classify(e);
-                if (open || (pg && pg_in_transaction(pg))) {
-                    try {
-                        abandon();
-                    } catch (...) {
-                        lease.mark_broken();
-                    }
-                }
+                abandon_quietly();
                 if (f == failure::unique_violation) return errc::already_exists;
                 if (f == failure::foreign_key_violation) return errc::not_found;
                 if (f == failure::retryable && attempt < 5) {
@@ -718,23 +700,60 @@ public:
                 if (f == failure::connection) lease.mark_broken();
                 throw_infrastructure(e, f);
             } catch (...) {
-                if (open || (pg && pg_in_transaction(pg))) {
-                    try {
-                        abandon();
-                    } catch (...) {
-                        lease.mark_broken();
-                    }
-                }
+                abandon_quietly();
                 throw;
             }
         }
+    }
+
+    // SQLite: the write joins the next group commit (write_batch.hpp). Its own failures (a duplicate, a
+    // missing row, an error result) roll back its savepoint only; failures of the transaction go to the
+    // batcher, which runs the write again on its own.
+    template <typename T, typename F>
+    result<T> write_in_batch(F& body) {
+        struct state {
+            F* body;
+            std::optional<result<T>> outcome;
+        } s{&body, std::nullopt};
+        write_batcher::job j;
+        j.state = &s;
+        j.run = [](void* p, soci::session& sql) -> bool {
+            auto& st = *static_cast<state*>(p);
+            st.outcome.reset();
+            try {
+                st.outcome.emplace((*st.body)(sql));
+                return st.outcome->has_value();
+            } catch (const soci::soci_error& e) {
+                const failure f = classify(e);
+                if (f == failure::unique_violation) {
+                    st.outcome.emplace(errc::already_exists);
+                    return false;
+                }
+                if (f == failure::foreign_key_violation) {
+                    st.outcome.emplace(errc::not_found);
+                    return false;
+                }
+                batch_failure bf;
+                try {
+                    throw_infrastructure(e, f);
+                } catch (...) {
+                    bf.error = std::current_exception();
+                }
+                if (f == failure::other) std::rethrow_exception(bf.error);  // this write's own: a 500
+                bf.retryable = f == failure::retryable;
+                bf.connection_lost = f == failure::connection;
+                throw bf;
+            }
+        };
+        sqlite_writes_.run(j);
+        return std::move(*s.outcome);
     }
 
     const dialect& d_;
 protected:
     std::unique_ptr<session_pool> pool_;
     const core::clock& clock_;
-    std::mutex sqlite_writer_;
+    write_batcher sqlite_writes_{*pool_, std::string(d_.begin_write)};
     const std::string user_select_;  // user columns plus emails and phone numbers as JSON
 };
 

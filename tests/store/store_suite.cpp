@@ -7,6 +7,7 @@
 
 #include "../support/manual_clock.hpp"
 #include "backend_context.hpp"
+#include "store/provisioning.hpp"
 
 namespace idgate::store {
 // So that failed assertions print the error's name.
@@ -333,6 +334,56 @@ BOOST_AUTO_TEST_CASE(concurrent_inserts_of_the_same_user_name_admit_exactly_one)
     BOOST_TEST(conflicts.load() == names * (threads - 1));
     BOOST_TEST(other.load() == 0);
     BOOST_TEST(context().count("SELECT COUNT(*) FROM users") == names);
+}
+
+// SQLite runs the writes waiting together in one transaction, each in its own savepoint
+// (store/src/write_batch.hpp); PostgreSQL runs them side by side. Either way each write keeps its own
+// outcome. Here a refused write fails after it has written: through an IdP connection, the user row goes
+// in before the identity binding that collides, and that row must go with the refusal.
+BOOST_AUTO_TEST_CASE(concurrent_writes_keep_their_own_outcomes_when_committed_together) {
+    fresh_store f;
+    const auto connection = f.db->identities().ensure_connection(f.org.id, "okta", admin).value();
+    schema::actor push = admin;
+    push.kind = "scim_client";
+    push.connection_id = connection.id;
+    constexpr int threads = 8, per_thread = 30;
+    const auto before = f.db->stats();
+    std::atomic<int> created{0}, refused{0}, other{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                auto u = f.make_user("batch-" + std::to_string(t) + "-" + std::to_string(i));
+                // Every third external id is pushed by every thread: one binding wins, the rest collide.
+                u.external_id = i % 3 == 0 ? "shared-" + std::to_string(i) : u.user_name;
+                auto r = f.db->create_user(u, push);
+                if (r) ++created;
+                else if (r.error() == errc::already_exists) ++refused;
+                else ++other;
+            }
+        });
+    for (auto& t : pool) t.join();
+    constexpr int shared = per_thread / 3, expected = threads * (per_thread - shared) + shared;
+    BOOST_TEST(created.load() == expected);
+    BOOST_TEST(refused.load() == threads * per_thread - expected);
+    BOOST_TEST(other.load() == 0);
+    // Nothing of a refused write stays, nothing of an admitted one is lost.
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM users") == expected);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM user_emails") == 2 * expected);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM identity_bindings") == expected);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records WHERE action = 'user.create'") == expected);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM change_events WHERE type = 'user.created'") == expected);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM users u JOIN identity_bindings b ON b.user_id = u.id") == expected);
+    const auto stats = f.db->stats();
+    if (f.db->backend_name() == "sqlite") {
+        // Only admitted writes count as committed; eight writers at once: some of them shared a commit.
+        const auto writes = stats.group_committed_writes - before.group_committed_writes;
+        const auto commits = stats.group_commits - before.group_commits;
+        BOOST_TEST(writes == static_cast<std::uint64_t>(expected));
+        BOOST_TEST(commits < writes);
+    } else {
+        BOOST_TEST(stats.group_commits == 0u);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_read_modify_write_loses_no_update) {

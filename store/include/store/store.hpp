@@ -33,6 +33,10 @@ struct pool_stats {
     std::size_t size = 0;
     std::size_t in_use = 0;
     std::size_t waiting = 0;
+    // SQLite group commit: transactions committed, and the writes they carried (zero on PostgreSQL,
+    // whose writers commit on their own connections).
+    std::uint64_t group_commits = 0;
+    std::uint64_t group_committed_writes = 0;
 };
 
 struct schema_status {
