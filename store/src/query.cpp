@@ -465,6 +465,16 @@ resource_sql translate(const user_query& q, bool postgres) {
     return out;
 }
 
+std::optional<std::string> sole_user_name(const user_query& q) {
+    if (!q.filter || q.after) return std::nullopt;
+    const auto* c = std::get_if<schema::comparison>(&q.filter->node);
+    if (!c || c->op != schema::compare_op::eq || c->value.type != schema::filter_value::kind::string)
+        return std::nullopt;
+    const auto col = user_column(c->path);
+    if (!col || col->sql != "u.user_name_folded") return std::nullopt;
+    return schema::case_fold(c->value.text);
+}
+
 resource_sql translate(const group_query& q) {
     return translate_with(group_mapping, "g.organization_id = :org", q.filter, q.sort_by, q.descending);
 }

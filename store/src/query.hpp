@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ std::string escape_like(std::string_view s);
 // Throw query_error when the query cannot be translated.
 // `postgres` selects how JSON is read (extension attributes); the rest of the SQL is the same on both.
 resource_sql translate(const user_query& q, bool postgres = false);
+// The folded userName when `q` asks for exactly one userName (`userName eq "..."`, nothing else, no
+// cursor): userName is unique per organisation, so the answer is that one row or none.
+std::optional<std::string> sole_user_name(const user_query& q);
 resource_sql translate(const group_query& q);
 
 }  // namespace idgate::store::detail

@@ -805,9 +805,41 @@ BOOST_AUTO_TEST_CASE(paging_counts_everything_and_returns_a_window) {
     BOOST_TEST(page.users.empty());
 }
 
-// On PostgreSQL each distinct statement is prepared once per connection and kept in a bounded cache
-// (store/src/pg_prepared.hpp): more shapes than it holds, then the first ones again after their
-// eviction, must all still answer correctly.
+// `userName eq` alone is answered by a one-row read (userName is unique), and must page and count like
+// the general query: a window past the row, a count-only request, no match.
+BOOST_AUTO_TEST_CASE(a_sole_user_name_filter_pages_and_counts_like_any_other) {
+    store::user_query q;
+    q.organization_id = org.id;
+    q.filter = cmp(path("USERNAME"), compare_op::eq, "aLiCe");
+    auto page = db->find_users(q).value();
+    BOOST_TEST(page.total == 1);
+    BOOST_REQUIRE(page.users.size() == 1u);
+    BOOST_TEST(page.users[0].user_name == "Alice");
+    BOOST_TEST(page.users[0].emails.size() == 1u);
+    q.offset = 1;
+    page = db->find_users(q).value();
+    BOOST_TEST(page.total == 1);
+    BOOST_TEST(page.users.empty());
+    q.offset = 0;
+    q.limit = 0;
+    page = db->find_users(q).value();
+    BOOST_TEST(page.total == 1);
+    BOOST_TEST(page.users.empty());
+    q.limit = 100;
+    q.filter = cmp(path("userName"), compare_op::eq, "nobody");
+    page = db->find_users(q).value();
+    BOOST_TEST(page.total == 0);
+    BOOST_TEST(page.users.empty());
+    // Another organisation's Alice is not this one's.
+    const auto other = make_org("other");
+    q.organization_id = other.id;
+    q.filter = cmp(path("userName"), compare_op::eq, "alice");
+    BOOST_TEST(db->find_users(q).value().total == 0);
+}
+
+// Each distinct statement is prepared once per connection and kept in a bounded cache, on PostgreSQL
+// (store/src/pg_prepared.hpp) and on SQLite (store/src/sqlite_prepared.hpp): more shapes than it holds,
+// then the first ones again after their eviction, must all still answer correctly.
 BOOST_AUTO_TEST_CASE(many_distinct_filter_shapes_keep_answering) {
     const auto chain = [](int clauses) {
         auto f = cmp(path("userName"), compare_op::eq, "alice");
