@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "sql_runner.hpp"
+#include "sqlite_prepared.hpp"
 
 namespace idgate::store::detail {
 namespace {
@@ -28,6 +29,15 @@ batch_failure transaction_failure(const soci::soci_error& e) {
     }
     return out;
 }
+
+// The batch's own statements, prepared once per connection like the writes' (sqlite_prepared.hpp).
+void execute(soci::session& sql, const std::string& statement) {
+    sqlite_statement st(sqlite_connection(sql));
+    st.run(statement);
+}
+
+const std::string savepoint = "SAVEPOINT idgate_write", release = "RELEASE idgate_write",
+                  rollback_to = "ROLLBACK TO idgate_write", commit = "COMMIT", rollback = "ROLLBACK";
 
 }  // namespace
 
@@ -99,19 +109,19 @@ write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& ba
             if (!open) return;
             open = false;
             try {
-                sql << "ROLLBACK";
+                execute(sql, rollback);
             } catch (...) {
                 lease->mark_broken();
             }
         };
         try {
             try {
-                sql << begin_;
+                execute(sql, begin_);
                 open = true;
                 kept = 0;
                 for (job* b : batch) {
                     b->error = nullptr;
-                    if (shared) sql << "SAVEPOINT idgate_write";
+                    if (shared) execute(sql, savepoint);
                     bool keep = false;
                     try {
                         keep = b->run(b->state, sql);
@@ -121,13 +131,13 @@ write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& ba
                         b->error = std::current_exception();
                     }
                     if (shared) {
-                        if (!keep) sql << "ROLLBACK TO idgate_write";
-                        sql << "RELEASE idgate_write";
+                        if (!keep) execute(sql, rollback_to);
+                        execute(sql, release);
                     }
                     if (keep) ++kept;
                 }
                 if (kept > 0) {
-                    sql << "COMMIT";
+                    execute(sql, commit);
                     open = false;
                 } else {
                     abandon();
