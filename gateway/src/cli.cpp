@@ -160,6 +160,12 @@ int serve(const config& c) {
     for (const auto& oc : c.sso.oidc)
         svc.oidc_providers.emplace(oc.name, std::make_unique<oidc::provider>(
                                                 oc, clock, std::chrono::seconds(c.sso.settings.clock_skew_seconds)));
+    // Identity providers whose own JWTs are SCIM bearer tokens (INTEROP E12). Their keys are fetched on
+    // the first token, on the blocking pool, and refreshed like an OIDC connection's.
+    for (const auto& jc : c.scim.jwt_bearer)
+        svc.scim_jwt.push_back({jc.organization, jc.connection, jc.tenant_id,
+                                std::make_unique<oidc::provider>(jc.verifier, clock,
+                                                                 std::chrono::seconds(c.sso.settings.clock_skew_seconds))});
     router routes;
     add_routes(routes, svc);
     std::vector<std::string> names;

@@ -427,8 +427,55 @@ void parse_storage(const reader& r, const YAML::Node& node, const std::string& p
 //       attributes:
 //         - {name: badgeNumber, type: string, required: false, case_exact: false,
 //            multi_valued: false, mutability: readWrite, returned: default, description: ...}
+// scim:
+//   jwt_bearer:
+//     - organization: acme
+//       connection: entra
+//       issuer: https://sts.windows.net/<tenant id>/
+//       audience: 8adf8e6e-67b2-4cf2-a259-e3dc5476c621
+//       jwks_uri: https://login.microsoftonline.com/<tenant id>/discovery/keys
+//       tenant_id: <tenant id>
+scim_jwt_config parse_scim_jwt(const reader& r, const YAML::Node& node, const std::string& path) {
+    scim_jwt_config c;
+    c.verifier.verify_only = true;
+    r.map(node, path, {"organization", "connection", "issuer", "audience", "jwks_uri", "tenant_id", "algorithms"},
+          [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+              if (key == "organization") c.organization = r.string(v, p);
+              else if (key == "connection") c.connection = r.string(v, p);
+              else if (key == "issuer") c.verifier.issuer = r.string(v, p);
+              else if (key == "audience") c.verifier.client_id = r.string(v, p);
+              else if (key == "tenant_id") c.tenant_id = r.string(v, p);
+              else if (key == "jwks_uri") {
+                  c.verifier.jwks_uri = r.string(v, p);
+                  if (!acceptable_provider_url(c.verifier.jwks_uri))
+                      r.fail(v, p, "must be an https URL (http only for a provider on 127.0.0.1 or localhost)");
+              } else {
+                  c.verifier.algorithms = string_list(r, v, p);
+                  for (const auto& a : c.verifier.algorithms)
+                      if (a != "RS256" && a != "RS384" && a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" &&
+                          a != "ES256" && a != "ES384" && a != "ES512")
+                          r.fail(v, p, "unsupported algorithm '" + a + "' (never none or HMAC)");
+                  if (c.verifier.algorithms.empty()) r.fail(v, p, "at least one algorithm");
+              }
+          });
+    for (const char* required : {"organization", "issuer", "audience"})
+        if (!node[required]) r.fail(node, path, std::string("'") + required + "' is required");
+    // Without jwks_uri the keys come from the issuer's discovery document, which must be reachable.
+    if (c.verifier.jwks_uri.empty() && !acceptable_provider_url(c.verifier.issuer))
+        r.fail(node, path, "the issuer must be an https URL (http only on 127.0.0.1 or localhost), or give jwks_uri");
+    c.verifier.organization = c.organization;
+    c.verifier.name = c.connection.empty() ? "scim-jwt" : c.connection;
+    return c;
+}
+
 void parse_scim(const reader& r, const YAML::Node& node, const std::string& path, scim_config& sc) {
-    r.map(node, path, {"extensions"}, [&](const std::string&, const YAML::Node& list, const std::string& lp) {
+    r.map(node, path, {"extensions", "jwt_bearer"}, [&](const std::string& section, const YAML::Node& list, const std::string& lp) {
+        if (section == "jwt_bearer") {
+            if (!list.IsSequence()) r.fail(list, lp, "expected a list of token issuers");
+            for (std::size_t i = 0; i < list.size(); ++i)
+                sc.jwt_bearer.push_back(parse_scim_jwt(r, list[i], lp + "[" + std::to_string(i) + "]"));
+            return;
+        }
         if (!list.IsSequence()) r.fail(list, lp, "expected a list of extension schemas");
         for (std::size_t i = 0; i < list.size(); ++i) {
             const auto item = list[i];

@@ -4,12 +4,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "accounts/service.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "mapping/explain.hpp"
+#include "oidc/validation.hpp"
 #include "core/json_body.hpp"
 #include "handlers.hpp"
 #include "store/provisioning.hpp"
@@ -50,17 +52,70 @@ schema::organization resolve_organization(services& s, std::string_view key) {
 
 namespace {
 
-// The bearer token of `req`, resolved through the token cache and, when `may_block`, the database.
-// Returns nullopt only when it would have to block; every refusal throws its 401/403.
+// RFC 6750 §3: a 401 carries WWW-Authenticate naming the scheme (and the error, when a token was
+// presented).
+core::http_error challenge(std::string error, std::string detail) {
+    std::string value = "Bearer realm=\"idgate\"";
+    if (!error.empty()) value += ", error=\"" + error + "\"";
+    return core::http_error(401, "unauthorized", std::move(detail)).with_header("WWW-Authenticate", value);
+}
+
+bool looks_like_jwt(std::string_view token) {
+    return token.rfind("eyJ", 0) == 0 && std::count(token.begin(), token.end(), '.') == 2;
+}
+
+// A JWT the identity provider issued itself (INTEROP E12, config scim.jwt_bearer): the unverified `iss`
+// picks the issuer's verifier; its signature (the issuer's JWKS) and claims decide. Accepted, it stands
+// for a SCIM token of the configured organisation and connection until its `exp`. Blocks (JWKS fetch).
+std::optional<schema::api_token> jwt_bearer_token(services& s, const std::string& jwt) {
+    std::string iss;
+    try {
+        const auto payload = boost::json::parse(oidc::split_jws(jwt).payload_json);
+        if (payload.is_object()) iss = oidc::claim_text(payload.as_object(), "iss");
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    for (auto& issuer : s.scim_jwt) {
+        if (issuer.verifier->config().issuer != iss) continue;
+        boost::json::object claims;
+        try {
+            claims = issuer.verifier->validate_bearer_token(jwt, issuer.tenant_id);
+        } catch (const oidc::sign_in_error& e) {
+            core::log::info("SCIM bearer JWT refused", {{"issuer", iss}, {"reason", e.code()}, {"detail", e.what()}});
+            throw challenge("invalid_token", "the bearer token was refused (" + e.code() + "): " + e.what());
+        }
+        const auto org = s.db.find_organization_by_slug(issuer.organization);
+        if (!org) throw challenge("invalid_token", "the organization '" + issuer.organization + "' this issuer is "
+                                                   "configured for does not exist");
+        schema::api_token t;
+        t.kind = schema::token_kind::scim;
+        t.organization_id = org->id;
+        t.organization_slug = org->slug;
+        // Who called, for the audit trail: Entra names its application (appid), RFC 9068 the client.
+        std::string caller = oidc::claim_text(claims, "appid");
+        if (caller.empty()) caller = oidc::claim_text(claims, "client_id");
+        if (caller.empty()) caller = oidc::claim_text(claims, "sub");
+        t.id = "jwt:" + caller;
+        t.name = "JWT of " + iss + (caller.empty() ? "" : " for " + caller);
+        if (!issuer.connection.empty()) {
+            const schema::actor system{"system", "", "idgate", "", "", ""};
+            const auto connection = s.db.identities().ensure_connection(org->id, issuer.connection, system);
+            if (!connection) throw core::http_error(500, "internal_error", "the IdP connection could not be resolved");
+            t.connection_id = connection->id;
+            t.connection_name = connection->name;
+        }
+        if (const auto* exp = claims.if_contains("exp"); exp && exp->is_number())
+            t.expires = core::time_point(std::chrono::seconds(exp->to_number<std::int64_t>()));
+        return t;
+    }
+    return std::nullopt;
+}
+
+// The bearer token of `req`, resolved through the token cache and, when `may_block`, the database (or,
+// for a JWT of a configured issuer, its verifier). Returns nullopt only when it would have to block;
+// every refusal throws its 401/403.
 std::optional<core::principal> bearer_principal(services& s, const core::request& req, auth_policy policy,
                                                 bool may_block) {
-    const auto challenge = [](std::string error, std::string detail) {
-        // RFC 6750 §3: a 401 carries WWW-Authenticate naming the scheme (and the error, when a token
-        // was presented).
-        std::string value = "Bearer realm=\"idgate\"";
-        if (!error.empty()) value += ", error=\"" + error + "\"";
-        return core::http_error(401, "unauthorized", std::move(detail)).with_header("WWW-Authenticate", value);
-    };
     const auto header = req.header("authorization");
     if (!header) throw challenge("", "this endpoint requires a bearer token in the Authorization header");
     constexpr std::string_view scheme = "bearer ";
@@ -75,7 +130,10 @@ std::optional<core::principal> bearer_principal(services& s, const core::request
     if (!token) {
         if (!may_block) return std::nullopt;
         const auto revocations = s.tokens ? s.tokens->revocations() : 0;
-        token = s.db.find_token_by_hash(secret_hash);
+        if (policy == auth_policy::scim_client && !s.scim_jwt.empty() && looks_like_jwt(secret))
+            token = jwt_bearer_token(s, std::string(secret));
+        else
+            token = s.db.find_token_by_hash(secret_hash);
         if (token && s.tokens) s.tokens->remember(secret_hash, *token, revocations);
     }
     if (!token) throw challenge("invalid_token", "the bearer token is not valid");

@@ -3,6 +3,7 @@
 // What handlers are given: the long-lived parts of the process. Handlers hold no state of their own.
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "accounts/mail.hpp"
 #include "accounts/service.hpp"
@@ -17,6 +18,14 @@
 #include "token_cache.hpp"
 
 namespace idgate::gateway {
+
+// An identity provider whose own JWTs are accepted as SCIM bearer tokens (config: scim.jwt_bearer).
+struct scim_jwt_issuer {
+    std::string organization;  // slug
+    std::string connection;    // IdP connection name, or empty
+    std::string tenant_id;
+    std::unique_ptr<oidc::provider> verifier;  // its keys, cached and refreshed
+};
 
 struct services {
     store::store& db;
@@ -33,6 +42,7 @@ struct services {
     std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
     std::map<std::string, std::unique_ptr<saml::connection>> saml_connections{};
     token_cache* tokens = nullptr;  // valid bearer tokens, briefly; null: every request asks the database
+    std::vector<scim_jwt_issuer> scim_jwt{};  // JWT bearer issuers for SCIM (INTEROP E12)
 };
 
 // The read-only mirror's policy of an organisation, merged from the `locks` of its connections' mapping

@@ -41,7 +41,8 @@ endpoints provider::current_endpoints() {
     e.jwks = config_.jwks_uri;
     e.userinfo = config_.userinfo_endpoint;
     e.end_session = config_.end_session_endpoint;
-    const bool complete = !e.authorization.empty() && !e.token.empty() && !e.jwks.empty();
+    const bool complete =
+        !e.jwks.empty() && (config_.verify_only || (!e.authorization.empty() && !e.token.empty()));
     if (!complete) {
         // OpenID Connect Discovery 1.0 §4: {issuer}/.well-known/openid-configuration, whose issuer must be
         // exactly ours (§4.3), or an attacker-controlled document could redirect every endpoint.
@@ -238,6 +239,12 @@ boost::json::object provider::userinfo(const std::string& access_token, const st
     if (text_of(claims, "sub") != expected_sub)
         fail("userinfo_sub_mismatch", "the userinfo response is about '" + text_of(claims, "sub") +
                                           "', not the signed-in '" + expected_sub + "'");
+    return claims;
+}
+
+boost::json::object provider::validate_bearer_token(const std::string& token, const std::string& tenant_id) {
+    auto claims = verify_signature(token);
+    check_bearer_token(claims, {config_.issuer, config_.client_id, tenant_id, clock_.now(), skew_});
     return claims;
 }
 

@@ -126,4 +126,27 @@ void check_logout_token(const boost::json::object& claims, const id_token_expect
         fail("expired", "the logout token has expired");
 }
 
+void check_bearer_token(const boost::json::object& claims, const bearer_expectations& e) {
+    const auto iss = claim_text(claims, "iss");
+    if (iss.empty()) fail("missing_claim", "the token has no 'iss'");
+    if (iss != e.issuer) fail("wrong_issuer", "the token was issued by '" + iss + "', not '" + e.issuer + "'");
+    const auto* aud = claims.if_contains("aud");
+    if (!aud) fail("missing_claim", "the token has no 'aud'");
+    bool ours = aud->is_string() && aud->as_string() == e.audience;
+    if (aud->is_array())
+        for (const auto& a : aud->as_array()) ours = ours || (a.is_string() && a.as_string() == e.audience);
+    if (!ours) fail("wrong_audience", "the token is not meant for audience '" + e.audience + "'");
+    const auto now = seconds_since_epoch(e.now);
+    const auto skew = e.skew.count();
+    const auto exp = number_claim(claims, "exp");
+    if (!exp) fail("missing_claim", "the token has no numeric 'exp'");
+    if (*exp <= now - skew) fail("expired", "the token has expired");
+    if (const auto nbf = number_claim(claims, "nbf"); nbf && *nbf > now + skew)
+        fail("not_yet_valid", "the token is not valid yet (nbf; clock skew?)");
+    if (const auto iat = number_claim(claims, "iat"); iat && *iat > now + skew)
+        fail("issued_in_future", "the token says it was issued in the future (clock skew?)");
+    if (!e.tenant_id.empty() && claim_text(claims, "tid") != e.tenant_id)
+        fail("wrong_tenant", "the token belongs to tenant '" + claim_text(claims, "tid") + "', not '" + e.tenant_id + "'");
+}
+
 }  // namespace idgate::oidc

@@ -16,6 +16,11 @@
 //                                  in the middle would: alg-none, hs256-public-key, unknown-key, wrong-issuer,
 //                                  wrong-audience, expired, wrong-nonce; "" stops
 // --key-seed picks the signing key's id ("key-<seed>"): restarting with another seed rotates the key.
+//
+// An API client too, for tokens an identity provider issues to call an API on its own behalf (Entra ID's
+// SCIM provisioning token, INTEROP E12): with --api-client-id and --api-client-secret, POST /token with
+// grant_type=client_credentials and resource=<an absolute URI> answers a JWT access token (RS256, signed
+// with the provider's key) whose aud is that resource; --api-tenant adds a `tid` claim to it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -103,8 +108,20 @@ server.listen(port, '127.0.0.1', () => {
     client.backchannel_logout_uri = args['backchannel-uri'];
     client.backchannel_logout_session_required = true;
   }
+  const clients = [client];
+  const api = Boolean(args['api-client-id']);
+  if (api) {
+    clients.push({
+      client_id: args['api-client-id'],
+      client_secret: args['api-client-secret'],
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+  }
   const provider = new Provider(issuer, {
-    clients: [client],
+    clients,
     jwks: { keys: [jwk] },
     pkce: { required: () => true, methods: ['S256'] },
     scopes: ['openid', 'email', 'profile', 'groups'],
@@ -120,7 +137,20 @@ server.listen(port, '127.0.0.1', () => {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      clientCredentials: { enabled: api },
+      resourceIndicators: {
+        enabled: api,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, resource) => ({
+          scope: 'scim',
+          audience: resource,
+          accessTokenTTL: 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
     },
+    extraTokenClaims: async () => (args['api-tenant'] ? { tid: args['api-tenant'] } : undefined),
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     // First-party client: no consent screen.
     loadExistingGrant: async (ctx) => {
@@ -140,7 +170,7 @@ server.listen(port, '127.0.0.1', () => {
         },
       };
     },
-    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AccessToken: 600, AuthorizationCode: 60, IdToken: 600 },
+    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AccessToken: 600, AuthorizationCode: 60, IdToken: 600, ClientCredentials: 600 },
     cookies: { keys: ['idgate-e2e-cookie-key'] },
   });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));

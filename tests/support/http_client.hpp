@@ -37,11 +37,11 @@ public:
                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
         http::request<http::string_body> req{verb, target, 11};
         req.set(http::field::host, "127.0.0.1");
-        for (const auto& [k, v] : headers) req.set(k, v);
         if (!body.empty()) {
-            req.set(http::field::content_type, "application/json");
+            req.set(http::field::content_type, "application/json");  // unless the caller names another
             req.body() = body;
         }
+        for (const auto& [k, v] : headers) req.set(k, v);
         req.prepare_payload();
         stream_.expires_after(std::chrono::seconds(30));
         http::write(stream_, req);

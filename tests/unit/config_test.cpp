@@ -84,6 +84,36 @@ mail:
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(scim_jwt_bearer_issuers_are_read_and_checked) {
+    const auto c = parse_config(R"(
+scim:
+  jwt_bearer:
+    - organization: acme
+      connection: entra
+      issuer: https://sts.windows.net/t-1/
+      audience: 8adf8e6e-67b2-4cf2-a259-e3dc5476c621
+      jwks_uri: https://login.microsoftonline.com/t-1/discovery/keys
+      tenant_id: t-1
+)",
+                                "idgate.yaml");
+    BOOST_REQUIRE(c.scim.jwt_bearer.size() == 1u);
+    const auto& j = c.scim.jwt_bearer[0];
+    BOOST_TEST(j.organization == "acme");
+    BOOST_TEST(j.connection == "entra");
+    BOOST_TEST(j.verifier.issuer == "https://sts.windows.net/t-1/");
+    BOOST_TEST(j.verifier.client_id == "8adf8e6e-67b2-4cf2-a259-e3dc5476c621");
+    BOOST_TEST(j.verifier.jwks_uri == "https://login.microsoftonline.com/t-1/discovery/keys");
+    BOOST_TEST(j.verifier.verify_only);
+    BOOST_TEST(j.tenant_id == "t-1");
+    BOOST_TEST((j.verifier.algorithms == std::vector<std::string>{"RS256"}));
+    const std::string base = "scim:\n  jwt_bearer:\n    - organization: acme\n      issuer: https://idp.example.com\n";
+    BOOST_TEST(error_of(base).find("'audience' is required") != std::string::npos, error_of(base));
+    BOOST_TEST(error_of(base + "      audience: x\n      algorithms: [HS256]\n").find("never none or HMAC") !=
+               std::string::npos);
+    BOOST_TEST(error_of(base + "      audience: x\n      jwks_uri: http://keys.example.com/jwks\n").find("https") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_key_names_file_line_column_and_alternatives) {
     const auto e = error_of("server:\n  port: 8080\n  listen_port: 9\n");
     BOOST_TEST(e.find("idgate.yaml:3:3:") == 0u, e);

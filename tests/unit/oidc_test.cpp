@@ -134,6 +134,50 @@ BOOST_AUTO_TEST_CASE(logout_tokens_follow_back_channel_logout_rules) {
     BOOST_TEST(code_of([&] { oidc::check_logout_token(wrong_aud, expected); }) == "wrong_audience");
 }
 
+// SCIM bearer JWTs an identity provider issues (INTEROP E12; RFC 9068 §4): Entra ID's v1 token shape.
+BOOST_AUTO_TEST_CASE(scim_bearer_tokens_need_the_issuer_audience_lifetime_and_tenant) {
+    const oidc::bearer_expectations entra{"https://sts.windows.net/t-1/", "8adf8e6e-67b2-4cf2-a259-e3dc5476c621", "t-1",
+                                          core::time_point(std::chrono::seconds(1800000000)), std::chrono::seconds(60)};
+    const auto good = [] {
+        return json::parse(R"({"iss": "https://sts.windows.net/t-1/", "aud": "8adf8e6e-67b2-4cf2-a259-e3dc5476c621",
+                                "iat": 1799999900, "nbf": 1799999900, "exp": 1800003600, "tid": "t-1",
+                                "appid": "00000014-0000-0000-c000-000000000000"})")
+            .as_object();
+    };
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(good(), entra); }) == "");
+    auto listed = good();
+    listed["aud"] = json::array{"other", "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"};
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(listed, entra); }) == "");
+    auto other_aud = good();
+    other_aud["aud"] = "https://graph.microsoft.com";
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(other_aud, entra); }) == "wrong_audience");
+    auto other_iss = good();
+    other_iss["iss"] = "https://sts.windows.net/t-1";  // exact match only: no trailing-slash leniency
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(other_iss, entra); }) == "wrong_issuer");
+    auto other_tenant = good();
+    other_tenant["tid"] = "t-2";
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(other_tenant, entra); }) == "wrong_tenant");
+    auto expired = good();
+    expired["exp"] = 1800000000 - 61;
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(expired, entra); }) == "expired");
+    auto within_skew = good();
+    within_skew["exp"] = 1800000000 - 30;
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(within_skew, entra); }) == "");
+    auto no_exp = good();
+    no_exp.erase("exp");
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(no_exp, entra); }) == "missing_claim");
+    auto early = good();
+    early["nbf"] = 1800000000 + 120;
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(early, entra); }) == "not_yet_valid");
+    auto future = good();
+    future["iat"] = 1800000000 + 120;
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(future, entra); }) == "issued_in_future");
+    // No tenant configured: tid is not looked at.
+    auto any_tenant = entra;
+    any_tenant.tenant_id.clear();
+    BOOST_TEST(code_of([&] { oidc::check_bearer_token(other_tenant, any_tenant); }) == "");
+}
+
 BOOST_AUTO_TEST_CASE(return_to_is_a_local_path_or_under_an_allowed_url) {
     const std::vector<std::string> allowed{"https://app.example.com", "https://admin.example.com/console/"};
     struct row {

@@ -53,8 +53,19 @@ struct storage_config {
     int change_retention_hours = 24 * 7;  // change-feed events older than this are pruned
 };
 
+// Bearer JWTs an identity provider issues itself to call the SCIM API (INTEROP E12: Entra ID's own
+// token instead of a shared secret), accepted for one organisation: signed by a key of the provider's
+// JWKS, for `audience`, from `issuer` (and Entra's tenant).
+struct scim_jwt_config {
+    std::string organization;  // slug
+    std::string connection;    // the IdP connection pushes go through (mapping rules); empty: none
+    oidc::connection_config verifier;  // issuer, client_id = the audience, jwks_uri, algorithms
+    std::string tenant_id;             // Entra ID: the token's `tid` must be this; empty: not checked
+};
+
 struct scim_config {
     scim::extension_registry extensions;  // User extension schemas, beyond the enterprise extension
+    std::vector<scim_jwt_config> jwt_bearer;
 };
 
 struct mapping_config {

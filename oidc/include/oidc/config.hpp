@@ -39,6 +39,8 @@ struct connection_config {
     // an attacker's made-up key ids cannot make idgate hammer the provider.
     int jwks_refetch_seconds = 30;
     int http_timeout_seconds = 10;
+    // Verifies tokens only (SCIM bearer JWTs): with jwks_uri set, no discovery document is needed.
+    bool verify_only = false;
 };
 
 // The settings every single sign-on connection shares (accounts/sso.hpp).

@@ -51,6 +51,9 @@ public:
     // The userinfo claims; their `sub` must be the ID token's. Throws userinfo_failed /
     // userinfo_sub_mismatch.
     boost::json::object userinfo(const std::string& access_token, const std::string& expected_sub);
+    // A bearer JWT the provider issued for idgate's API (validation.hpp: check_bearer_token), whose
+    // audience is this connection's client_id. Returns the claims.
+    boost::json::object validate_bearer_token(const std::string& token, const std::string& tenant_id);
     // A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6).
     boost::json::object validate_logout_token(const std::string& token);
     // RP-initiated logout at the provider, when it has an end_session_endpoint (empty otherwise).

@@ -55,6 +55,20 @@ void check_id_token(const boost::json::object& claims, const id_token_expectatio
 // nonce. Throws sign_in_error (codes as above, plus invalid_logout_token).
 void check_logout_token(const boost::json::object& claims, const id_token_expectations& expected);
 
+// A JWT an identity provider issued to call idgate's SCIM API on its own behalf (INTEROP E12: Entra ID's
+// provisioning token instead of a shared secret; RFC 9068 §4 for the checks): iss exactly, aud includes
+// ours, exp required and not passed, nbf and iat not in the future, and when a tenant is configured,
+// Entra's `tid` equal to it. Throws sign_in_error: wrong_issuer, wrong_audience, expired, not_yet_valid,
+// issued_in_future, missing_claim, wrong_tenant.
+struct bearer_expectations {
+    std::string issuer;
+    std::string audience;
+    std::string tenant_id;  // empty: not checked
+    core::time_point now{};
+    std::chrono::seconds skew{60};
+};
+void check_bearer_token(const boost::json::object& claims, const bearer_expectations& expected);
+
 // Whether a return_to URL is allowed (accounts/sso.hpp).
 using accounts::return_url_allowed;
 
