@@ -24,13 +24,16 @@ std::int64_t seconds_since_epoch(core::time_point t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// iss, aud (and azp), iat: what ID tokens and logout tokens share.
-void check_common(const boost::json::object& claims, const id_token_expectations& e) {
+// iss exactly (OIDC Core §3.1.3.7 step 2, RFC 9068 §4): no normalising of trailing slashes or case.
+void check_issuer(const boost::json::object& claims, const std::string& expected) {
     const auto iss = claim_text(claims, "iss");
     if (iss.empty()) fail("missing_claim", "the token has no 'iss'");
-    // Exact comparison (OIDC Core §3.1.3.7 step 2): no normalising of trailing slashes or case.
-    if (iss != e.issuer) fail("wrong_issuer", "the token was issued by '" + iss + "', not '" + e.issuer + "'");
+    if (iss != expected) fail("wrong_issuer", "the token was issued by '" + iss + "', not '" + expected + "'");
+}
 
+// The token's audiences (a string or an array of them); throws when it has none or `ours` is not one.
+std::vector<std::string> check_audience(const boost::json::object& claims, const std::string& ours,
+                                        const char* ours_is) {
     const auto* aud = claims.if_contains("aud");
     if (!aud) fail("missing_claim", "the token has no 'aud'");
     std::vector<std::string> audiences;
@@ -40,8 +43,15 @@ void check_common(const boost::json::object& claims, const id_token_expectations
         for (const auto& a : aud->as_array())
             if (a.is_string()) audiences.emplace_back(a.as_string());
     }
-    if (std::find(audiences.begin(), audiences.end(), e.client_id) == audiences.end())
-        fail("wrong_audience", "the token is not meant for client '" + e.client_id + "'");
+    if (std::find(audiences.begin(), audiences.end(), ours) == audiences.end())
+        fail("wrong_audience", std::string("the token is not meant for ") + ours_is + " '" + ours + "'");
+    return audiences;
+}
+
+// iss, aud (and azp), iat: what ID tokens and logout tokens share.
+void check_common(const boost::json::object& claims, const id_token_expectations& e) {
+    check_issuer(claims, e.issuer);
+    const auto audiences = check_audience(claims, e.client_id, "client");
     // Several audiences: azp must name us (§3.1.3.7 steps 4-5); when present it must name us anyway.
     const auto azp = claim_text(claims, "azp");
     if ((audiences.size() > 1 && azp.empty()) || (!azp.empty() && azp != e.client_id))
@@ -127,15 +137,8 @@ void check_logout_token(const boost::json::object& claims, const id_token_expect
 }
 
 void check_bearer_token(const boost::json::object& claims, const bearer_expectations& e) {
-    const auto iss = claim_text(claims, "iss");
-    if (iss.empty()) fail("missing_claim", "the token has no 'iss'");
-    if (iss != e.issuer) fail("wrong_issuer", "the token was issued by '" + iss + "', not '" + e.issuer + "'");
-    const auto* aud = claims.if_contains("aud");
-    if (!aud) fail("missing_claim", "the token has no 'aud'");
-    bool ours = aud->is_string() && aud->as_string() == e.audience;
-    if (aud->is_array())
-        for (const auto& a : aud->as_array()) ours = ours || (a.is_string() && a.as_string() == e.audience);
-    if (!ours) fail("wrong_audience", "the token is not meant for audience '" + e.audience + "'");
+    check_issuer(claims, e.issuer);
+    check_audience(claims, e.audience, "audience");
     const auto now = seconds_since_epoch(e.now);
     const auto skew = e.skew.count();
     const auto exp = number_claim(claims, "exp");
