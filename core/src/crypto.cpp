@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 
 namespace idgate::core {
@@ -26,7 +28,13 @@ constexpr char hex_digits[] = "0123456789abcdef";
 
 std::string new_uuid() {
     auto b = random_bytes<16>();
-    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+    // RFC 9562 §5.7: the first 48 bits are the Unix time in milliseconds, so ids made one after another
+    // sort near each other: a new row's key lands on the B-tree's last page instead of a random one
+    // (fewer pages written per insert, on SQLite and PostgreSQL alike). 74 bits stay random.
+    const auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10xx
     std::string out;
     out.reserve(36);

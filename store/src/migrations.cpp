@@ -14,6 +14,12 @@
 namespace idgate::store::detail {
 
 std::string render_ddl(std::string_view ddl, const dialect& d) {
+    // A statement for SQLite only: nothing on PostgreSQL.
+    constexpr std::string_view sqlite_only = "{sqlite_only}";
+    if (ddl.substr(0, sqlite_only.size()) == sqlite_only) {
+        if (d.id != dialect::kind::sqlite) return {};
+        ddl.remove_prefix(sqlite_only.size());
+    }
     std::string out;
     out.reserve(ddl.size());
     for (std::size_t i = 0; i < ddl.size();) {
@@ -451,6 +457,14 @@ const std::vector<migration>& migrations() {
              "ALTER TABLE sessions ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''",
              "ALTER TABLE sessions ADD COLUMN idp_subject_format TEXT NOT NULL DEFAULT ''",
              "CREATE INDEX sessions_idp_subject ON sessions (connection_id, idp_subject)",
+         }},
+        {7,
+         "SQLite: one index fewer to write per user",
+         {
+             // On SQLite users_user_name_prefix has exactly the columns of the unique users_user_name
+             // (PostgreSQL's is a text_pattern_ops index for LIKE prefixes, and stays): the unique one
+             // serves the same lookups and prefix searches, and every user write paid for both.
+             "{sqlite_only}DROP INDEX IF EXISTS users_user_name_prefix",
          }},
     };
     return all;

@@ -53,7 +53,8 @@ public:
                     const int current = database_version(sql);
                     if (current > latest_migration_version()) throw schema_too_new(too_new_message(current));
                     if (m.version <= current) return false;
-                    for (auto statement : m.statements) sql << render_ddl(statement, d_);
+                    for (auto statement : m.statements)
+                        if (const auto text = render_ddl(statement, d_); !text.empty()) sql << text;
                     int version = m.version;
                     std::string name{m.name}, now = ts(clock_.now());
                     sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :a)",

@@ -56,6 +56,21 @@ struct fresh_store {
 
 BOOST_AUTO_TEST_SUITE(migrations)
 
+// Migration 7 drops an index on SQLite only (render_ddl's {sqlite_only}): there it duplicated the unique
+// userName index; PostgreSQL's is a different index (text_pattern_ops) and stays.
+BOOST_AUTO_TEST_CASE(a_sqlite_only_statement_runs_on_sqlite_alone) {
+    test::manual_clock clock;
+    auto db = context().open_fresh(clock);
+    db->migrate();
+    if (db->backend_name() == "sqlite") {
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users_user_name_prefix'") == 0);
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users_user_name'") == 1);
+    } else {
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
+                                   "indexname = 'users_user_name_prefix'") == 1);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(migrate_from_empty_then_rerun_is_a_no_op) {
     test::manual_clock clock;
     auto db = context().open_fresh(clock);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <set>
 
 #include "core/crypto.hpp"
@@ -8,16 +10,27 @@ using namespace idgate::core;
 
 BOOST_AUTO_TEST_SUITE(crypto)
 
-BOOST_AUTO_TEST_CASE(uuid_is_version_4_and_unique) {
+BOOST_AUTO_TEST_CASE(uuid_is_version_7_unique_and_time_ordered) {
     std::set<std::string> seen;
+    std::string previous;
     for (int i = 0; i < 1000; ++i) {
         const auto id = new_uuid();
         BOOST_TEST_REQUIRE(id.size() == 36u);
-        BOOST_TEST(id[14] == '4');
+        BOOST_TEST(id[8] == '-');
+        BOOST_TEST(id[14] == '7');
         BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
+        // The leading 48 bits are milliseconds: never earlier than the id before.
+        BOOST_TEST(id.substr(0, 13) >= previous.substr(0, std::min<std::size_t>(13, previous.size())));
+        previous = id;
         seen.insert(id);
     }
     BOOST_TEST(seen.size() == 1000u);
+    // The timestamp is now's.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto id = new_uuid();
+    const auto stamp = std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+    BOOST_TEST(std::llabs(stamp - ms) < 5000);
 }
 
 BOOST_AUTO_TEST_CASE(secret_has_prefix_and_256_bits_of_base64url) {

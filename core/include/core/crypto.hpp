@@ -7,7 +7,8 @@
 
 namespace idgate::core {
 
-// A random UUID (RFC 9562 version 4), lower-case: server-assigned resource ids (RFC 7643 §3.1 `id`).
+// A time-ordered UUID (RFC 9562 version 7: milliseconds, then 74 random bits), lower-case: server-assigned
+// resource ids (RFC 7643 §3.1 `id`), opaque to clients.
 std::string new_uuid();
 
 // base64url without padding (RFC 4648 §5), and back; decode returns false on a character outside the
