@@ -26,8 +26,9 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
             // before we acknowledge it (NORMAL could lose the last commits on power failure).
             *s << "PRAGMA journal_mode = WAL";
             *s << "PRAGMA synchronous = FULL";
+            // Statement journals (a write inside a group commit's savepoint) stay in memory instead
+            // of a temporary file created and unlinked for every write.
             *s << "PRAGMA temp_store = MEMORY";
-
             return s;
         } catch (const soci::soci_error& e) {
             throw unavailable("cannot open SQLite database '" + options.path + "': " + e.get_error_message());
