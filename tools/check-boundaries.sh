@@ -16,7 +16,7 @@ fence() {  # fence <header prefix> <allowed path regex>
 }
 fence 'soci/'        '^(store/src/|tests/store/)'
 fence 'boost/beast'  '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
-fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
+fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|gateway/src/pipelined_reads\.(hpp|cpp)|bench/|tests/support/|tests/integration/)'
 fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'curl/'        '^(accounts/src/smtp_mailer|saml/src/metadata_fetch)\.cpp$'
 fence 'qrencode.h'   '^accounts/src/qr\.cpp$'
@@ -26,7 +26,7 @@ fence 'libxml/'      '^(saml/src/response\.cpp|tests/support/saml_signing\.hpp|b
 fence 'oauth2/'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'cjose/'       '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'jansson'      '^oidc/src/liboauth2_adapter\.cpp$'
-fence 'libpq'        '^(store/src/pg_prepared\.(hpp|cpp)|tests/integration/main_postgres\.cpp)$'
+fence 'libpq'        '^(store/src/pg_prepared\.(hpp|cpp)|store/src/pg_user_reader\.cpp|tests/integration/(main_postgres|pipelined_reads_test)\.cpp)$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp|bench/id_token_bench\.cpp|oidc/src/liboauth2_adapter\.cpp|saml/src/logout\.cpp)$'
 # Protocol modules never include the gateway.
 hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning|oidc|saml)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)

@@ -18,6 +18,7 @@
 #include "core/log.hpp"
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
+#include "store/user_reader.hpp"
 #include "routes.hpp"
 #include "saml/response.hpp"
 #include "provisioning/reconciler.hpp"
@@ -217,6 +218,9 @@ int serve(const config& c) {
     });
 
     server srv(c.server, routes, stats, c.log.access_log);
+    if (c.storage.type == storage_config::backend::postgres)
+        srv.use_pipelined_reads([options = c.storage.postgres] { return store::open_user_reader(options); },
+                                static_cast<std::size_t>(c.storage.postgres.pipelined_read_connections));
     const auto port = srv.listen();
     const auto retention = std::chrono::hours(c.storage.change_retention_hours);
     // The change-feed relay: events are numbered within about a second of their commit.

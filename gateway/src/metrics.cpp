@@ -94,6 +94,13 @@ std::string metrics::render() const {
           blocking_queue_depth.load());
     gauge("idgate_blocking_rejected_total", "Requests refused with 503 because the blocking queue was full.",
           "counter", blocking_rejected.load());
+    out += "# HELP idgate_pipelined_reads_total One-user reads sent through pipelined database connections, by "
+           "outcome (fallback: read again on the blocking pool).\n"
+           "# TYPE idgate_pipelined_reads_total counter\n";
+    out += "idgate_pipelined_reads_total{outcome=\"answered\"} " + std::to_string(pipelined_reads_answered.load()) + "\n";
+    out += "idgate_pipelined_reads_total{outcome=\"fallback\"} " + std::to_string(pipelined_reads_fallback.load()) + "\n";
+    gauge("idgate_pipelined_read_connections", "Pipelined read connections up.", "gauge",
+          pipelined_read_connections.load());
     for (const auto& source : sources_) source(out);
     return out;
 }

@@ -29,7 +29,8 @@ bool is_param(const std::string& segment) {
 
 }  // namespace
 
-void router::add(core::method verb, std::string pattern, route_options options, handler fn) {
+void router::add(core::method verb, std::string pattern, route_options options, handler fn,
+                 std::optional<one_user_read> user_read) {
     auto r = std::make_unique<route>();
     r->verb = verb;
     r->name = std::string(core::to_string(verb)) + " " + pattern;
@@ -37,6 +38,7 @@ void router::add(core::method verb, std::string pattern, route_options options, 
     r->pattern = std::move(pattern);
     r->options = options;
     r->fn = std::move(fn);
+    r->user_read = std::move(user_read);
     r->index = routes_.size();
     routes_.push_back(std::move(r));
 }
@@ -83,15 +85,16 @@ namespace {
 
 // Authenticates with `authenticate` (nullopt: not here, the caller tries elsewhere), runs the handler,
 // and renders any error in the route's style.
-template <typename Authenticate>
-std::optional<core::response> run_route(const route& r, core::request& req, Authenticate&& authenticate) {
+template <typename Authenticate, typename Body>
+std::optional<core::response> run_route(const route& r, core::request& req, Authenticate&& authenticate, Body&& body,
+                                        bool authenticated_here = true) {
     try {
-        if (r.options.auth != auth_policy::none) {
+        if (authenticated_here && r.options.auth != auth_policy::none) {
             auto caller = authenticate();
             if (!caller) return std::nullopt;
             req.caller = std::move(*caller);
         }
-        return r.fn(req);
+        return body(req);
     } catch (const core::http_error& e) {
         return render_error(e, r.options.errors, req.request_id);
     } catch (...) {
@@ -105,14 +108,38 @@ core::response router::dispatch(const route& r, core::request& req) const {
     return *run_route(r, req, [&]() -> std::optional<core::principal> {
         if (!authenticate_) throw core::http_error(500, "internal_error", "no authenticator is configured");
         return authenticate_(req, r.options.auth);
-    });
+    }, r.fn);
 }
 
 std::optional<core::response> router::dispatch_without_blocking(const route& r, core::request& req) const {
     return run_route(r, req, [&]() -> std::optional<core::principal> {
         if (!authenticate_quickly_) return std::nullopt;
         return authenticate_quickly_(req, r.options.auth);
+    }, r.fn);
+}
+
+router::user_read_plan router::plan_user_read(const route& r, core::request& req) const {
+    if (!r.user_read) return std::monostate{};
+    std::optional<store::user_key> key;
+    bool planned = false;
+    auto outcome = run_route(r, req, [&]() -> std::optional<core::principal> {
+        if (!authenticate_quickly_) return std::nullopt;
+        return authenticate_quickly_(req, r.options.auth);
+    }, [&](core::request& q) {
+        key = r.user_read->key(q);
+        planned = true;
+        return core::response{};
     });
+    if (!outcome) return std::monostate{};                // the caller is not known without the database
+    if (!planned) return std::move(*outcome);             // refused: the rendered error
+    if (key) return std::move(*key);
+    return std::monostate{};                              // not a one-user read
+}
+
+core::response router::answer_user_read(const route& r, core::request& req, store::result<schema::user> found) const {
+    // Authenticated by plan_user_read: only the answer runs here.
+    return *run_route(r, req, [] { return std::optional<core::principal>(); },
+                      [&](core::request& q) { return r.user_read->answer(q, std::move(found)); }, false);
 }
 
 }  // namespace idgate::gateway

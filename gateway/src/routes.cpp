@@ -160,14 +160,23 @@ void add_routes(router& r, services& s) {
     // SCIM 2.0 (RFC 7644), one base URL per organisation. Bodies up to 1 MiB: a large group's members.
     const route_options scim{auth_policy::scim_client, error_style::scim, execution::blocking,
                              idgate::scim::bulk_max_payload};
-    const auto add_scim = [&](method m, const std::string& path, h::scim_handler fn) {
-        r.add(m, "/scim/v2/{org}" + path, scim, [&s, fn](core::request& q) { return h::scim(s, q, fn); });
+    const auto add_scim = [&](method m, const std::string& path, h::scim_handler fn,
+                              std::optional<one_user_read> user_read = std::nullopt) {
+        r.add(m, "/scim/v2/{org}" + path, scim, [&s, fn](core::request& q) { return h::scim(s, q, fn); },
+              std::move(user_read));
     };
     namespace users = idgate::scim::users;
-    add_scim(method::get, "/Users", users::list);
+    // A user by id, and the `userName eq` existence check, are read without a blocking thread when the
+    // storage can (PostgreSQL's pipelined reads); the handlers answer otherwise.
+    add_scim(method::get, "/Users", users::list, h::scim_one_user_read(s, users::list_key, users::answer_list));
     add_scim(method::post, "/Users", users::create);
     add_scim(method::post, "/Users/.search", users::search);
-    add_scim(method::get, "/Users/{id}", users::get);
+    add_scim(method::get, "/Users/{id}", users::get,
+             h::scim_one_user_read(
+                 s, [](const idgate::scim::context& c, const core::request& q) -> std::optional<store::user_key> {
+                     return users::get_key(c, q);
+                 },
+                 users::answer_get));
     add_scim(method::put, "/Users/{id}", users::replace);
     add_scim(method::patch, "/Users/{id}", users::patch);
     add_scim(method::del, "/Users/{id}", users::remove);

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "pipelined_reads.hpp"
 
 namespace idgate::gateway {
 namespace {
@@ -122,6 +123,9 @@ struct server::impl {
 
     std::mutex connections_mutex;
     std::list<std::shared_ptr<connection_control>> connections;
+    // One-user reads without the blocking pool (use_pipelined_reads); null: they use the pool. Declared
+    // after the I/O context and the pool, so it goes first.
+    std::unique_ptr<pipelined_reads> user_reads;
 
     // -- listening ---------------------------------------------------------------------------------
 
@@ -371,7 +375,9 @@ struct server::impl {
             } else {
                 req.path_params = std::move(match.params);
                 stats.in_flight.fetch_add(1);
-                if (r->options.where == execution::blocking) {
+                if (r->user_read && user_reads) {
+                    res = co_await run_user_read(*r, req);
+                } else if (r->options.where == execution::blocking) {
                     res = co_await run_blocking(*r, req);
                 } else if (r->options.where == execution::io_thread_when_authenticated) {
                     if (auto quick = routes.dispatch_without_blocking(*r, req)) res = std::move(*quick);
@@ -404,6 +410,19 @@ struct server::impl {
             blocking, [&]() -> net::awaitable<core::response> { co_return routes.dispatch(r, req); },
             net::use_awaitable);
         stats.blocking_queue_depth.fetch_sub(1);
+        co_return res;
+    }
+
+    // A route with a one_user_read: the user is read on a pipelined connection and the answer made here,
+    // on the I/O thread; anything that cannot go that way takes the blocking pool.
+    net::awaitable<core::response> run_user_read(const route& r, core::request& req) {
+        auto plan = routes.plan_user_read(r, req);
+        if (auto* refused = std::get_if<core::response>(&plan)) co_return std::move(*refused);
+        if (auto* key = std::get_if<store::user_key>(&plan)) {
+            auto found = co_await user_reads->read(std::move(*key));
+            if (found) co_return routes.answer_user_read(r, req, std::move(*found));
+        }
+        auto res = co_await run_blocking(r, req);
         co_return res;
     }
 
@@ -521,6 +540,7 @@ struct server::impl {
             tick.expires_after(std::chrono::milliseconds(200));
             co_await tick.async_wait(nothrow);
         }
+        if (user_reads) user_reads->stop();
         ioc.stop();
     }
 };
@@ -563,8 +583,18 @@ void server::on_sighup(std::function<void()> job) {
     impl_->wait_for_hangup();
 }
 
+void server::use_pipelined_reads(std::function<std::unique_ptr<store::user_reader>()> open, std::size_t connections) {
+    auto& s = *impl_;
+    if (connections == 0) return;
+    // With several I/O threads the connections are driven on one strand.
+    const net::any_io_executor io = s.config.io_threads > 1 ? net::any_io_executor(net::make_strand(s.ioc))
+                                                            : net::any_io_executor(s.ioc.get_executor());
+    s.user_reads = std::make_unique<pipelined_reads>(io, s.blocking, std::move(open), connections, s.stats);
+}
+
 void server::run() {
     auto& s = *impl_;
+    if (s.user_reads) s.user_reads->start();
     s.signals.async_wait([&s](const boost::system::error_code& ec, int) {
         if (!ec) s.begin_shutdown();
     });

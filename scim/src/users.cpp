@@ -143,7 +143,13 @@ std::vector<store::extension_attribute> filterable_extension_attributes(const ex
     return out;
 }
 
-core::response run_list(const context& c, const list_request& lr) {
+// The store query a list request asks (filter parsed and checked, paging clamped), or a 400.
+struct list_plan {
+    store::user_query q;
+    std::int64_t start_index = 1;
+};
+
+list_plan plan_list(const context& c, const list_request& lr) {
     store::user_query q;
     q.organization_id = c.organization.id;
     if (!lr.filter.empty()) {
@@ -173,13 +179,19 @@ core::response run_list(const context& c, const list_request& lr) {
     filter_only.sort_by.clear();
     if (auto why = store::validate(filter_only)) throw bad_request("invalidFilter", *why);
     if (auto why = store::validate(q)) throw bad_request("invalidValue", *why);
-    auto page = c.db.find_users(q);
+    return {std::move(q), start};
+}
+
+// The ListResponse for the page the plan's query found (RFC 7644 §3.4.2).
+core::response render_list(const context& c, const list_request& lr, const list_plan& plan,
+                           store::result<store::user_page> page) {
     if (!page) throw core::http_error(500, "internal_error", "the query failed", page.error().message());
     std::optional<std::string> next_cursor;
-    if (lr.cursor && static_cast<std::int64_t>(page->users.size()) == q.limit && q.limit > 0) {
+    if (lr.cursor && static_cast<std::int64_t>(page->users.size()) == plan.q.limit && plan.q.limit > 0) {
         page->users.pop_back();
         next_cursor = encode_cursor(page->users.back());
     }
+    const std::int64_t start = plan.start_index;
     json::array resources;
     for (const auto& u : page->users) {
         auto body = user_to_json(u, location(c, u.id), c.extensions);
@@ -194,17 +206,18 @@ core::response run_list(const context& c, const list_request& lr) {
     return scim_json(200, body);
 }
 
+core::response run_list(const context& c, const list_request& lr) {
+    const auto plan = plan_list(c, lr);
+    return render_list(c, lr, plan, c.db.find_users(plan.q));
+}
+
 bool descending_from(std::string_view order) {
     if (order.empty() || iequals(order, "ascending")) return false;
     if (iequals(order, "descending")) return true;
     throw bad_request("invalidValue", "sortOrder must be \"ascending\" or \"descending\"");
 }
 
-}  // namespace
-
-namespace users {
-
-core::response list(const context& c, const core::request& req) {
+list_request list_request_from(const core::request& req) {
     list_request lr;
     if (auto f = req.query_param("filter")) lr.filter = std::string(*f);
     if (auto cursor = req.query_param("cursor")) lr.cursor = std::string(*cursor);
@@ -214,7 +227,23 @@ core::response list(const context& c, const core::request& req) {
     if (auto s = req.query_param("sortBy")) lr.sort_by = std::string(*s);
     if (auto o = req.query_param("sortOrder")) lr.descending = descending_from(*o);
     lr.fields = projection_from(req);
-    return run_list(c, lr);
+    return lr;
+}
+
+}  // namespace
+
+namespace users {
+
+core::response list(const context& c, const core::request& req) { return run_list(c, list_request_from(req)); }
+
+std::optional<store::user_key> list_key(const context& c, const core::request& req) {
+    return store::single_user_key(plan_list(c, list_request_from(req)).q);
+}
+
+core::response answer_list(const context& c, const core::request& req, store::result<schema::user> found) {
+    const auto lr = list_request_from(req);
+    const auto plan = plan_list(c, lr);
+    return render_list(c, lr, plan, store::page_of_single_user(plan.q, std::move(found)));
 }
 
 core::response search(const context& c, const core::request& req) {
@@ -299,10 +328,21 @@ core::response create(const context& c, const core::request& req) {
 }
 
 core::response get(const context& c, const core::request& req) {
-    const auto u = load(c, std::string(req.param("id")));
+    return answer_get(c, req, c.db.read_user(get_key(c, req)));
+}
+
+store::user_key get_key(const context& c, const core::request& req) {
+    return {store::user_key::kind::id, c.organization.id, std::string(req.param("id"))};
+}
+
+core::response answer_get(const context& c, const core::request& req, store::result<schema::user> found) {
+    if (!found) {
+        if (found.error() == store::errc::not_found) throw not_found(std::string(req.param("id")));
+        throw core::http_error(500, "internal_error", "could not read the user", found.error().message());
+    }
     // RFC 7644 §3.14: If-None-Match with the current version answers 304 Not Modified.
-    if (auto unchanged = not_modified(req, u.version)) return *unchanged;
-    return user_response(c, 200, u, projection_from(req));
+    if (auto unchanged = not_modified(req, found->version)) return *unchanged;
+    return user_response(c, 200, *found, projection_from(req));
 }
 
 core::response replace(const context& c, const core::request& req) {

@@ -134,7 +134,7 @@ void pg_statement::add_param(const char* name, const void* value, const soci::in
 }
 
 void pg_statement::add_column(void* target, soci::indicator* ind, from_text_fn from_text) {
-    columns_.push_back({target, ind, from_text});
+    columns_.add(target, ind, from_text);
 }
 
 struct pg_statement::prepared_ref {
@@ -367,19 +367,21 @@ long long pg_statement::affected_rows() const {
     return *text ? std::atoll(text) : 0;
 }
 
-void pg_statement::fetch_row() {
-    if (static_cast<int>(columns_.size()) > PQnfields(result_))
+void pg_statement::fetch_row() { columns_.read(result_, row_); }
+
+void pg_columns::read(const PGresult* result, int row) const {
+    if (static_cast<int>(columns_.size()) > PQnfields(result))
         throw soci::soci_error("the statement returns fewer columns than it binds");
     for (std::size_t i = 0; i < columns_.size(); ++i) {
         const auto& c = columns_[i];
         const int field = static_cast<int>(i);
-        if (PQgetisnull(result_, row_, field)) {
+        if (PQgetisnull(result, row, field)) {
             if (!c.ind) throw soci::soci_error("Null value fetched and no indicator defined.");
             *c.ind = soci::i_null;
             continue;
         }
         if (c.ind) *c.ind = soci::i_ok;
-        c.from_text(PQgetvalue(result_, row_, field), static_cast<std::size_t>(PQgetlength(result_, row_, field)),
+        c.from_text(PQgetvalue(result, row, field), static_cast<std::size_t>(PQgetlength(result, row, field)),
                     c.target);
     }
 }

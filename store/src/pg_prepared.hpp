@@ -42,6 +42,38 @@ namespace idgate::store::detail {
 // The connection under a SOCI PostgreSQL session, or nullptr for any other backend.
 PGconn* postgres_connection(soci::session& sql);
 
+// PostgreSQL's text form of a value into a variable of type T (defined at the end of this header).
+template <typename T>
+void from_text(const char* text, std::size_t size, void* target);
+
+// Result columns bound to variables, in select-list order, filled from one row of a result: a
+// prepared statement's (pg_statement) or a pipelined read's (pg_user_reader.cpp).
+class pg_columns {
+public:
+    using from_text_fn = void (*)(const char* text, std::size_t size, void* target);
+    void add(void* target, soci::indicator* ind, from_text_fn from_text) { columns_.push_back({target, ind, from_text}); }
+    template <typename T>
+    pg_columns& out(T& value) {
+        add(&value, nullptr, &from_text<T>);
+        return *this;
+    }
+    template <typename T>
+    pg_columns& out(T& value, soci::indicator& ind) {
+        add(&value, &ind, &from_text<T>);
+        return *this;
+    }
+    // Throws soci::soci_error for a NULL without an indicator, or a value its variable cannot hold.
+    void read(const PGresult* result, int row) const;
+
+private:
+    struct column {
+        void* target;
+        soci::indicator* ind;
+        from_text_fn from_text;
+    };
+    std::vector<column> columns_;
+};
+
 class pg_statement {
 public:
     explicit pg_statement(PGconn* conn) : conn_(conn) {}
@@ -50,7 +82,7 @@ public:
     pg_statement& operator=(const pg_statement&) = delete;
 
     using to_text_fn = void (*)(const void* value, std::string& out);
-    using from_text_fn = void (*)(const char* text, std::size_t size, void* target);
+    using from_text_fn = pg_columns::from_text_fn;
 
     void add_param(const char* name, const void* value, const soci::indicator* ind, to_text_fn to_text);
     void add_column(void* target, soci::indicator* ind, from_text_fn from_text);
@@ -70,11 +102,6 @@ private:
         const soci::indicator* ind;
         to_text_fn to_text;
     };
-    struct column {
-        void* target;
-        soci::indicator* ind;
-        from_text_fn from_text;
-    };
     void fetch_row();
     struct prepared_ref;
     prepared_ref statement_for(const std::string& query);
@@ -83,7 +110,7 @@ private:
 
     PGconn* conn_;
     std::vector<param> params_;
-    std::vector<column> columns_;
+    pg_columns columns_;
     PGresult* result_ = nullptr;
     int row_ = 0;
 };

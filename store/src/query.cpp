@@ -497,4 +497,21 @@ std::optional<std::string> validate_query(const Query& q) {
 std::optional<std::string> validate(const user_query& q) { return validate_query(q); }
 std::optional<std::string> validate(const group_query& q) { return validate_query(q); }
 
+std::optional<user_key> single_user_key(const user_query& q) {
+    auto name = detail::sole_user_name(q);
+    if (!name) return std::nullopt;
+    return user_key{user_key::kind::user_name, q.organization_id, std::move(*name)};
+}
+
+result<user_page> page_of_single_user(const user_query& q, result<schema::user> found) {
+    user_page page;
+    if (!found) {
+        if (found.error() != errc::not_found) return found.error();
+        return page;
+    }
+    page.total = 1;
+    if (q.offset == 0 && q.limit > 0) page.users.push_back(std::move(*found));
+    return page;
+}
+
 }  // namespace idgate::store

@@ -220,20 +220,10 @@ public:
     }
 
     result<user_page> find_users(const user_query& q) override {
-        if (const auto name = sole_user_name(q)) {
+        if (const auto key = single_user_key(q)) {
             // The existence check Okta and Entra ID send before every create (`userName eq`): one
             // indexed row, read like GET /Users/{id}, without the page and count machinery.
-            return read_only([&](soci::session& sql) -> result<user_page> {
-                user_page page;
-                auto u = load_user(sql, q.organization_id, "user_name_folded", *name);
-                if (!u) {
-                    if (u.error() != errc::not_found) return u.error();
-                    return page;
-                }
-                page.total = 1;
-                if (q.offset == 0 && q.limit > 0) page.users.push_back(std::move(*u));
-                return page;
-            });
+            return page_of_single_user(q, read_user(*key));
         }
         resource_sql t;
         try {

@@ -196,7 +196,9 @@ struct user_row {
     int active = 1;
     long long version = 1;
 
-    void bind(bound_statement& st) {
+    // `st`: a bound_statement, or pg_columns for a pipelined read's result.
+    template <typename Columns>
+    void bind(Columns& st) {
         st.out(id).out(organization_id).out(user_name).out(external_id).out(formatted).out(family).out(given);
         st.out(middle).out(prefix).out(suffix).out(display).out(nick).out(profile_url).out(title);
         st.out(department).out(user_type).out(preferred_language).out(locale).out(timezone).out(status);

@@ -17,6 +17,8 @@ public:
     virtual std::unique_ptr<store::store> open_again(const core::clock& clock) = 0;
     // Test-only raw SQL against that database (to simulate a newer schema, inspect rows...).
     virtual void execute(const std::string& sql) = 0;
+    // How open_again() connects: a libpq connection string (PostgreSQL) or a file path (SQLite).
+    virtual std::string connection() const = 0;
     virtual long long count(const std::string& sql) = 0;
 };
 

@@ -46,6 +46,7 @@ public:
     std::unique_ptr<store::store> open_again(const core::clock& clock) override {
         return store::open_postgres({connection_, 8}, clock);
     }
+    std::string connection() const override { return connection_; }
     void execute(const std::string& sql) override {
         soci::session s(*soci::factory_postgresql(), connection_);
         s << sql;

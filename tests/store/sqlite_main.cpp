@@ -28,6 +28,7 @@ public:
     std::unique_ptr<store::store> open_again(const core::clock& clock) override {
         return store::open_sqlite({path_, 10000, 4}, clock);
     }
+    std::string connection() const override { return path_; }
     void execute(const std::string& sql) override {
         soci::session s(*soci::factory_sqlite3(), "db=" + path_);
         s << sql;

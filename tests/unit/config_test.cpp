@@ -271,6 +271,16 @@ BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(pipelined_read_connections_default_to_two_and_are_bounded) {
+    const auto defaults = parse_config("storage:\n  type: postgres\n  postgres: {connection: \"host=x\"}\n", "idgate.yaml");
+    BOOST_TEST(defaults.storage.postgres.pipelined_read_connections == 2);
+    const auto off = parse_config(
+        "storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 0}\n", "idgate.yaml");
+    BOOST_TEST(off.storage.postgres.pipelined_read_connections == 0);
+    BOOST_TEST(error_of("storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 65}\n")
+                   .find("pipelined_read_connections") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(postgres_requires_a_connection_and_tls_requires_both_files) {
     BOOST_TEST(error_of("storage: {type: postgres}\n").find("no connection string") != std::string::npos);
     BOOST_TEST(error_of("server:\n  tls: {certificate_file: a.pem}\n").find("must be given together") !=

@@ -27,6 +27,11 @@ public:
     std::atomic<std::uint64_t> rejected_connections{0};  // over max_connections
     std::atomic<std::int64_t> blocking_queue_depth{0};
     std::atomic<std::uint64_t> blocking_rejected{0};     // queue over its limit: 503
+    // One-user reads sent through pipelined connections (store/user_reader.hpp): answered there, or
+    // handed to the blocking pool (no healthy connection, or one lost with the read in flight).
+    std::atomic<std::uint64_t> pipelined_reads_answered{0};
+    std::atomic<std::uint64_t> pipelined_reads_fallback{0};
+    std::atomic<std::int64_t> pipelined_read_connections{0};  // connected and healthy
 
     // Gauges read at scrape time from other modules (database pool), as name -> value lines.
     using gauge_source = std::function<void(std::string& out)>;

@@ -8,9 +8,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "core/http.hpp"
+#include "schema/model.hpp"
+#include "store/errc.hpp"
+#include "store/store.hpp"
 
 namespace idgate::gateway {
 
@@ -43,12 +47,24 @@ struct route_options {
 
 using handler = std::function<core::response(core::request&)>;
 
+// A route whose answer rests on one user read by a unique key (SCIM GET /Users/{id}, the `userName eq`
+// existence check) may say so in two halves: the server then reads that user without a blocking
+// thread when it can (store/user_reader.hpp) and answers on the I/O thread; otherwise the route's
+// handler runs on the blocking pool as usual. Both halves throw core::http_error like handlers.
+struct one_user_read {
+    // Which user; nullopt when this request is not a one-user read (the handler answers it).
+    std::function<std::optional<store::user_key>(core::request&)> key;
+    // The response, given the user that was read (or errc::not_found).
+    std::function<core::response(core::request&, store::result<schema::user>)> answer;
+};
+
 struct route {
     core::method verb;
     std::string pattern;  // "/api/v1/organizations/{org}"
     std::string name;     // "GET /api/v1/organizations/{org}": the metrics label
     route_options options;
     handler fn;
+    std::optional<one_user_read> user_read;  // see one_user_read
     std::size_t index = 0;  // position in the table, for per-route metrics
     std::vector<std::string> segments;
 };
@@ -60,7 +76,8 @@ using quick_authenticator = std::function<std::optional<core::principal>(const c
 
 class router {
 public:
-    void add(core::method verb, std::string pattern, route_options options, handler fn);
+    void add(core::method verb, std::string pattern, route_options options, handler fn,
+             std::optional<one_user_read> user_read = std::nullopt);
 
     struct match {
         const route* found = nullptr;  // null: see `status`
@@ -82,6 +99,14 @@ public:
     // For io_thread_when_authenticated routes on the I/O thread: dispatches when the caller is known
     // without blocking; otherwise returns nullopt and the request goes to the blocking pool.
     std::optional<core::response> dispatch_without_blocking(const route& r, core::request& req) const;
+
+    // For routes with a one_user_read, on the I/O thread. Never throw. plan_user_read authenticates
+    // without blocking and asks for the key: a user_key to read, a response (an error for the client),
+    // or nothing when the request must take the blocking path (caller unknown without the database,
+    // or not a one-user read). answer_user_read renders what was read.
+    using user_read_plan = std::variant<std::monostate, core::response, store::user_key>;
+    user_read_plan plan_user_read(const route& r, core::request& req) const;
+    core::response answer_user_read(const route& r, core::request& req, store::result<schema::user> found) const;
 
 private:
     std::vector<std::unique_ptr<route>> routes_;

@@ -11,6 +11,10 @@
 #include "gateway/metrics.hpp"
 #include "gateway/router.hpp"
 
+namespace idgate::store {
+class user_reader;
+}
+
 namespace idgate::gateway {
 
 class server {
@@ -29,6 +33,11 @@ public:
 
     // Runs `job` on the blocking pool on every SIGHUP (configuration reloads).
     void on_sighup(std::function<void()> job);
+
+    // Routes with a one_user_read read their user through `connections` pipelined connections, driven
+    // by the I/O threads, instead of on the blocking pool; `open` connects one (it blocks: it is called
+    // on the blocking pool, at start and after a connection is lost). Call before run().
+    void use_pipelined_reads(std::function<std::unique_ptr<store::user_reader>()> open, std::size_t connections);
 
     // Serves until SIGTERM/SIGINT or request_shutdown(), then drains: stops accepting, closes idle
     // connections, lets in-flight requests finish (up to server.timeouts.shutdown_grace_seconds), waits

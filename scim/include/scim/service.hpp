@@ -39,6 +39,17 @@ core::response get(const context& c, const core::request& req);     // GET /User
 core::response replace(const context& c, const core::request& req); // PUT /Users/{id}
 core::response patch(const context& c, const core::request& req);   // PATCH /Users/{id}
 core::response remove(const context& c, const core::request& req);  // DELETE /Users/{id}
+
+// The two requests that read one user by a unique key -- GET /Users/{id}, and GET /Users whose filter is
+// only `userName eq` (the existence check Okta and Entra ID send before every create) -- in two halves,
+// so that the gateway can read that user without a blocking thread: which user (throws http_error for a
+// bad request, like the handler), then the response for what was read. get() and list() are the same
+// halves around a blocking read.
+store::user_key get_key(const context& c, const core::request& req);
+core::response answer_get(const context& c, const core::request& req, store::result<schema::user> found);
+// nullopt: this list reads more than one user's row (list() answers it).
+std::optional<store::user_key> list_key(const context& c, const core::request& req);
+core::response answer_list(const context& c, const core::request& req, store::result<schema::user> found);
 }  // namespace users
 
 namespace groups {

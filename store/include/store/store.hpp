@@ -108,6 +108,22 @@ struct audit_query {
 std::optional<std::string> validate(const user_query& q);
 std::optional<std::string> validate(const group_query& q);
 
+// One user by a unique, indexed key: what `GET /Users/{id}` reads, and the `userName eq` existence check
+// Okta and Entra ID send before every create.
+struct user_key {
+    enum class kind { id, user_name };
+    kind by = kind::id;
+    std::string organization_id;
+    std::string value;  // the id, or the userName as given (matched case-insensitively)
+};
+
+// The key of the only user `q` can match: a filter that is nothing but `userName eq "..."` (userName is
+// unique per organisation, RFC 7643 §4.1.1), outside a cursor walk. nullopt for any other query.
+std::optional<user_key> single_user_key(const user_query& q);
+// The page `q` asks for when `found` is the only user it can match (or errc::not_found): its window and
+// count apply to that one row exactly as find_users would apply them.
+result<user_page> page_of_single_user(const user_query& q, result<schema::user> found);
+
 class store {
 public:
     virtual ~store() = default;
@@ -136,6 +152,11 @@ public:
     virtual result<schema::user> get_user(std::string_view organization_id, std::string_view id) = 0;
     virtual result<schema::user> find_user_by_user_name(std::string_view organization_id,
                                                         std::string_view user_name) = 0;
+    // get_user or find_user_by_user_name, as `key` says.
+    result<schema::user> read_user(const user_key& key) {
+        return key.by == user_key::kind::id ? get_user(key.organization_id, key.value)
+                                            : find_user_by_user_name(key.organization_id, key.value);
+    }
     // Replaces every mutable field of the stored user with `user`'s, if its version is still
     // `expected_version`. Deactivating a user (active true -> false) ends all of their sessions in the
     // same transaction.
@@ -214,6 +235,9 @@ struct sqlite_options {
 struct postgres_options {
     std::string connection;  // libpq connection string
     int pool_size = 8;
+    // Connections in pipeline mode for one-user reads driven by the I/O thread (store/user_reader.hpp),
+    // besides the pool; 0: those reads use the pool too.
+    int pipelined_read_connections = 2;
 };
 
 struct pool_options {
