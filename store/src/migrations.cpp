@@ -14,11 +14,12 @@
 namespace idgate::store::detail {
 
 std::string render_ddl(std::string_view ddl, const dialect& d) {
-    // A statement for SQLite only: nothing on PostgreSQL.
-    constexpr std::string_view sqlite_only = "{sqlite_only}";
-    if (ddl.substr(0, sqlite_only.size()) == sqlite_only) {
-        if (d.id != dialect::kind::sqlite) return {};
-        ddl.remove_prefix(sqlite_only.size());
+    // A statement for one backend only: nothing on the other.
+    for (const auto& [prefix, backend] : {std::pair{std::string_view("{sqlite_only}"), dialect::kind::sqlite},
+                                          std::pair{std::string_view("{postgres_only}"), dialect::kind::postgres}}) {
+        if (ddl.substr(0, prefix.size()) != prefix) continue;
+        if (d.id != backend) return {};
+        ddl.remove_prefix(prefix.size());
     }
     std::string out;
     out.reserve(ddl.size());
@@ -465,6 +466,25 @@ const std::vector<migration>& migrations() {
              // (PostgreSQL's is a text_pattern_ops index for LIKE prefixes, and stays): the unique one
              // serves the same lookups and prefix searches, and every user write paid for both.
              "{sqlite_only}DROP INDEX IF EXISTS users_user_name_prefix",
+         }},
+        {8,
+         "three indexes fewer to write per change",
+         {
+             // Every SCIM write inserts a user row, an audit record and a change event (and the relay
+             // rewrites the event): each index is paid on every one of them.
+             // PostgreSQL: the folded userName compares byte-wise (COLLATE "C"), so the unique index serves
+             // LIKE 'prefix%' itself and the text_pattern_ops copy of it goes. Equality is unchanged (both
+             // collations are deterministic); ordering by it becomes code-point order.
+             "{postgres_only}DROP INDEX IF EXISTS users_user_name_prefix",
+             "{postgres_only}ALTER TABLE users ALTER COLUMN user_name_folded TYPE TEXT COLLATE \"C\"",
+             // Old events are pruned in id order (prune_changes), which the primary key serves.
+             "DROP INDEX IF EXISTS change_events_at",
+             // PostgreSQL: the audit trail is read per organisation in id order; a primary key on
+             // (organization_id, id) serves that and keeps ids unique, so the separate index goes. (On
+             // SQLite the id is the rowid and the index stays.)
+             "{postgres_only}ALTER TABLE audit_records DROP CONSTRAINT audit_records_pkey, "
+             "ADD CONSTRAINT audit_records_pkey PRIMARY KEY (organization_id, id)",
+             "{postgres_only}DROP INDEX IF EXISTS audit_records_org",
          }},
     };
     return all;

@@ -656,8 +656,11 @@ public:
             std::string before = ts(cutoff);
             bound_statement st(sql);
             st.in(before, "before");
-            // Unnumbered events are never pruned: a reader has not had the chance to see them.
-            st.run("DELETE FROM change_events WHERE at < :before AND sequence IS NOT NULL");
+            // Unnumbered events are never pruned: a reader has not had the chance to see them. Events
+            // are found in id order (the primary key) up to the first one that is young enough: ids and
+            // times rise together, and the subquery reads no more rows than the delete removes.
+            st.run("DELETE FROM change_events WHERE at < :before AND sequence IS NOT NULL AND id < COALESCE((SELECT id "
+                   "FROM change_events WHERE at >= :before ORDER BY id LIMIT 1), 9223372036854775807)");
             return static_cast<std::int64_t>(st.affected_rows());
         });
         return r.value();

@@ -56,19 +56,34 @@ struct fresh_store {
 
 BOOST_AUTO_TEST_SUITE(migrations)
 
-// Migration 7 drops an index on SQLite only (render_ddl's {sqlite_only}): there it duplicated the unique
-// userName index; PostgreSQL's is a different index (text_pattern_ops) and stays.
-BOOST_AUTO_TEST_CASE(a_sqlite_only_statement_runs_on_sqlite_alone) {
+// Migrations 7 and 8 hold statements for one backend (render_ddl's {sqlite_only}, {postgres_only}): the
+// userName prefix index goes on both, each its own way; the audit trail's (organization_id, id) index
+// becomes PostgreSQL's primary key and stays an index on SQLite.
+BOOST_AUTO_TEST_CASE(a_backend_only_statement_runs_on_that_backend_alone) {
     test::manual_clock clock;
     auto db = context().open_fresh(clock);
     db->migrate();
     if (db->backend_name() == "sqlite") {
         BOOST_TEST(context().count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users_user_name_prefix'") == 0);
         BOOST_TEST(context().count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users_user_name'") == 1);
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_records_org'") == 1);
     } else {
-        BOOST_TEST(context().count("SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
-                                   "indexname = 'users_user_name_prefix'") == 1);
+        const auto index = [](const char* name) {
+            return context().count(std::string("SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
+                                               "indexname = '") + name + "'");
+        };
+        BOOST_TEST(index("users_user_name_prefix") == 0);
+        BOOST_TEST(index("audit_records_org") == 0);
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_records_pkey' AND "
+                                   "indexdef LIKE '%(organization_id, id)%'") == 1);
+        // The folded userName compares byte-wise, so the unique index serves prefix searches.
+        BOOST_TEST(context().count("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'users' AND "
+                                   "column_name = 'user_name_folded' AND collation_name = 'C'") == 1);
     }
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM " + std::string(db->backend_name() == "sqlite"
+                                                                          ? "sqlite_master WHERE name"
+                                                                          : "pg_indexes WHERE indexname") +
+                               " = 'change_events_at'") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(migrate_from_empty_then_rerun_is_a_no_op) {
@@ -512,6 +527,17 @@ BOOST_AUTO_TEST_CASE(each_organization_has_its_own_sequence_and_pruning_keeps_co
     const auto after = f.db->list_changes(f.org.id, 0, 100);
     BOOST_REQUIRE(after.size() == 1u);
     BOOST_TEST(after[0].sequence == 3);  // sequences never restart
+
+    // Pruning stops at the first event young enough to keep.
+    f.clock.advance(std::chrono::hours(48));
+    f.db->create_user(f.make_user("d"), admin).value();
+    f.db->create_user(f.make_user("e", other.id), admin).value();
+    f.db->list_changes(f.org.id, 0, 100);  // numbered
+    BOOST_TEST(f.db->prune_changes(f.clock.now() - std::chrono::hours(24)) == 1);  // c's event
+    const auto kept = f.db->list_changes(f.org.id, 0, 100);
+    BOOST_REQUIRE(kept.size() == 1u);
+    BOOST_TEST(kept[0].sequence == 4);
+    BOOST_TEST(f.db->list_changes(other.id, 0, 100).size() == 1u);
 }
 
 // The relay numbers up to 1,000 events per statement: a backlog of more, interleaved between two
