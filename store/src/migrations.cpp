@@ -468,7 +468,7 @@ const std::vector<migration>& migrations() {
              "{sqlite_only}DROP INDEX IF EXISTS users_user_name_prefix",
          }},
         {8,
-         "three indexes fewer to write per change",
+         "four indexes fewer to write per change",
          {
              // Every SCIM write inserts a user row, an audit record and a change event (and the relay
              // rewrites the event): each index is paid on every one of them.
@@ -477,6 +477,9 @@ const std::vector<migration>& migrations() {
              // collations are deterministic); ordering by it becomes code-point order.
              "{postgres_only}DROP INDEX IF EXISTS users_user_name_prefix",
              "{postgres_only}ALTER TABLE users ALTER COLUMN user_name_folded TYPE TEXT COLLATE \"C\"",
+             // The user list's last-login sort puts never-logged-in users last in both directions, an
+             // order this index cannot give: the planner never used it, and every user write paid for it.
+             "DROP INDEX IF EXISTS users_last_login",
              // Old events are pruned in id order (prune_changes), which the primary key serves.
              "DROP INDEX IF EXISTS change_events_at",
              // PostgreSQL: the audit trail is read per organisation in id order; a primary key on

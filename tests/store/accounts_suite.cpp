@@ -315,6 +315,31 @@ BOOST_AUTO_TEST_CASE(account_queries_search_filter_sort_and_page) {
     BOOST_TEST(page.accounts[1].profile.user_name == "bob@other.test");
 }
 
+BOOST_AUTO_TEST_CASE(the_last_login_sort_puts_people_who_never_signed_in_last_both_ways) {
+    accounts_fixture f;
+    f.create("never@acme.test", system_role::super_admin);
+    const auto early = f.create("early@acme.test", system_role::member);
+    const auto late = f.create("late@acme.test", system_role::member);
+    const auto login = [&](const schema::account& a) {
+        f.accounts().record_login({f.org.id, a.profile.id, a.profile.user_name, "password", true, "", "10.0.0.1",
+                                   f.clock.now()});
+        f.clock.advance(std::chrono::hours(1));
+    };
+    login(early);
+    login(late);
+    store::account_query q;
+    q.organization_id = f.org.id;
+    q.sort = store::account_query::sort_key::last_login;
+    const auto names = [&] {
+        std::vector<std::string> out;
+        for (const auto& a : f.accounts().find_accounts(q).value().accounts) out.push_back(a.profile.user_name);
+        return out;
+    };
+    BOOST_TEST((names() == std::vector<std::string>{"early@acme.test", "late@acme.test", "never@acme.test"}));
+    q.descending = true;
+    BOOST_TEST((names() == std::vector<std::string>{"late@acme.test", "early@acme.test", "never@acme.test"}));
+}
+
 BOOST_AUTO_TEST_CASE(scoped_roles_one_per_scope_and_gone_with_the_scope) {
     accounts_fixture f;
     const auto u = f.create("u@acme.test", system_role::super_admin);
