@@ -50,7 +50,8 @@ backend_choice integration_backend(const std::filesystem::path& dir) {
     std::string name = "idgate_it_" + dir.filename().string();
     for (char& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    admin_exec("CREATE DATABASE " + name);
+    // UTF-8 whatever the cluster's default (a fresh initdb without a locale gives SQL_ASCII).
+    admin_exec("CREATE DATABASE " + name + " ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
     {
         std::lock_guard lock(created.mutex);
         created.names.push_back(name);

@@ -35,7 +35,9 @@ public:
             if (c == '-') c = '_';
         {
             soci::session admin(*soci::factory_postgresql(), postgres_admin_connection());
-            admin << "CREATE DATABASE " + name;
+            // UTF-8 whatever the cluster's default (a fresh initdb without a locale gives SQL_ASCII), as a
+            // production database is: the reads' tests rely on non-UTF-8 bytes being refused.
+            admin << "CREATE DATABASE " + name + " ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0";
         }
         std::lock_guard lock(mutex_);
         created_.push_back(name);
