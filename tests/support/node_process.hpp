@@ -4,19 +4,23 @@
 // Without Node or the installed packages (`npm ci --prefix tests/e2e`) the suite reports *skipped*
 // (exit 77) -- unless IDGATE_REQUIRE_E2E=1, as in the README's test command and CI, where that is a failure.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -107,17 +111,28 @@ private:
 };
 
 // A loopback port that was free a moment ago (for a process whose address another must know first).
+// Taken below the kernel's ephemeral range (ip_local_port_range), so that no outgoing connection of a test
+// running meanwhile can be given it as its source port before the process binds it: with port 0 the
+// kernel handed out ephemeral ports, and a busy parallel run once took one in that window.
 inline unsigned short free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    int ephemeral_low = 32768;
+    if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+    const int low = std::max(1024, ephemeral_low - 12000), span = std::max(1, ephemeral_low - low);
+    static unsigned seed = static_cast<unsigned>(::getpid()) * 2654435761u ^
+                           static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        seed = seed * 1103515245u + 12345u;
+        const auto port = static_cast<unsigned short>(low + static_cast<int>((seed >> 8) % static_cast<unsigned>(span)));
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        if (free) return port;
+    }
+    throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
 }  // namespace idgate::test
