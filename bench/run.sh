@@ -78,9 +78,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 # start_idgate NAME PORT STORAGE_YAML [SERVER_EXTRA]: starts idgate on one I/O thread with that storage,
 # waits until it listens; sets started_pid and started_admin (the bootstrap admin token).
 start_idgate() {
+  # PostgreSQL has no default encryption key file (every node must share it): one for all the runs.
+  [ -f "$work/idgate.key" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$work/idgate.key")
   cat >"$work/idgate-$1.yaml" <<YAML
 server: {address: 127.0.0.1, port: $2, io_threads: 1${4:+, $4}}
 storage: $3
+encryption: {key_file: $work/idgate.key}
 log: {level: warn, access_log: false}
 YAML
   "$bin/gateway/idgate" serve --config "$work/idgate-$1.yaml" >"$work/idgate-$1.out" 2>"$work/idgate-$1.log" &

@@ -4,6 +4,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "accounts/mfa_keys.hpp"
 #include "accounts/password.hpp"
 #include "accounts/qr.hpp"
 #include "accounts/totp.hpp"
@@ -159,6 +160,28 @@ core::response redeem(const context& c, const core::request& req, schema::link_p
     return core::response::json(200, boost::json::serialize(boost::json::object{{"user", account_json(account)}}));
 }
 
+// TOTP keys are stored sealed (mfa_keys.hpp); a server without a key ring has no MFA.
+const core::secret_box& box_of(const context& c) {
+    if (!c.secrets)
+        throw core::http_error(503, "mfa_unavailable", "MFA is not available: the server has no encryption key");
+    return *c.secrets;
+}
+
+// The user's TOTP key, read back. One this server cannot read is its configuration's fault, not the
+// user's: it is not reported as a wrong code.
+std::string totp_key(const context& c, std::string_view user_id, const schema::mfa_state& mfa) {
+    auto key = open_totp_key(box_of(c), user_id, mfa.secret);
+    if (!key) {
+        core::log::error("a TOTP key cannot be decrypted: the key it was sealed with is not in encryption.keys, "
+                         "or the stored value is damaged",
+                         {{"user", std::string(user_id)}});
+        throw core::http_error(500, "mfa_key_unreadable",
+                               "this account's authenticator key cannot be read by this server; an administrator "
+                               "must restore the encryption key it was stored with, or reset the account's MFA");
+    }
+    return std::move(*key);
+}
+
 }  // namespace
 
 std::optional<core::principal> authenticate_session(store::store& db, const core::request& req) {
@@ -201,7 +224,8 @@ idp_policy policy_of(const idp_policy_lookup* lookup, const schema::organization
 }
 
 core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
-                            const idp_policy_lookup* idp, const core::request& req, handler fn, mfa_gate gate) {
+                            const core::secret_box* secrets, const idp_policy_lookup* idp, const core::request& req,
+                            handler fn, mfa_gate gate) {
     auto view = db.local_accounts().load_session_view(req.caller.organization_id, req.caller.id);
     if (!view) throw core::http_error(401, "unauthorized", "the session is no longer valid; sign in again");
     context c{db,
@@ -214,7 +238,8 @@ core::response with_session(store::store& db, const core::clock& clock, const ma
               view->settings,
               view->mfa_required,
               idp,
-              policy_of(idp, view->organization)};
+              policy_of(idp, view->organization),
+              secrets};
     if (gate == mfa_gate::enforce && !view->account.mfa_enrolled && view->mfa_required)
         throw core::http_error(403, "mfa_enrollment_required",
                                "multi-factor authentication is required for this account: enrol at "
@@ -223,9 +248,11 @@ core::response with_session(store::store& db, const core::clock& clock, const ma
 }
 
 core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
-                               const idp_policy_lookup* idp, const core::request& req, handler fn) {
+                               const core::secret_box* secrets, const idp_policy_lookup* idp,
+                               const core::request& req, handler fn) {
     context c{db, clock, {}, std::nullopt, {}, {"anonymous", "", "", req.client_address, req.request_id}, mail};
     c.idp_lookup = idp;
+    c.secrets = secrets;
     return fn(c, req);
 }
 
@@ -282,7 +309,9 @@ core::response login(const context& c, const core::request& req) {
                                              {"mfa_token", challenge.secret},
                                              {"expires", core::format_timestamp(challenge.link.expires)}}));
     }
-    return start_session(context{c.db, c.clock, *org, account, {}, c.actor, c.mail}, account, req);
+    context signed_in{c.db, c.clock, *org, account, {}, c.actor, c.mail};
+    signed_in.secrets = c.secrets;
+    return start_session(signed_in, account, req);
 }
 
 core::response login_mfa(const context& c, const core::request& req) {
@@ -310,10 +339,8 @@ core::response login_mfa(const context& c, const core::request& req) {
         }
     } else {
         const auto mfa = c.db.local_accounts().get_mfa(link.organization_id, link.user_id).value();
-        std::string key;
-        const auto step = mfa.confirmed && core::base64url_decode(mfa.secret, key)
-                              ? totp::match(key, *code, c.clock.now())
-                              : std::nullopt;
+        const auto step = mfa.confirmed ? totp::match(totp_key(c, link.user_id, mfa), *code, c.clock.now())
+                                        : std::nullopt;
         if (!step) {
             record(c, link.organization_id, link.user_id, login, false, "mfa_failed", req);
             throw core::http_error(401, "invalid_mfa_code", "the authentication code is not correct");
@@ -329,7 +356,9 @@ core::response login_mfa(const context& c, const core::request& req) {
                                                       std::nullopt, c.actor);
     if (!redeemed) throw core::http_error(410, "link_used", "this sign-in attempt was already completed");
     auto org = c.db.get_organization(link.organization_id).value();
-    return start_session(context{c.db, c.clock, org, *account, {}, c.actor, c.mail}, *account, req);
+    context signed_in{c.db, c.clock, org, *account, {}, c.actor, c.mail};
+    signed_in.secrets = c.secrets;
+    return start_session(signed_in, *account, req);
 }
 
 core::response logout(const context& c, const core::request&) {
@@ -378,7 +407,8 @@ core::response start_mfa(const context& c, const core::request&) {
                                "MFA is already enrolled; an admin can reset it to enrol a new authenticator");
     const std::string key = totp::new_key();
     auto r = c.db.local_accounts().set_mfa(c.organization.id, c.caller->profile.id,
-                                           {core::base64url_encode(key), false, 0}, "user.mfa_enrol_start", c.actor);
+                                           {seal_totp_key(box_of(c), c.caller->profile.id, key), false, 0},
+                                           "user.mfa_enrol_start", c.actor);
     if (!r) throw_store_error(r.error(), "user");
     const std::string account = c.organization.slug + ":" + c.caller->profile.user_name;
     const std::string uri = totp::provisioning_uri(totp_issuer, account, key);
@@ -399,8 +429,7 @@ core::response confirm_mfa(const context& c, const core::request& req) {
     if (mfa.secret.empty())
         throw core::http_error(409, "mfa_not_started", "start enrolment first: POST /api/v1/me/mfa");
     if (mfa.confirmed) throw core::http_error(409, "mfa_already_enrolled", "MFA is already enrolled");
-    std::string key;
-    const auto step = core::base64url_decode(mfa.secret, key) ? totp::match(key, code, c.clock.now()) : std::nullopt;
+    const auto step = totp::match(totp_key(c, c.caller->profile.id, mfa), code, c.clock.now());
     if (!step) throw invalid_field("code", "is not the current code of the authenticator");
     mfa.confirmed = true;
     mfa.last_step = *step;  // the code that confirmed enrolment cannot sign in as well
@@ -414,8 +443,7 @@ core::response regenerate_recovery_codes(const context& c, const core::request& 
     const auto code = body.required_string("code", 16);
     const auto mfa = c.db.local_accounts().get_mfa(c.organization.id, c.caller->profile.id).value();
     if (!mfa.confirmed) throw core::http_error(409, "mfa_not_enrolled", "enrol in MFA first: POST /api/v1/me/mfa");
-    std::string key;
-    const auto step = core::base64url_decode(mfa.secret, key) ? totp::match(key, code, c.clock.now()) : std::nullopt;
+    const auto step = totp::match(totp_key(c, c.caller->profile.id, mfa), code, c.clock.now());
     // A current authenticator code proves the device is at hand; it is then spent like a sign-in code.
     if (!step || !c.db.local_accounts().use_mfa_step(c.organization.id, c.caller->profile.id, *step))
         throw invalid_field("code", "is not a current, unused code of the authenticator");

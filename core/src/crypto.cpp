@@ -148,3 +148,125 @@ std::string hmac_sha1(std::string_view key, std::string_view data) {
 }
 
 }  // namespace idgate::core
+
+// -- secret_box ------------------------------------------------------------------------------------
+
+namespace idgate::core {
+namespace {
+
+constexpr std::size_t gcm_nonce_bytes = 12;  // SP 800-38D §8.2: 96-bit IVs, generated at random
+constexpr std::size_t gcm_tag_bytes = 16;
+constexpr std::string_view sealed_version = "v1.";
+
+std::string key_id_of(std::string_view key) { return sha256_hex(key).substr(0, 8); }
+
+struct cipher_context {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    cipher_context() {
+        if (!ctx) throw std::bad_alloc();
+    }
+    ~cipher_context() { EVP_CIPHER_CTX_free(ctx); }
+    cipher_context(const cipher_context&) = delete;
+    cipher_context& operator=(const cipher_context&) = delete;
+};
+
+const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+secret_box::secret_box(std::vector<std::string> keys) : keys_(std::move(keys)) {
+    if (keys_.empty()) throw std::invalid_argument("an encryption key ring needs at least one key");
+    for (const auto& k : keys_) {
+        if (k.size() != key_bytes) throw std::invalid_argument("an encryption key must be 32 bytes (AES-256)");
+        auto id = key_id_of(k);
+        for (const auto& seen : ids_)
+            if (seen == id) throw std::invalid_argument("the same encryption key is listed twice");
+        ids_.push_back(std::move(id));
+    }
+}
+
+std::optional<std::string> secret_box::parse_key(std::string_view text) {
+    std::string normalised;
+    for (char ch : text) {
+        if (ch == '+') normalised.push_back('-');
+        else if (ch == '/') normalised.push_back('_');
+        else if (ch == '=') continue;
+        else normalised.push_back(ch);
+    }
+    std::string raw;
+    if (!base64url_decode(normalised, raw) || raw.size() != key_bytes) return std::nullopt;
+    return raw;
+}
+
+std::string secret_box::new_key_text() { return base64_encode(random_bytes(key_bytes)); }
+
+bool secret_box::is_sealed(std::string_view text) {
+    return text.substr(0, sealed_version.size()) == sealed_version && text.size() > sealed_version.size() + 9 &&
+           text[sealed_version.size() + 8] == '.';
+}
+
+std::string secret_box::seal(std::string_view plaintext, std::string_view context) const {
+    const std::string nonce = random_bytes(gcm_nonce_bytes);
+    std::string body(nonce);
+    body.resize(gcm_nonce_bytes + plaintext.size() + gcm_tag_bytes);
+    auto* out = reinterpret_cast<unsigned char*>(body.data()) + gcm_nonce_bytes;
+    cipher_context c;
+    int n = 0, total = 0;
+    bool ok = EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, bytes_of(keys_.front()), bytes_of(nonce)) == 1 &&
+              EVP_EncryptUpdate(c.ctx, nullptr, &n, bytes_of(context), static_cast<int>(context.size())) == 1 &&
+              EVP_EncryptUpdate(c.ctx, out, &n, bytes_of(plaintext), static_cast<int>(plaintext.size())) == 1;
+    total = n;
+    ok = ok && EVP_EncryptFinal_ex(c.ctx, out + total, &n) == 1;
+    total += n;
+    ok = ok && static_cast<std::size_t>(total) == plaintext.size() &&
+         EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(gcm_tag_bytes), out + total) == 1;
+    if (!ok) throw std::runtime_error("AES-256-GCM encryption failed");
+    return std::string(sealed_version) + ids_.front() + "." + base64url_encode(body);
+}
+
+secret_box::opened secret_box::open(std::string_view sealed, std::string_view context) const {
+    opened result;
+    if (!is_sealed(sealed)) {
+        result.error = open_error::not_sealed;
+        return result;
+    }
+    const auto id = sealed.substr(sealed_version.size(), 8);
+    std::size_t which = ids_.size();
+    for (std::size_t i = 0; i < ids_.size(); ++i)
+        if (ids_[i] == id) which = i;
+    if (which == ids_.size()) {
+        result.error = open_error::unknown_key;
+        return result;
+    }
+    std::string body;
+    if (!base64url_decode(sealed.substr(sealed_version.size() + 9), body) ||
+        body.size() < gcm_nonce_bytes + gcm_tag_bytes) {
+        result.error = open_error::invalid;
+        return result;
+    }
+    const std::size_t length = body.size() - gcm_nonce_bytes - gcm_tag_bytes;
+    const auto* nonce = bytes_of(body);
+    const auto* ciphertext = nonce + gcm_nonce_bytes;
+    std::string tag = body.substr(gcm_nonce_bytes + length);
+    std::string plaintext(length, '\0');
+    cipher_context c;
+    int n = 0, total = 0;
+    bool ok = EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, bytes_of(keys_[which]), nonce) == 1 &&
+              EVP_DecryptUpdate(c.ctx, nullptr, &n, bytes_of(context), static_cast<int>(context.size())) == 1 &&
+              EVP_DecryptUpdate(c.ctx, reinterpret_cast<unsigned char*>(plaintext.data()), &n, ciphertext,
+                                static_cast<int>(length)) == 1;
+    total = n;
+    // The tag is checked by the final call: a mismatch means the value or its context is not what was sealed.
+    ok = ok && EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(gcm_tag_bytes), tag.data()) == 1 &&
+         EVP_DecryptFinal_ex(c.ctx, reinterpret_cast<unsigned char*>(plaintext.data()) + total, &n) == 1;
+    if (!ok) {
+        OPENSSL_cleanse(plaintext.data(), plaintext.size());
+        result.error = open_error::invalid;
+        return result;
+    }
+    result.plaintext = std::move(plaintext);
+    result.current_key = which == 0;
+    return result;
+}
+
+}  // namespace idgate::core

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "gateway/cli.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -12,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "accounts/mfa_keys.hpp"
 #include "core/crypto.hpp"
 #include "mapping/explain.hpp"
 #include "mapping/file.hpp"
@@ -61,6 +66,55 @@ std::unique_ptr<store::store> open_store(const config& c, const core::clock& clo
     if (auto dir = std::filesystem::path(c.storage.sqlite.path).parent_path(); !dir.empty())
         std::filesystem::create_directories(dir);
     return store::open_sqlite(c.storage.sqlite, clock, c.storage.pool);
+}
+
+// The key ring that seals TOTP keys at rest (config `encryption`): the configured keys, or the key file's,
+// one per line. On SQLite the file defaults to idgate.key beside the database and is made on first start;
+// with PostgreSQL it must exist already, because every node must hold the same keys.
+core::secret_box load_key_ring(const config& c) {
+    if (!c.encryption.keys.empty()) return core::secret_box(c.encryption.keys);
+    const bool sqlite = c.storage.type == storage_config::backend::sqlite;
+    std::filesystem::path file = c.encryption.key_file;
+    if (file.empty()) file = std::filesystem::path(c.storage.sqlite.path).parent_path() / "idgate.key";
+    if (!std::filesystem::exists(file)) {
+        if (!sqlite) throw std::runtime_error("encryption.key_file " + file.string() + " does not exist");
+        if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path());
+        // O_EXCL: of two processes starting at once, one makes the key and the other reads it.
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) {
+            const std::string line = core::secret_box::new_key_text() + "\n";
+            const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                                 ::fsync(fd) == 0;
+            ::close(fd);
+            if (!written) throw std::runtime_error("cannot write the new encryption key file " + file.string());
+            core::log::warn("created an encryption key file: back it up with the database; without it, enrolled "
+                            "authenticators cannot be checked",
+                            {{"file", file.string()}});
+        } else if (errno != EEXIST) {
+            throw std::runtime_error("cannot create the encryption key file " + file.string() + ": " +
+                                     std::strerror(errno));
+        }
+    }
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read the encryption key file " + file.string());
+    std::vector<std::string> keys;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const auto begin = line.find_first_not_of(" \t\r");
+        if (begin == std::string::npos || line[begin] == '#') continue;
+        const auto end = line.find_last_not_of(" \t\r");
+        auto key = core::secret_box::parse_key(std::string_view(line).substr(begin, end - begin + 1));
+        if (!key)
+            throw std::runtime_error(file.string() + ":" + std::to_string(number) +
+                                     ": expected 32 random bytes in base64 (openssl rand -base64 32)");
+        keys.push_back(std::move(*key));
+    }
+    if (keys.empty()) throw std::runtime_error(file.string() + ": no encryption key in the file");
+    const auto mode = std::filesystem::status(file).permissions();
+    if ((mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
+        std::filesystem::perms::none)
+        core::log::warn("the encryption key file is readable by other users: chmod 600 it", {{"file", file.string()}});
+    return core::secret_box(std::move(keys));
 }
 
 struct args {
@@ -136,6 +190,15 @@ int serve(const config& c) {
     const auto st = db->migrate();
     core::log::info("database ready", {{"backend", db->backend_name()}, {"schema_version", st.database_version}});
     ensure_bootstrap_token(*db);
+    const auto key_ring = load_key_ring(c);
+    // TOTP keys stored before encryption, or under a key since rotated out of first place, are sealed
+    // with the current key now, so an older key can be dropped from the ring after one start.
+    if (const auto resealed = accounts::reseal_totp_keys(db->local_accounts(), key_ring);
+        resealed.sealed + resealed.resealed + resealed.unreadable > 0)
+        core::log::write(resealed.unreadable > 0 ? core::log::level::error : core::log::level::info,
+                         "TOTP keys re-encrypted with the current key (unreadable ones: their key is not in the ring)",
+            {{"sealed", resealed.sealed}, {"resealed", resealed.resealed}, {"unreadable", resealed.unreadable},
+             {"key", key_ring.current_key_id()}});
 
     metrics stats;
     const auto mail = c.mail.enabled() ? accounts::make_smtp_mailer(c.mail) : nullptr;
@@ -149,6 +212,7 @@ int serve(const config& c) {
                  &reconciler};
     token_cache tokens(clock, c.server.token_cache);
     svc.tokens = &tokens;
+    svc.secrets = &key_ring;
     svc.sso_settings = c.sso.settings;
     for (const auto& sc : c.sso.saml) {
         try {

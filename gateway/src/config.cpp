@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "gateway/config.hpp"
 
+#include "core/crypto.hpp"
 #include "core/yaml_reader.hpp"
 #include "saml/response.hpp"
 
@@ -575,13 +576,29 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
     c.source = source;
     reader r(source);
     if (!root.IsMap() && !root.IsNull()) r.fail(root, "", "the configuration must be a mapping");
-    r.map(root, "", {"server", "storage", "scim", "mail", "mapping", "sso", "log"},
+    r.map(root, "", {"server", "storage", "scim", "mail", "mapping", "sso", "encryption", "log"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "server") parse_server(r, v, p, c.server);
               else if (key == "storage") parse_storage(r, v, p, c.storage);
               else if (key == "scim") parse_scim(r, v, p, c.scim);
               else if (key == "mail") parse_mail(r, v, p, c.mail);
               else if (key == "sso") parse_sso(r, v, p, c.sso);
+              else if (key == "encryption")
+                  r.map(v, p, {"keys", "key_file"},
+                        [&](const std::string& ek, const YAML::Node& ev, const std::string& ep) {
+                            if (ek == "key_file") {
+                                c.encryption.key_file = r.string(ev, ep);
+                                return;
+                            }
+                            const auto texts = string_list(r, ev, ep);
+                            for (std::size_t i = 0; i < texts.size(); ++i) {
+                                auto raw = core::secret_box::parse_key(texts[i]);
+                                if (!raw)
+                                    r.fail(ev[i], ep + "[" + std::to_string(i) + "]",
+                                           "expected 32 random bytes in base64 (openssl rand -base64 32)");
+                                c.encryption.keys.push_back(std::move(*raw));
+                            }
+                        });
               else if (key == "mapping")
                   r.map(v, p, {"directory", "reconcile"},
                         [&](const std::string& mk, const YAML::Node& mv, const std::string& mp) {
@@ -597,6 +614,13 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
                         });
               else parse_log(r, v, p, c.log);
           });
+    if (c.encryption.keys.empty() && c.encryption.key_file.empty() &&
+        c.storage.type == storage_config::backend::postgres)
+        r.fail(root, "encryption",
+               "required with PostgreSQL: `keys` or `key_file`, the same on every node (TOTP keys are stored "
+               "encrypted with them; make one with: openssl rand -base64 32)");
+    if (!c.encryption.keys.empty() && !c.encryption.key_file.empty())
+        r.fail(root, "encryption", "give `keys` or `key_file`, not both");
     return c;
 } catch (const core::yaml::error& e) {
     throw config_error(e.what());

@@ -283,6 +283,7 @@ core::response revoke_scim_token(services& s, const core::request& req) {
 core::response bootstrap_user(services& s, const core::request& req) {
     const auto org = resolve_organization(s, req.param("org"));
     accounts::context c{s.db, s.clock, org, std::nullopt, {}, actor_of(req), s.mail};
+    c.secrets = s.secrets;
     return accounts::bootstrap_user(c, req);
 }
 

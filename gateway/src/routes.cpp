@@ -101,10 +101,10 @@ void add_routes(router& r, services& s) {
     const auto add_session = [&](method m, const char* path, acc::handler fn,
                                  acc::mfa_gate gate = acc::mfa_gate::enforce) {
         r.add(m, path, signed_in,
-              [&s, fn, gate](core::request& q) { return acc::with_session(s.db, s.clock, s.mail, &s.idp_policies, q, fn, gate); });
+              [&s, fn, gate](core::request& q) { return acc::with_session(s.db, s.clock, s.mail, s.secrets, &s.idp_policies, q, fn, gate); });
     };
     const auto add_public = [&](method m, const char* path, acc::handler fn) {
-        r.add(m, path, public_json, [&s, fn](core::request& q) { return acc::without_session(s.db, s.clock, s.mail, &s.idp_policies, q, fn); });
+        r.add(m, path, public_json, [&s, fn](core::request& q) { return acc::without_session(s.db, s.clock, s.mail, s.secrets, &s.idp_policies, q, fn); });
     };
     add_public(method::post, "/api/v1/login", acc::login);
     add_public(method::post, "/api/v1/login/mfa", acc::login_mfa);

@@ -41,6 +41,7 @@ struct services {
     oidc::sso_settings sso_settings{};
     std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
     std::map<std::string, std::unique_ptr<saml::connection>> saml_connections{};
+    const core::secret_box* secrets = nullptr;  // seals TOTP keys at rest (config `encryption`)
     token_cache* tokens = nullptr;  // valid bearer tokens, briefly; null: every request asks the database
     std::vector<scim_jwt_issuer> scim_jwt{};  // JWT bearer issuers for SCIM (INTEROP E12)
 };

@@ -974,6 +974,35 @@ public:
         });
     }
 
+    std::vector<stored_mfa_secret> list_mfa_secrets(std::string_view after_user_id, std::int64_t limit) override {
+        return db_.read_only([&](soci::session& sql) {
+            std::vector<stored_mfa_secret> out;
+            std::string after{after_user_id};
+            long long lim = limit;
+            stored_mfa_secret row;
+            bound_statement st(sql);
+            st.out(row.user_id).out(row.secret);
+            st.in(after, "after").in(lim, "lim");
+            if (st.run("SELECT user_id, secret FROM user_mfa WHERE user_id > :after ORDER BY user_id LIMIT :lim")) {
+                do out.push_back(row);
+                while (st.next());
+            }
+            return out;
+        });
+    }
+
+    bool replace_mfa_secret(std::string_view user_id, std::string_view expected,
+                            std::string_view replacement) override {
+        auto r = db_.write<bool>([&](soci::session& sql) -> result<bool> {
+            std::string id{user_id}, old{expected}, next{replacement};
+            bound_statement st(sql);
+            st.in(next, "next").in(id, "id").in(old, "old");
+            st.run("UPDATE user_mfa SET secret = :next WHERE user_id = :id AND secret = :old");
+            return st.affected_rows() == 1;
+        });
+        return r && *r;
+    }
+
     result<void> set_recovery_codes(std::string_view organization_id, std::string_view user_id,
                                     const std::vector<std::string>& code_hashes, const actor& by) override {
         return db_.write<void>([&](soci::session& sql) -> result<void> {

@@ -4,8 +4,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 
 #include "accounts/totp.hpp"
+#include "core/crypto.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
 #include "smtp_sink.hpp"
@@ -231,6 +235,83 @@ BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
     BOOST_TEST(f.audit_has("user.delete", "ann@acme.test"));
     BOOST_TEST(f.audit_has("user.role_change", "ann@acme.test"));
     BOOST_TEST(f.audit_has("user.mfa_enrol", "ann@acme.test"));
+}
+
+// TOTP keys are stored sealed with the key ring of `encryption` (on SQLite a key file made beside the
+// database on first start). Rotating: put the new key first and restart (every stored key is sealed again
+// under it), then drop the old one. A server without the right key says so, and never calls the code wrong.
+BOOST_AUTO_TEST_CASE(totp_keys_are_encrypted_at_rest_and_survive_a_key_rotation) {
+    accounts_fixture f;
+    const auto key_file = f.gw.dir() / "idgate.key";
+    BOOST_TEST_REQUIRE(std::filesystem::exists(key_file));
+    BOOST_TEST(((std::filesystem::status(key_file).permissions() & std::filesystem::perms::all) ==
+                (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)));
+    const auto started = f.api(verb::post, "/api/v1/me/mfa", f.owner.session);
+    BOOST_TEST_REQUIRE(started.status == 200, started.body);
+    const auto secret = text(object_of(started), "secret");
+    const auto confirmed = f.api(verb::post, "/api/v1/me/mfa/confirm", f.owner.session,
+                                 R"({"code":")" + totp_now(secret) + R"("})");
+    BOOST_TEST_REQUIRE(confirmed.status == 200, confirmed.body);
+    const auto spent_code = totp_now(secret);
+
+    // On SQLite the database files can be searched: the key is nowhere in them as it used to be stored.
+    if (std::filesystem::exists(f.gw.dir() / "idgate.db")) {
+        std::string raw;
+        BOOST_TEST_REQUIRE(idgate::accounts::totp::base32_decode(secret, raw));
+        std::string bytes;
+        for (const char* name : {"idgate.db", "idgate.db-wal"}) {
+            std::ifstream in(f.gw.dir() / name, std::ios::binary);
+            bytes.append(std::istreambuf_iterator<char>(in), {});
+        }
+        BOOST_TEST(bytes.find("user.mfa_enrol") != std::string::npos);  // the search does see the data
+        BOOST_TEST(bytes.find(idgate::core::base64url_encode(raw)) == std::string::npos);
+        BOOST_TEST(bytes.find(secret) == std::string::npos);
+    }
+
+    const auto mfa_answer = [&](const std::string& code) {
+        const auto challenge = f.login_reply("owner@acme.test", good_password);
+        BOOST_TEST_REQUIRE(challenge.status == 200, challenge.body);
+        return f.api(verb::post, "/api/v1/login/mfa", "",
+                     R"({"mfa_token":")" + text(object_of(challenge), "mfa_token") + R"(","code":")" + code + R"("})");
+    };
+    const auto restart_with_keys = [&](const std::string& lines) {
+        f.gw.signal(SIGTERM);
+        BOOST_TEST_REQUIRE(f.gw.wait_exit(std::chrono::seconds(15)) == 0);
+        std::ofstream(key_file, std::ios::trunc) << lines;
+        f.gw.restart();
+    };
+    std::string old_key;
+    std::getline(std::ifstream(key_file) >> std::ws, old_key);
+    const auto new_key = idgate::core::secret_box::new_key_text();
+
+    // The new key first, the old one still listed: start-up seals the stored key again under the new one.
+    restart_with_keys(new_key + "\n" + old_key + "\n");
+    const auto replayed = mfa_answer(spent_code);  // read and matched, then refused as already used
+    BOOST_TEST(replayed.status == 401);
+    BOOST_TEST(error_code(replayed) == "mfa_code_used", replayed.body);
+
+    // The old key gone: the authenticator still works, so nothing depends on it any more.
+    restart_with_keys("# rotated\n" + new_key + "\n");
+    const auto signed_in = mfa_answer(totp_now(secret, 1));
+    BOOST_TEST(signed_in.status == 200, signed_in.body);
+
+    // The wrong key: a server error naming the cause, not "wrong code" (and not counted as a failed attempt).
+    restart_with_keys(idgate::core::secret_box::new_key_text() + "\n");
+    const auto unreadable = mfa_answer(totp_now(secret));
+    BOOST_TEST(unreadable.status == 500);
+    BOOST_TEST(error_code(unreadable) == "mfa_key_unreadable", unreadable.body);
+    std::ifstream log(f.gw.log_path());
+    const std::string logged{std::istreambuf_iterator<char>(log), {}};
+    BOOST_TEST(logged.find("a TOTP key cannot be decrypted") != std::string::npos);
+    BOOST_TEST(logged.find("TOTP keys re-encrypted with the current key") != std::string::npos);
+
+    // A key file that is not keys stops the start with the line at fault.
+    f.gw.signal(SIGTERM);
+    BOOST_TEST_REQUIRE(f.gw.wait_exit(std::chrono::seconds(15)) == 0);
+    std::ofstream(key_file, std::ios::trunc) << "c2hvcnQ=\n";
+    BOOST_CHECK_EXCEPTION(f.gw.restart(), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()).find("idgate.key:1: expected 32 random bytes in base64") != std::string::npos;
+    });
 }
 
 BOOST_AUTO_TEST_CASE(who_may_do_what) {

@@ -6,9 +6,12 @@
 #include <libpq-fe.h>
 
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 
+#include "core/crypto.hpp"
 #include "gateway_process.hpp"
 #include "postgres_required.hpp"
 
@@ -56,8 +59,13 @@ backend_choice integration_backend(const std::filesystem::path& dir) {
         std::lock_guard lock(created.mutex);
         created.names.push_back(name);
     }
+    // PostgreSQL has no default key file (every node must hold the same keys): one per gateway here, at
+    // the path SQLite would default to, so tests can rotate it the same way on both backends.
+    const auto key_file = dir / "idgate.key";
+    std::ofstream(key_file) << core::secret_box::new_key_text() << "\n";
+    std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return {"storage:\n  type: postgres\n  postgres:\n    connection: \"" + postgres_admin_connection() + " dbname=" + name +
-            "\"\n    pool_size: 8\n"};
+            "\"\n    pool_size: 8\nencryption:\n  key_file: " + key_file.string() + "\n"};
 }
 
 }  // namespace idgate::test

@@ -43,6 +43,7 @@ storage:
   type: postgres
   postgres: {connection: "host=127.0.0.1 dbname=idgate", pool_size: 12}
   change_retention_hours: 48
+encryption: {key_file: /etc/idgate/encryption.keys}
 log: {level: debug, access_log: false}
 )",
                                 "idgate.yaml");
@@ -262,7 +263,7 @@ BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
     ::setenv("IDGATE_TEST_PG_PASSWORD", "it's a \\secret", 1);
     const auto c = parse_config(
         "storage:\n  type: postgres\n  postgres: {host: db.internal, port: 5433, dbname: idgate, user: idgate, "
-        "password: \"${IDGATE_TEST_PG_PASSWORD}\", sslmode: verify-full}\n",
+        "password: \"${IDGATE_TEST_PG_PASSWORD}\", sslmode: verify-full}\nencryption: {key_file: /k}\n",
         "idgate.yaml");
     BOOST_TEST(c.storage.postgres.connection ==
                "host='db.internal' port=5433 dbname='idgate' user='idgate' password='it\\'s a \\\\secret' "
@@ -272,13 +273,40 @@ BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_read_connections_default_to_two_and_are_bounded) {
-    const auto defaults = parse_config("storage:\n  type: postgres\n  postgres: {connection: \"host=x\"}\n", "idgate.yaml");
+    const auto defaults = parse_config(
+        "storage:\n  type: postgres\n  postgres: {connection: \"host=x\"}\nencryption: {key_file: /k}\n", "idgate.yaml");
     BOOST_TEST(defaults.storage.postgres.pipelined_read_connections == 2);
     const auto off = parse_config(
-        "storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 0}\n", "idgate.yaml");
+        "storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 0}\n"
+        "encryption: {key_file: /k}\n",
+        "idgate.yaml");
     BOOST_TEST(off.storage.postgres.pipelined_read_connections == 0);
     BOOST_TEST(error_of("storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 65}\n")
                    .find("pipelined_read_connections") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(encryption_keys_are_read_and_checked) {
+    // `openssl rand -base64 32` output, and the same bytes in base64url without padding.
+    const auto c = parse_config("encryption:\n  keys: [\"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\", "
+                                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8]\n",
+                                "idgate.yaml");
+    BOOST_TEST_REQUIRE(c.encryption.keys.size() == 2u);
+    BOOST_TEST(c.encryption.keys[0].size() == 32u);
+    BOOST_TEST(c.encryption.keys[1][31] == '\x1f');
+    BOOST_TEST(parse_config("encryption: {key_file: /etc/idgate/keys}\n", "idgate.yaml").encryption.key_file ==
+               "/etc/idgate/keys");
+    // A key that is not 32 bytes is named with its position.
+    const auto short_key = error_of("encryption:\n  keys: [c2hvcnQ=]\n");
+    BOOST_TEST(short_key.find("idgate.yaml:2:10: 'encryption.keys[0]'") != std::string::npos, short_key);
+    BOOST_TEST(short_key.find("openssl rand -base64 32") != std::string::npos);
+    BOOST_TEST(error_of("encryption: {keys: [AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8], key_file: /k}\n")
+                   .find("not both") != std::string::npos);
+    BOOST_TEST(error_of("encryption: {key: x}\n").find("unknown key") != std::string::npos);
+    // PostgreSQL serves several nodes from one database: each must hold the same keys, so there is no
+    // default to fall back on.
+    const auto pg = error_of("storage: {type: postgres, postgres: {connection: \"host=x\"}}\n");
+    BOOST_TEST(pg.find("'encryption': required with PostgreSQL") != std::string::npos, pg);
+    BOOST_TEST(parse_config("", "idgate.yaml").encryption.key_file.empty());  // SQLite: idgate.key beside the database
 }
 
 BOOST_AUTO_TEST_CASE(postgres_requires_a_connection_and_tls_requires_both_files) {
@@ -292,7 +320,7 @@ BOOST_AUTO_TEST_CASE(environment_variables_expand_in_strings) {
     ::unsetenv("IDGATE_TEST_UNSET");
     const auto c = parse_config(
         "storage:\n  type: postgres\n  postgres: {connection: \"password=${IDGATE_TEST_DB_PASSWORD} "
-        "host=${IDGATE_TEST_UNSET:-localhost}\"}\n",
+        "host=${IDGATE_TEST_UNSET:-localhost}\"}\nencryption: {key_file: /k}\n",
         "idgate.yaml");
     BOOST_TEST(c.storage.postgres.connection == "password=s3cret host=localhost");
     const auto e = error_of("storage:\n  sqlite: {path: \"${IDGATE_TEST_UNSET}/db\"}\n");

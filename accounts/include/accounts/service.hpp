@@ -14,6 +14,7 @@
 
 #include "accounts/mail.hpp"
 #include "core/clock.hpp"
+#include "core/crypto.hpp"
 #include "core/http.hpp"
 #include "schema/account.hpp"
 #include "store/store.hpp"
@@ -67,6 +68,7 @@ struct context {
     bool mfa_required = false;
     const idp_policy_lookup* idp_lookup = nullptr;  // null: no mapping files, nothing is owned by an IdP
     idp_policy idp{};  // signed-in requests: the caller's organisation's policy (enforced only with sso: enforced)
+    const core::secret_box* secrets = nullptr;  // seals TOTP keys at rest (mfa_keys.hpp); null: MFA unavailable
 };
 
 using handler = core::response (*)(const context&, const core::request&);
@@ -78,10 +80,12 @@ enum class mfa_gate { enforce, exempt };
 // Runs `fn` for a signed-in request: loads the caller's account and organisation, enforces the MFA
 // requirement, builds the context.
 core::response with_session(store::store& db, const core::clock& clock, const mailer* mail,
-                            const idp_policy_lookup* idp, const core::request& req, handler fn, mfa_gate gate);
+                            const core::secret_box* secrets, const idp_policy_lookup* idp, const core::request& req,
+                            handler fn, mfa_gate gate);
 // Runs `fn` for a public request (login, accepting an invitation, completing a reset).
 core::response without_session(store::store& db, const core::clock& clock, const mailer* mail,
-                               const idp_policy_lookup* idp, const core::request& req, handler fn);
+                               const core::secret_box* secrets, const idp_policy_lookup* idp,
+                               const core::request& req, handler fn);
 
 // Sessions, passwords, MFA (sessions.cpp).
 core::response login(const context& c, const core::request& req);            // POST /api/v1/login

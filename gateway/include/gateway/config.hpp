@@ -75,6 +75,15 @@ struct mapping_config {
     bool reconcile_on_reload = true;
 };
 
+// The keys that seal secrets idgate must read back (TOTP keys; accounts/mfa_keys.hpp). Each: 32 random
+// bytes, base64 (`openssl rand -base64 32`). The first seals; the others still open (rotation).
+struct encryption_config {
+    std::vector<std::string> keys;  // raw 32-byte keys from `keys`, checked at load
+    // One key per line ('#' comments). Default on SQLite: idgate.key beside the database, created on
+    // first start. PostgreSQL has no default: every node must hold the same keys.
+    std::string key_file;
+};
+
 struct log_config {
     core::log::level level = core::log::level::info;
     bool access_log = true;
@@ -95,6 +104,7 @@ struct config {
     accounts::mail_settings mail;  // disabled unless `mail.smtp_url` is set
     mapping_config mapping;
     sso_config sso;
+    encryption_config encryption;
     log_config log;
 };
 

@@ -161,7 +161,7 @@ struct login_attempt {
 // TOTP state (RFC 6238): the shared secret, whether enrolment was confirmed, and the last time step
 // accepted, so a code cannot be used twice.
 struct mfa_state {
-    std::string secret;  // raw key bytes, base64url; empty when not enrolled
+    std::string secret;  // the TOTP key as stored: sealed by accounts (core::secret_box); empty when not enrolled
     bool confirmed = false;
     std::int64_t last_step = 0;
 };

@@ -189,6 +189,16 @@ public:
     // Records that TOTP time step `step` was used; errc::already_used when it (or a later one) was.
     virtual result<void> use_mfa_step(std::string_view organization_id, std::string_view user_id,
                                       std::int64_t step) = 0;
+    // Stored TOTP keys in user id order, after `after_user_id` (keyset paging), at most `limit`: for
+    // re-encrypting them all (start-up, key rotation).
+    struct stored_mfa_secret {
+        std::string user_id, secret;
+    };
+    virtual std::vector<stored_mfa_secret> list_mfa_secrets(std::string_view after_user_id, std::int64_t limit) = 0;
+    // Replaces a stored TOTP key if it is still `expected` (compare-and-set: an enrolment or reset that
+    // happened meanwhile wins); false otherwise. Not audited: the key itself does not change.
+    virtual bool replace_mfa_secret(std::string_view user_id, std::string_view expected,
+                                    std::string_view replacement) = 0;
 
     // Replaces the user's recovery codes with these digests (empty: removes them).
     virtual result<void> set_recovery_codes(std::string_view organization_id, std::string_view user_id,
