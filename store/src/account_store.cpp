@@ -108,7 +108,8 @@ public:
                     u.active = !draft.invitation.has_value();
                     // The first user of an organisation is its owner: nobody else could grant super_admin.
                     if (sql_runner::count_owners(sql, org, "") == 0) draft.role = schema::system_role::super_admin;
-                    sql_runner::insert_user(sql, u, draft.password_hash ? &*draft.password_hash : nullptr);
+                    sql_runner::insert_user(sql, u, draft.password_hash ? &*draft.password_hash : nullptr,
+                                            sql_runner::origin::local_user_management);
                     db_.assign_system_role(sql, org, u.id, draft.role);
                     const std::string summary = boost::json::serialize(
                         boost::json::object{{"user_name", u.user_name},

@@ -489,6 +489,26 @@ const std::vector<migration>& migrations() {
              "ADD CONSTRAINT audit_records_pkey PRIMARY KEY (organization_id, id)",
              "{postgres_only}DROP INDEX IF EXISTS audit_records_org",
          }},
+        {9,
+         "SCIM clients see the provisioned directory, not local-only accounts",
+         {
+             // An account made in idgate's own user management (an invitation, the owner) that no identity
+             // provider has pushed or linked stays out of what SCIM clients read (INTEROP O14): Okta's spec
+             // tests read the first listed user and expect the name parts an IdP push carries, and an IdP
+             // must not find, and so adopt, a local account by a lookup; linking one is the connection's
+             // identity-conflict policy. 1 until a binding to a connection exists. No CHECK constraint:
+             // only the store writes it, and PostgreSQL re-reads every CHECK of the table on each insert.
+             "ALTER TABLE users ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0",
+             // Existing local accounts: what the identity-conflict policy already calls local (a
+             // password, or an invitation), with no connection bound.
+             "UPDATE users SET local_only = 1 WHERE NOT EXISTS (SELECT 1 FROM identity_bindings b WHERE "
+             "b.user_id = users.id) AND (password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM one_time_links l "
+             "WHERE l.user_id = users.id AND l.purpose = 'invitation'))",
+             // The few local-only accounts of an organisation, for SCIM lists to leave out: a SCIM push
+             // writes nothing to this index (its predicate is false), and a list keeps its index-only scan
+             // of users_created, with the ids here as a hashed exclusion.
+             "CREATE INDEX users_local_only ON users (organization_id, id) WHERE local_only = 1",
+         }},
     };
     return all;
 }

@@ -172,9 +172,10 @@ std::unique_ptr<user_reader> open_user_reader(const postgres_options& options) {
         throw unavailable("cannot connect to PostgreSQL for pipelined reads: " +
                           std::string(conn ? PQerrorMessage(conn.get()) : "out of memory"));
     const std::string select = "SELECT " + detail::user_select_list(detail::postgres_dialect) + " FROM users u ";
-    for (const auto& [name, where] : {std::pair{by_id_statement, "WHERE u.organization_id = $1 AND u.id = $2"},
-                                      std::pair{by_user_name_statement,
-                                                "WHERE u.organization_id = $1 AND u.user_name_folded = $2"}}) {
+    // What store::read_user reads: the directory, without local-only accounts.
+    for (const auto& [name, where] :
+         {std::pair{by_id_statement, "WHERE u.organization_id = $1 AND u.id = $2 AND u.local_only = 0"},
+          std::pair{by_user_name_statement, "WHERE u.organization_id = $1 AND u.user_name_folded = $2 AND u.local_only = 0"}}) {
         result_ptr made{PQprepare(conn.get(), name, (select + where).c_str(), 2, nullptr)};
         if (PQresultStatus(made.get()) != PGRES_COMMAND_OK)
             throw unavailable("cannot prepare the pipelined reads: " + std::string(PQresultErrorMessage(made.get())));

@@ -150,6 +150,15 @@ public:
         return read_only([&](soci::session& sql) { return load_user(sql, organization_id, "id", id); });
     }
 
+    result<schema::user> read_user(const user_key& key) override {
+        return read_only([&](soci::session& sql) {
+            return key.by == user_key::kind::id
+                       ? load_user(sql, key.organization_id, "id", key.value, false, scope::directory)
+                       : load_user(sql, key.organization_id, "user_name_folded", schema::case_fold(key.value), false,
+                                   scope::directory);
+        });
+    }
+
     result<schema::user> find_user_by_user_name(std::string_view organization_id,
                                                 std::string_view user_name) override {
         return read_only([&](soci::session& sql) {

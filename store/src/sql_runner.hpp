@@ -345,22 +345,28 @@ public:
     // -- users, inside a caller's transaction ------------------------------------------------------
 
     // Inserts `u` (id, created and version already assigned) with its emails and phone numbers.
-    static void insert_user(soci::session& sql, const schema::user& u, const std::string* password_hash = nullptr) {
+    // `local_only`: made by local user management, not by an identity provider (SCIM clients do not see it
+    // until a connection is bound to it: migration 9).
+    enum class origin { identity_provider, local_user_management };
+    static void insert_user(soci::session& sql, const schema::user& u, const std::string* password_hash = nullptr,
+                            origin from = origin::identity_provider) {
         user_params p(u, u.created);
         std::string hash = password_hash ? *password_hash : std::string();
         soci::indicator hash_ind = password_hash ? soci::i_ok : soci::i_null;
+        int local_only = from == origin::local_user_management ? 1 : 0;
         bound_statement b(sql);
         p.bind(b);
         b.in(hash, hash_ind, "password_hash");
+        b.in(local_only, "local_only");
         b.defer(
             "INSERT INTO users (id, organization_id, user_name, user_name_folded, email_folded, external_id, "
             "formatted_name, "
             "family_name, given_name, middle_name, honorific_prefix, honorific_suffix, display_name, nick_name, "
             "profile_url, title, department, user_type, preferred_language, locale, timezone, status, "
-            "extensions, active, password_hash, created_at, updated_at, version) VALUES (:id, :org, :user_name, "
-            ":folded, :email_folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, :display, :nick, "
-            ":profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, :status, "
-            ":extensions, :active, :password_hash, :now, :now, 1)");
+            "extensions, active, password_hash, local_only, created_at, updated_at, version) VALUES (:id, :org, "
+            ":user_name, :folded, :email_folded, :external_id, :formatted, :family, :given, :middle, :prefix, :suffix, "
+            ":display, :nick, :profile_url, :title, :department, :user_type, :preferred_language, :locale, :timezone, "
+            ":status, :extensions, :active, :password_hash, :local_only, :now, :now, 1)");
         write_multi_values(sql, u, true, false);
         write_multi_values(sql, u, false, false);
     }
@@ -409,8 +415,10 @@ public:
         return after;
     }
 
+    // `directory`: as SCIM clients see users, without local-only accounts (migration 9).
+    enum class scope { every_account, directory };
     result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
-                                   std::string_view key, bool for_update = false) {
+                                   std::string_view key, bool for_update = false, scope among = scope::every_account) {
         std::string org{organization_id}, k{key};
         if (for_update) {
             // Lock first, read after. In PostgreSQL's read committed, a SELECT ... FOR UPDATE that waits
@@ -434,7 +442,8 @@ public:
         bound_statement st(sql);
         row.bind(st);
         st.in(org, "org").in(k, "k");
-        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column + " = :k"))
+        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column +
+                    " = :k" + (among == scope::directory ? " AND u.local_only = 0" : "")))
             return errc::not_found;
         return row.to_user();
     }
@@ -503,6 +512,8 @@ public:
                "user_id = :u AND subject = :s");
         if (st.affected_rows() == 1) return;
         sql << "DELETE FROM identity_bindings WHERE connection_id = :c AND user_id = :u", use(conn, "c"), use(uid, "u");
+        // Bound to an identity provider, a local account joins the directory SCIM clients see.
+        sql << "UPDATE users SET local_only = 0 WHERE id = :u AND local_only = 1", use(uid, "u");
         sql << "INSERT INTO identity_bindings (connection_id, subject, user_id, organization_id, created_at, "
                "last_seen_at) VALUES (:c, :s, :u, :org, :now, :now)",
             use(conn, "c"), use(sub, "s"), use(uid, "u"), use(org, "org"), use(now, "now");

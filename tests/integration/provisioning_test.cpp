@@ -289,6 +289,69 @@ BOOST_AUTO_TEST_CASE(a_push_never_takes_over_a_local_account_silently) {
     BOOST_TEST(stolen.body.find("managed by another identity-provider connection") != std::string::npos, stolen.body);
 }
 
+// INTEROP O14: a SCIM client reads the directory identity providers provisioned. Okta's spec tests read the
+// first listed user and check the name parts a push carries; an account made in idgate's own user
+// management (the owner, an invitation) is not in that directory, so a lookup never finds, and so never
+// adopts, it. Linking one is the identity-conflict policy's decision, after which it is listed.
+BOOST_AUTO_TEST_CASE(O14_scim_clients_see_provisioned_users_not_local_accounts) {
+    provisioning_fixture f;
+    const auto owner_id = std::string(json::parse(f.api(verb::get, "/api/v1/me").body).at("id").as_string());
+    const auto invited = f.api(verb::post, "/api/v1/users/invitations", R"({"emails":"pending@acme.test"})");
+    BOOST_TEST_REQUIRE(invited.status == 201);
+    const auto plain = call(f.port(), verb::post, "/api/v1/organizations/acme/scim-tokens", R"({"name":"plain"})", f.admin);
+    BOOST_TEST_REQUIRE(plain.status == 201, plain.body);
+    const std::string token{json::parse(plain.body).at("token").as_string()};
+    const auto list = [&](const std::string& query) {
+        const auto r = f.scim(token, verb::get, "/Users" + query);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        return json::parse(r.body).as_object();
+    };
+    BOOST_TEST(list("?startIndex=1&count=100").at("totalResults").as_int64() == 0);
+    BOOST_TEST(list("?filter=userName%20eq%20%22owner%40acme.test%22").at("totalResults").as_int64() == 0);
+    BOOST_TEST(list("?filter=emails.value%20eq%20%22pending%40acme.test%22").at("totalResults").as_int64() == 0);
+    BOOST_TEST(f.scim(token, verb::get, "/Users/" + owner_id).status == 404);
+
+    const auto pushed = f.scim(token, verb::post, "/Users",
+                               R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@acme.test",)"
+                               R"("name":{"givenName":"Ann","familyName":"Lee"},)"
+                               R"("emails":[{"value":"ann@acme.test","type":"work","primary":true}]})");
+    BOOST_TEST_REQUIRE(pushed.status == 201, pushed.body);
+    // What Okta's spec test reads: GET /Users?count=1&startIndex=1, then that user, with its name parts.
+    const auto first = list("?count=1&startIndex=1");
+    BOOST_TEST(first.at("totalResults").as_int64() == 1);
+    const std::string first_id{first.at("Resources").at(0).at("id").as_string()};
+    const auto got = f.scim(token, verb::get, "/Users/" + first_id);
+    BOOST_TEST_REQUIRE(got.status == 200, got.body);
+    BOOST_TEST(json::parse(got.body).at("name").at("givenName").as_string() == "Ann");
+    BOOST_TEST(json::parse(got.body).at("name").at("familyName").as_string() == "Lee");
+    const auto searched = f.scim(token, verb::post, "/Users/.search",
+                                 R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],)"
+                                 R"("filter":"emails.value co \"@acme.test\""})");  // all three addresses
+    BOOST_TEST_REQUIRE(searched.status == 200, searched.body);
+    BOOST_TEST(json::parse(searched.body).at("totalResults").as_int64() == 1, searched.body);
+
+    // A create that names a local account is a conflict, never a silent takeover of it.
+    const auto taken = f.scim(token, verb::post, "/Users",
+                              R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"owner@acme.test",)"
+                              R"("title":"Taken"})");
+    BOOST_TEST(taken.status == 409);
+    BOOST_TEST(json::parse(taken.body).at("scimType").as_string() == "uniqueness");
+    BOOST_TEST(f.account(owner_id).at("title").as_string() == "");
+
+    // Linked to a connection by its identity-conflict policy (entra: the owner verified this address),
+    // the account is provisioned: that connection's pushes, and every SCIM client, see it from then on.
+    const auto entra = f.token_for("entra");
+    const auto linked = f.scim(entra, verb::post, "/Users",
+                               R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"owner@acme.test",)"
+                               R"("name":{"givenName":"Olga","familyName":"Owner"},)"
+                               R"("emails":[{"value":"owner@acme.test","type":"work","primary":true}]})");
+    BOOST_TEST_REQUIRE(linked.status == 201, linked.body);
+    BOOST_TEST(json::parse(linked.body).at("id").as_string() == owner_id);
+    BOOST_TEST(list("?filter=userName%20eq%20%22owner%40acme.test%22").at("totalResults").as_int64() == 1);
+    BOOST_TEST(f.scim(token, verb::get, "/Users/" + owner_id).status == 200);
+    BOOST_TEST(list("").at("totalResults").as_int64() == 2);  // and the invitation still is not
+}
+
 BOOST_AUTO_TEST_CASE(deprovisioning_follows_the_connection_policy) {
     provisioning_fixture f;
     const auto entra = f.token_for("entra");  // on_deactivate: delete, on_delete: disable

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Whole provisioning lifecycles as Okta and Entra ID run them against the real binary, request by request
-// (../shared/INTEROP.md O1-O13 and E1-E10). The single behaviours are tested elsewhere; here the point is
+// (../shared/INTEROP.md O1-O13 and E1-E13). The single behaviours are tested elsewhere; here the point is
 // the sequence: each step depends on what the previous ones left behind.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -55,7 +55,7 @@ std::string id_of(const json::value& v) { return std::string(v.at("id").as_strin
 
 BOOST_AUTO_TEST_SUITE(idp_lifecycles)
 
-BOOST_AUTO_TEST_CASE(okta_provisions_imports_updates_deactivates_and_pushes_groups) {
+BOOST_AUTO_TEST_CASE(O1_okta_provisions_imports_updates_deactivates_and_pushes_groups) {
     idp_client okta;
     okta.extra = {{"User-Agent", "Okta SCIM Client 1.0.0"}};  // O1
     // O2: the connection test.
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(okta_provisions_imports_updates_deactivates_and_pushes_grou
     BOOST_TEST(okta.ok(verb::get, "/Users?count=0", "", 200).at("totalResults").as_int64() == 3);
 }
 
-BOOST_AUTO_TEST_CASE(entra_provisions_in_both_patch_dialects_and_manages_groups) {
+BOOST_AUTO_TEST_CASE(E13_entra_provisions_one_tenant_in_both_patch_dialects_and_manages_groups) {
     idp_client entra;
     // E1: the connection test asks for a user and a group that do not exist.
     BOOST_TEST(entra.ok(verb::get, "/Users?filter=userName%20eq%20%22a2bd3bc8-0000-4f57-b61c-0f3c4d5c6e7f%22", "", 200)

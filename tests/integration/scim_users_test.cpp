@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(E3_E5_entra_create_and_the_three_disable_dialects) {
     BOOST_TEST(patch(id, R"([{"op":"Replace","value":{"active":false}}])").at("active").as_bool() == false);
 }
 
-BOOST_AUTO_TEST_CASE(E4_E6_E7_entra_attribute_updates_in_both_dialects) {
+BOOST_AUTO_TEST_CASE(E4_E6_E7_E14_entra_attribute_updates_in_both_dialects_with_colon_urn_paths) {
     auto u = okta_user();
     const auto id = id_of(u);
     // Without the flag: one op per attribute, filtered email path, URN-qualified extension path.

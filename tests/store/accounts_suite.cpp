@@ -8,7 +8,9 @@
 #include "backend_context.hpp"
 #include "accounts/mfa_keys.hpp"
 #include "core/crypto.hpp"
+#include "schema/filter.hpp"
 #include "store/accounts.hpp"
+#include "store/provisioning.hpp"
 
 namespace idgate::store {
 inline std::ostream& operator<<(std::ostream& out, errc e) { return out << make_error_code(e).message(); }
@@ -288,6 +290,61 @@ BOOST_AUTO_TEST_CASE(stored_totp_keys_are_sealed_again_under_the_current_key) {
     BOOST_TEST(!f.accounts().replace_mfa_secret(unknown.profile.id, "something else", "x"));
     BOOST_TEST(stored(unknown) == unknown_sealed);
     BOOST_TEST(idgate::accounts::reseal_totp_keys(f.accounts(), ring).resealed == 0);  // nothing left to do
+}
+
+// INTEROP O14: SCIM clients read the directory identity providers provisioned. Accounts made by local user
+// management are not in it until a connection is bound to them; users a SCIM client pushed are.
+BOOST_AUTO_TEST_CASE(local_accounts_join_the_scim_directory_only_when_bound_to_a_connection) {
+    accounts_fixture f;
+    const auto owner = f.create("owner@acme.test", system_role::super_admin);
+    const auto invited = f.create("invited@acme.test", system_role::member, true);
+    schema::user pushed;
+    pushed.organization_id = f.org.id;
+    pushed.user_name = "pushed@acme.test";
+    pushed = f.db->create_user(pushed, {"scim_client", "t1", "token", "127.0.0.1", "r"}).value();
+    // `attribute` eq `value`, or every user.
+    const auto directory = [&](const std::string& attribute = "", const std::string& sub = "",
+                               const std::string& value = "") {
+        store::user_query q;
+        q.organization_id = f.org.id;
+        if (!attribute.empty()) {
+            schema::filter_value v;
+            v.type = schema::filter_value::kind::string;
+            v.text = value;
+            q.filter = std::make_shared<const schema::filter>(
+                schema::filter{schema::comparison{{"", attribute, sub}, schema::compare_op::eq, v}});
+        }
+        std::vector<std::string> names;
+        for (const auto& u : f.db->find_users(q).value().users) names.push_back(u.user_name);
+        return names;
+    };
+    const auto read = [&](store::user_key::kind by, const std::string& value) {
+        return f.db->read_user({by, f.org.id, value}).has_value();
+    };
+    BOOST_TEST(directory() == std::vector<std::string>{"pushed@acme.test"});
+    BOOST_TEST(directory("userName", "", "owner@acme.test").empty());  // the existence check
+    BOOST_TEST(directory("emails", "value", "invited@acme.test").empty());
+    BOOST_TEST(directory("userName", "", "pushed@acme.test") == std::vector<std::string>{"pushed@acme.test"});
+    BOOST_TEST(!read(store::user_key::kind::id, owner.profile.id));
+    BOOST_TEST(!read(store::user_key::kind::user_name, "OWNER@acme.test"));
+    BOOST_TEST(read(store::user_key::kind::user_name, "Pushed@acme.test"));
+    BOOST_TEST(f.db->get_user(f.org.id, owner.profile.id).has_value());  // everything else still sees it
+
+    // Bound to a connection (a sign-in, or a push the connection's policy linked), it is provisioned.
+    const auto okta = f.db->identities().ensure_connection(f.org.id, "okta", by).value();
+    BOOST_TEST_REQUIRE(f.db->identities().bind(f.org.id, okta.id, "00u-owner", owner.profile.id, by).has_value());
+    BOOST_TEST(directory() == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
+    BOOST_TEST(read(store::user_key::kind::id, owner.profile.id));
+    BOOST_TEST(!read(store::user_key::kind::id, invited.profile.id));
+
+    // Migration 9 sorts the accounts of a database from before it the same way: undo it, run it again.
+    context().execute("UPDATE users SET local_only = 0");
+    context().execute("DELETE FROM schema_migrations WHERE version = 9");
+    context().execute("DROP INDEX users_local_only");
+    context().execute("ALTER TABLE users DROP COLUMN local_only");
+    BOOST_TEST(f.db->migrate().database_version == 9);
+    BOOST_TEST(directory() == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
+    BOOST_TEST(!read(store::user_key::kind::id, invited.profile.id));
 }
 
 BOOST_AUTO_TEST_CASE(permissions_must_be_defined_before_they_are_granted) {

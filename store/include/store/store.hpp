@@ -152,11 +152,10 @@ public:
     virtual result<schema::user> get_user(std::string_view organization_id, std::string_view id) = 0;
     virtual result<schema::user> find_user_by_user_name(std::string_view organization_id,
                                                         std::string_view user_name) = 0;
-    // get_user or find_user_by_user_name, as `key` says.
-    result<schema::user> read_user(const user_key& key) {
-        return key.by == user_key::kind::id ? get_user(key.organization_id, key.value)
-                                            : find_user_by_user_name(key.organization_id, key.value);
-    }
+    // One user of the directory, as SCIM clients read it (GET /Users/{id}, the `userName eq` check):
+    // accounts that exist only in local user management, bound to no identity provider, are not found
+    // (INTEROP O14). find_users reads the same directory.
+    virtual result<schema::user> read_user(const user_key& key) = 0;
     // Replaces every mutable field of the stored user with `user`'s, if its version is still
     // `expected_version`. Deactivating a user (active true -> false) ends all of their sessions in the
     // same transaction.
@@ -174,8 +173,8 @@ public:
                                      std::optional<std::int64_t> expected_version, const schema::actor& by) = 0;
     // Stable order (by creation, then id), `offset` rows skipped.
     virtual user_page list_users(std::string_view organization_id, std::int64_t offset, std::int64_t limit) = 0;
-    // Filtered, sorted, paged; order is stable across pages (ties broken by id). errc::not_supported
-    // when validate(q) would refuse it.
+    // The directory SCIM clients read (no local-only accounts, as read_user): filtered, sorted, paged;
+    // order is stable across pages (ties broken by id). errc::not_supported when validate(q) would refuse it.
     virtual result<user_page> find_users(const user_query& q) = 0;
 
     // Groups. Membership changes are set-based statements on membership rows: adding one member to a
