@@ -172,8 +172,8 @@ const core::secret_box& box_of(const context& c) {
 std::string totp_key(const context& c, std::string_view user_id, const schema::mfa_state& mfa) {
     auto key = open_totp_key(box_of(c), user_id, mfa.secret);
     if (!key) {
-        core::log::error("a TOTP key cannot be decrypted: the key it was sealed with is not in encryption.keys, "
-                         "or the stored value is damaged",
+        core::log::error("a TOTP key cannot be decrypted: the key it was sealed with is not in the key ring "
+                         "(encryption.key_file or encryption.keys), or the stored value is damaged",
                          {{"user", std::string(user_id)}});
         throw core::http_error(500, "mfa_key_unreadable",
                                "this account's authenticator key cannot be read by this server; an administrator "
