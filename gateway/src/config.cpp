@@ -562,6 +562,24 @@ void parse_log(const reader& r, const YAML::Node& node, const std::string& path,
     });
 }
 
+// Keys are checked here, so a bad one is reported with its line and column; the key file is read at start.
+void parse_encryption(const reader& r, const YAML::Node& node, const std::string& path, encryption_config& e) {
+    r.map(node, path, {"keys", "key_file"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        if (key == "key_file") {
+            e.key_file = r.string(v, p);
+            return;
+        }
+        const auto texts = string_list(r, v, p);
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            auto raw = core::secret_box::parse_key(texts[i]);
+            if (!raw)
+                r.fail(v[i], p + "[" + std::to_string(i) + "]",
+                       "expected 32 random bytes in base64 (openssl rand -base64 32)");
+            e.keys.push_back(std::move(*raw));
+        }
+    });
+}
+
 }  // namespace
 
 config parse_config(const std::string& yaml_text, const std::string& source) try {
@@ -583,22 +601,7 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
               else if (key == "scim") parse_scim(r, v, p, c.scim);
               else if (key == "mail") parse_mail(r, v, p, c.mail);
               else if (key == "sso") parse_sso(r, v, p, c.sso);
-              else if (key == "encryption")
-                  r.map(v, p, {"keys", "key_file"},
-                        [&](const std::string& ek, const YAML::Node& ev, const std::string& ep) {
-                            if (ek == "key_file") {
-                                c.encryption.key_file = r.string(ev, ep);
-                                return;
-                            }
-                            const auto texts = string_list(r, ev, ep);
-                            for (std::size_t i = 0; i < texts.size(); ++i) {
-                                auto raw = core::secret_box::parse_key(texts[i]);
-                                if (!raw)
-                                    r.fail(ev[i], ep + "[" + std::to_string(i) + "]",
-                                           "expected 32 random bytes in base64 (openssl rand -base64 32)");
-                                c.encryption.keys.push_back(std::move(*raw));
-                            }
-                        });
+              else if (key == "encryption") parse_encryption(r, v, p, c.encryption);
               else if (key == "mapping")
                   r.map(v, p, {"directory", "reconcile"},
                         [&](const std::string& mk, const YAML::Node& mv, const std::string& mp) {
