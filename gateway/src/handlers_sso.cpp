@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The bridge from routes to the single sign-on modules: which connection, which organisation, which rules.
 #include "handlers.hpp"
+#include "routes.hpp"
 #include "store/provisioning.hpp"
 
 namespace idgate::gateway::handlers {
@@ -18,8 +19,16 @@ core::response oidc(services& s, const core::request& req, oidc_handler fn) {
     const schema::actor system{"system", "", "sso connection " + name, req.client_address, req.request_id};
     const auto connection = s.db.identities().ensure_connection(org->id, name, system);
     if (!connection) throw core::http_error(500, "internal_error", "could not record the connection");
-    const oidc::context c{s.db,     s.clock, *s.reconciler, s.mappings->current(), provider, s.sso_settings,
-                          *org,     connection->id};
+    const oidc::context c{s.db,
+                          s.clock,
+                          *s.reconciler,
+                          s.mappings->current(),
+                          provider,
+                          s.sso_settings,
+                          *org,
+                          connection->id,
+                          urls::public_url(s.sso_settings, urls::oidc_endpoint(name, "callback")),
+                          urls::public_url(s.sso_settings, "")};
     return fn(c, req);
 }
 
@@ -38,7 +47,17 @@ core::response saml(services& s, const core::request& req, saml_handler fn) {
     const schema::actor system{"system", "", "sso connection " + name, req.client_address, req.request_id};
     const auto row = s.db.identities().ensure_connection(org->id, name, system);
     if (!row) throw core::http_error(500, "internal_error", "could not record the connection");
-    const saml::context c{s.db, s.clock, *s.reconciler, s.mappings->current(), connection, s.sso_settings, *org, row->id};
+    const saml::context c{s.db,
+                          s.clock,
+                          *s.reconciler,
+                          s.mappings->current(),
+                          connection,
+                          s.sso_settings,
+                          *org,
+                          row->id,
+                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "metadata")),
+                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "acs")),
+                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "slo"))};
     return fn(c, req);
 }
 

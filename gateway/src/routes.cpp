@@ -29,6 +29,17 @@ accounts::idp_policy idp_policy_for(const mapping::snapshot& rules, std::string_
 namespace urls {
 std::string organization(std::string_view id) { return "/api/v1/organizations/" + std::string(id); }
 std::string scim_base(std::string_view organization_slug) { return "/scim/v2/" + std::string(organization_slug); }
+std::string oidc_endpoint(std::string_view connection, std::string_view leaf) {
+    return "/sso/oidc/" + std::string(connection) + "/" + std::string(leaf);
+}
+std::string saml_endpoint(std::string_view connection, std::string_view leaf) {
+    return "/sso/saml/" + std::string(connection) + "/" + std::string(leaf);
+}
+std::string public_url(const accounts::sso_settings& settings, std::string_view path) {
+    std::string base = settings.base_url;
+    if (!base.empty() && base.back() == '/') base.pop_back();
+    return base + std::string(path);
+}
 }  // namespace urls
 
 void add_routes(router& r, services& s) {
@@ -75,24 +86,24 @@ void add_routes(router& r, services& s) {
     // Single sign-on (OpenID Connect). Browsers arrive here: refusals are a plain page (the modules render
     // it), unknown connections a 404. A back-channel logout token is a small form.
     const route_options browser{auth_policy::none, error_style::json, execution::blocking, 16 * 1024};
-    const auto add_oidc = [&](method m, const char* path, h::oidc_handler fn) {
+    const auto add_oidc = [&](method m, const std::string& path, h::oidc_handler fn) {
         r.add(m, path, browser, [&s, fn](core::request& q) { return h::oidc(s, q, fn); });
     };
-    add_oidc(method::get, "/sso/oidc/{connection}/login", idgate::oidc::login);
-    add_oidc(method::get, "/sso/oidc/{connection}/callback", idgate::oidc::callback);
-    add_oidc(method::get, "/sso/oidc/{connection}/logout", idgate::oidc::logout);
-    add_oidc(method::post, "/sso/oidc/{connection}/backchannel-logout", idgate::oidc::backchannel_logout);
+    add_oidc(method::get, urls::oidc_endpoint("{connection}", "login"), idgate::oidc::login);
+    add_oidc(method::get, urls::oidc_endpoint("{connection}", "callback"), idgate::oidc::callback);
+    add_oidc(method::get, urls::oidc_endpoint("{connection}", "logout"), idgate::oidc::logout);
+    add_oidc(method::post, urls::oidc_endpoint("{connection}", "backchannel-logout"), idgate::oidc::backchannel_logout);
     // SAML: a signed response with a few dozen attributes is well under 256 KB (the validator's limit).
     const route_options saml_post{auth_policy::none, error_style::json, execution::blocking, 384 * 1024};
-    const auto add_saml = [&](method m, const char* path, h::saml_handler fn, const route_options& o) {
+    const auto add_saml = [&](method m, const std::string& path, h::saml_handler fn, const route_options& o) {
         r.add(m, path, o, [&s, fn](core::request& q) { return h::saml(s, q, fn); });
     };
-    add_saml(method::get, "/sso/saml/{connection}/metadata", idgate::saml::metadata, browser);
-    add_saml(method::get, "/sso/saml/{connection}/login", idgate::saml::login, browser);
-    add_saml(method::post, "/sso/saml/{connection}/acs", idgate::saml::acs, saml_post);
-    add_saml(method::get, "/sso/saml/{connection}/logout", idgate::saml::logout, browser);
-    add_saml(method::get, "/sso/saml/{connection}/slo", idgate::saml::single_logout, browser);
-    add_saml(method::post, "/sso/saml/{connection}/slo", idgate::saml::single_logout, saml_post);
+    add_saml(method::get, urls::saml_endpoint("{connection}", "metadata"), idgate::saml::metadata, browser);
+    add_saml(method::get, urls::saml_endpoint("{connection}", "login"), idgate::saml::login, browser);
+    add_saml(method::post, urls::saml_endpoint("{connection}", "acs"), idgate::saml::acs, saml_post);
+    add_saml(method::get, urls::saml_endpoint("{connection}", "logout"), idgate::saml::logout, browser);
+    add_saml(method::get, urls::saml_endpoint("{connection}", "slo"), idgate::saml::single_logout, browser);
+    add_saml(method::post, urls::saml_endpoint("{connection}", "slo"), idgate::saml::single_logout, saml_post);
 
     // Local user management: the organisation of the signed-in user.
     namespace acc = idgate::accounts;

@@ -15,6 +15,11 @@ void add_routes(router& r, services& s);
 namespace urls {
 std::string organization(std::string_view id);
 std::string scim_base(std::string_view organization_slug);
+// Single sign-on endpoints of a connection: the path (`leaf` is login, callback, acs, ...), and the absolute
+// URL identity providers are given, under the configured public base (sso.base_url).
+std::string oidc_endpoint(std::string_view connection, std::string_view leaf);
+std::string saml_endpoint(std::string_view connection, std::string_view leaf);
+std::string public_url(const accounts::sso_settings& settings, std::string_view path);
 }
 
 }  // namespace idgate::gateway

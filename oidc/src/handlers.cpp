@@ -41,12 +41,6 @@ core::response refuse(const context& c, const core::request& req, const std::str
 
 }  // namespace
 
-std::string redirect_uri(const sso_settings& settings, const std::string& connection) {
-    std::string base = settings.base_url;
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    return base + "/sso/oidc/" + connection + "/callback";
-}
-
 std::string subject_of(const connection_config& config, const boost::json::object& claims) {
     if (config.identity == connection_config::identity_key::tid_oid) {
         const auto tid = claim_text(claims, "tid"), oid = claim_text(claims, "oid");
@@ -103,7 +97,7 @@ core::response login(const context& c, const core::request& req) {
     s.created = c.clock.now();
     s.expires = s.created + std::chrono::seconds(c.settings.state_ttl_seconds);
     try {
-        const auto url = c.idp.authorization_url(redirect_uri(c.settings, c.idp.config().name), state, nonce,
+        const auto url = c.idp.authorization_url(c.redirect_uri, state, nonce,
                                                  core::base64url_encode(core::sha256(verifier)));
         if (!c.db.identities().save_sign_in_state(s)) throw std::runtime_error("could not store the sign-in state");
         return accounts::redirect_to(url);
@@ -139,7 +133,7 @@ core::response callback(const context& c, const core::request& req) {
                                                  query(req, "error_description").substr(0, 300));
         const auto code = query(req, "code");
         if (code.empty()) throw sign_in_error("missing_code", "the callback carries no authorization code");
-        const auto tokens = c.idp.exchange_code(code, taken->code_verifier, redirect_uri(c.settings, c.idp.config().name));
+        const auto tokens = c.idp.exchange_code(code, taken->code_verifier, c.redirect_uri);
         auto claims = c.idp.validate_id_token(tokens.id_token, taken->nonce);
         if (c.idp.config().userinfo) {
             // Userinfo adds claims; the ID token's, which are signed, win where both speak.
@@ -175,12 +169,7 @@ core::response logout(const context& c, const core::request& req) {
     std::string target = after;
     try {
         // RP-initiated logout: the provider ends its session too, then sends the browser back.
-        std::string absolute = after;
-        if (!absolute.empty() && absolute.front() == '/') {
-            std::string base = c.settings.base_url;
-            if (!base.empty() && base.back() == '/') base.pop_back();
-            absolute = base + absolute;
-        }
+        const std::string absolute = !after.empty() && after.front() == '/' ? c.public_base + after : after;
         if (const auto url = c.idp.end_session_url(absolute); !url.empty()) target = url;
     } catch (const sign_in_error& e) {
         core::log::warn("oidc logout: provider unreachable; ended the local session only", {{"detail", e.what()}});

@@ -15,12 +15,6 @@
 namespace idgate::saml {
 namespace {
 
-std::string base_of(const accounts::sso_settings& s) {
-    std::string base = s.base_url;
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    return base;
-}
-
 schema::actor actor_of(const context& c, const core::request& req, const std::string& who = "") {
     return {"sso", who, "saml connection " + c.connection.name, req.client_address, req.request_id, c.connection_id};
 }
@@ -86,24 +80,12 @@ std::string new_request_id() { return "_" + core::sha256_hex(core::random_bytes(
 
 }  // namespace
 
-std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection) {
-    return base_of(settings) + "/sso/saml/" + connection + "/metadata";
-}
-
-std::string acs_url(const accounts::sso_settings& settings, const std::string& connection) {
-    return base_of(settings) + "/sso/saml/" + connection + "/acs";
-}
-
-std::string slo_url(const accounts::sso_settings& settings, const std::string& connection) {
-    return base_of(settings) + "/sso/saml/" + connection + "/slo";
-}
-
 core::response metadata(const context& c, const core::request&) {
     core::response r;
     r.content_type = "application/samlmetadata+xml";
-    r.body = sp_metadata(sp_entity_id(c.settings, c.connection.name), acs_url(c.settings, c.connection.name),
+    r.body = sp_metadata(c.sp_entity_id, c.acs_url,
                          c.connection.name_id_format, c.connection.sp_certificate_pem,
-                         slo_url(c.settings, c.connection.name));
+                         c.slo_url);
     return r;
 }
 
@@ -117,8 +99,8 @@ core::response login(const context& c, const core::request& req) {
     const std::string request_id = new_request_id();
     const std::string relay_state = start_state(c, request_id, return_to);
     return send_to_idp(c, c.connection.sso_binding, c.connection.sso_url, "SAMLRequest",
-                       authn_request_xml(c.connection.sso_url, request_id, sp_entity_id(c.settings, c.connection.name),
-                                         acs_url(c.settings, c.connection.name), c.connection.name_id_format,
+                       authn_request_xml(c.connection.sso_url, request_id, c.sp_entity_id,
+                                         c.acs_url, c.connection.name_id_format,
                                          c.clock.now()),
                        relay_state);
 }
@@ -134,8 +116,8 @@ core::response acs(const context& c, const core::request& req) {
     if (response_field.empty()) return refuse(c, req, "malformed_response", "no SAMLResponse in the form");
     try {
         expectations e;
-        e.sp_entity_id = sp_entity_id(c.settings, c.connection.name);
-        e.acs_url = acs_url(c.settings, c.connection.name);
+        e.sp_entity_id = c.sp_entity_id;
+        e.acs_url = c.acs_url;
         e.now = c.clock.now();
         e.skew = std::chrono::seconds(c.settings.clock_skew_seconds);
         e.allow_unsolicited = c.connection.allow_idp_initiated;
@@ -210,7 +192,7 @@ core::response logout(const context& c, const core::request& req) {
             const std::string relay_state = start_state(c, request_id, return_to);
             to_the_idp = send_to_idp(c, c.connection.slo_binding, c.connection.slo_url, "SAMLRequest",
                                      logout_request_xml(request_id, c.connection.slo_url,
-                                                        sp_entity_id(c.settings, c.connection.name), name_id,
+                                                        c.sp_entity_id, name_id,
                                                         name_id_format, session->idp_session,
                                                         c.clock.now()),
                                      relay_state);
@@ -261,7 +243,7 @@ core::response single_logout(const context& c, const core::request& req) {
         if (c.connection.slo_url.empty()) return accounts::redirect_to(c.settings.default_return_url);
         return send_to_idp(c, c.connection.slo_binding, c.connection.slo_url, "SAMLResponse",
                            logout_response_xml(new_request_id(), c.connection.slo_url,
-                                               sp_entity_id(c.settings, c.connection.name), request.id, c.clock.now()),
+                                               c.sp_entity_id, request.id, c.clock.now()),
                            message.relay_state);
     } catch (const saml_error& e) {
         return refuse(c, req, e.code(), e.what());

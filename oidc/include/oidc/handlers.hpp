@@ -27,15 +27,16 @@ struct context {
     const sso_settings& settings;
     schema::organization organization;  // the connection's organisation
     std::string connection_id;          // its row in idp_connections
+    // idgate's own URLs, from the gateway (the one place that knows URLs): the redirect_uri registered at
+    // the provider, and the public base that turns a path into an absolute URL for it.
+    std::string redirect_uri;
+    std::string public_base;
 };
 
 core::response login(const context& c, const core::request& req);
 core::response callback(const context& c, const core::request& req);
 core::response logout(const context& c, const core::request& req);
 core::response backchannel_logout(const context& c, const core::request& req);
-
-// redirect_uri of a connection: settings.base_url + /sso/oidc/{name}/callback.
-std::string redirect_uri(const sso_settings& settings, const std::string& connection);
 
 // The person's identity key: "iss|sub", or Entra's "tid|oid" (connection_config::identity_key).
 std::string subject_of(const connection_config& config, const boost::json::object& claims);

@@ -29,6 +29,9 @@ struct context {
     const accounts::sso_settings& settings;
     schema::organization organization;
     std::string connection_id;
+    // idgate's own endpoints for this connection, from the gateway (the one place that knows URLs): our
+    // entity id (the metadata URL), the assertion consumer and the single-logout service.
+    std::string sp_entity_id, acs_url, slo_url;
 };
 
 core::response metadata(const context& c, const core::request& req);
@@ -36,10 +39,5 @@ core::response login(const context& c, const core::request& req);
 core::response acs(const context& c, const core::request& req);
 core::response logout(const context& c, const core::request& req);
 core::response single_logout(const context& c, const core::request& req);
-std::string slo_url(const accounts::sso_settings& settings, const std::string& connection);
-
-// Our entity id and ACS URL for a connection.
-std::string sp_entity_id(const accounts::sso_settings& settings, const std::string& connection);
-std::string acs_url(const accounts::sso_settings& settings, const std::string& connection);
 
 }  // namespace idgate::saml
