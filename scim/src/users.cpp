@@ -320,8 +320,20 @@ core::response create(const context& c, const core::request& req) {
                 .with_scim_type("uniqueness");
     }
     if (!created) {
-        if (created.error() == store::errc::already_exists) throw user_name_taken(u.user_name);
-        throw core::http_error(500, "internal_error", "could not create the user", created.error().message());
+        if (created.error() != store::errc::already_exists)
+            throw core::http_error(500, "internal_error", "could not create the user", created.error().message());
+        // The name may belong to an account the client cannot see (local user management's, INTEROP O14):
+        // say so, so that the IdP admin reading the provisioning log knows what to ask for.
+        if (!c.gate && !c.db.read_user({store::user_key::kind::user_name, c.organization.id, u.user_name}) &&
+            c.db.find_user_by_user_name(c.organization.id, u.user_name))
+            throw core::http_error(409, "uniqueness",
+                                   "userName '" + u.user_name +
+                                       "' belongs to an account made in idgate's own user management, which SCIM "
+                                       "clients do not see; an idgate admin can delete it, or link it by pushing "
+                                       "through an identity-provider connection whose identity_conflicts policy "
+                                       "links accounts")
+                .with_scim_type("uniqueness");
+        throw user_name_taken(u.user_name);
     }
     if (c.gate) c.gate->settle({created->id});
     return user_response(c, 201, *created, projection_from(req));

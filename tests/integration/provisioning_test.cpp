@@ -336,6 +336,7 @@ BOOST_AUTO_TEST_CASE(O14_scim_clients_see_provisioned_users_not_local_accounts) 
                               R"("title":"Taken"})");
     BOOST_TEST(taken.status == 409);
     BOOST_TEST(json::parse(taken.body).at("scimType").as_string() == "uniqueness");
+    BOOST_TEST(taken.body.find("made in idgate's own user management") != std::string::npos, taken.body);
     BOOST_TEST(f.account(owner_id).at("title").as_string() == "");
 
     // Linked to a connection by its identity-conflict policy (entra: the owner verified this address),
