@@ -29,23 +29,18 @@ reseal_report reseal_totp_keys(store::accounts& accounts, const core::secret_box
     for (;;) {
         const auto page = accounts.list_mfa_secrets(after, 500);
         for (const auto& row : page) {
+            const bool legacy = !core::secret_box::is_sealed(row.secret);
             std::optional<std::string> raw;
-            bool legacy = false;
-            if (core::secret_box::is_sealed(row.secret)) {
-                auto opened = box.open(row.secret, context_of(row.user_id));
-                if (!opened.plaintext) {
-                    ++report.unreadable;
-                    continue;
-                }
-                if (opened.current_key) continue;
-                raw = std::move(opened.plaintext);
-            } else {
+            if (legacy) {
                 raw = open_totp_key(box, row.user_id, row.secret);
-                if (!raw) {
-                    ++report.unreadable;
-                    continue;
-                }
-                legacy = true;
+            } else {
+                auto opened = box.open(row.secret, context_of(row.user_id));
+                if (opened.plaintext && opened.current_key) continue;  // nothing to do
+                raw = std::move(opened.plaintext);
+            }
+            if (!raw) {
+                ++report.unreadable;
+                continue;
             }
             // Compare-and-set: a user who enrols again meanwhile keeps the new key.
             if (accounts.replace_mfa_secret(row.user_id, row.secret, seal_totp_key(box, row.user_id, *raw)))
