@@ -141,7 +141,7 @@ void ensure_bootstrap_token(store::store& db) {
 }
 
 // idgate token create|list|revoke --org SLUG ...: SCIM tokens, for operators without the admin API.
-int token_command(const args& a, store::store& db, const core::clock& clock) {
+int token_command(const args& a, const config& c, store::store& db, const core::clock& clock) {
     const auto org = db.find_organization_by_slug(a.organization);
     if (!org) {
         std::cerr << "idgate: no organization with slug '" << a.organization << "'\n";
@@ -161,7 +161,7 @@ int token_command(const args& a, store::store& db, const core::clock& clock) {
         std::cout << "token:         " << issued.secret << "\n"
                   << "id:            " << issued.token.id << "\n"
                   << "connection:    " << (a.connection.empty() ? "(none)" : a.connection) << "\n"
-                  << "scim base url: " << urls::scim_base(org->slug) << "\n"
+                  << "scim base url: " << urls::scim_endpoint(c.server.public_url, org->slug) << "\n"
                   << "expires:       " << (expires ? core::format_timestamp(*expires) : "never") << std::endl;
         return 0;
     }
@@ -214,6 +214,7 @@ int serve(const config& c) {
     svc.tokens = &tokens;
     svc.secrets = &key_ring;
     svc.sso_settings = c.sso.settings;
+    svc.public_url = c.server.public_url;
     for (const auto& sc : c.sso.saml) {
         try {
             svc.saml_connections.emplace(sc.name, std::make_unique<saml::connection>(sc));
@@ -563,7 +564,7 @@ int run_cli(int argc, char** argv) {
             core::system_clock clock;
             auto db = open_store(c, clock);
             db->migrate();
-            if (a.command == "token") return token_command(a, *db, clock);
+            if (a.command == "token") return token_command(a, c, *db, clock);
             const auto issued = issue_token(*db, schema::token_kind::instance_admin, "", a.name, std::nullopt,
                                             {"system", "", "idgate admin-token create", "", ""});
             std::cout << issued.secret << std::endl;

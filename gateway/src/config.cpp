@@ -282,15 +282,27 @@ saml::connection_config parse_saml_connection(const reader& r, const YAML::Node&
     return c;
 }
 
+// idgate's public URL (server.public_url, or its older name sso.base_url): an absolute http(s) URL with a
+// host and no query or fragment, since resource URLs and redirect URIs are appended to it.
+std::string public_url(const reader& r, const YAML::Node& v, const std::string& p) {
+    auto url = r.string(v, p);
+    const auto scheme_end = url.find("://");
+    const auto scheme = scheme_end == std::string::npos ? std::string() : url.substr(0, scheme_end);
+    if ((scheme != "https" && scheme != "http") || url.size() == scheme_end + 3 || url[scheme_end + 3] == '/')
+        r.fail(v, p, "expected idgate's public URL, e.g. https://idgate.example.com");
+    if (url.find_first_of("?#") != std::string::npos)
+        r.fail(v, p, "idgate's public URL cannot have a query or fragment: resource URLs are appended to it");
+    while (url.back() == '/') url.pop_back();
+    return url;
+}
+
 void parse_sso(const reader& r, const YAML::Node& node, const std::string& path, sso_config& s) {
     r.map(node, path,
           {"base_url", "allowed_return_urls", "default_return_url", "state_ttl_seconds", "clock_skew_seconds", "oidc",
            "saml"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "base_url") {
-                  s.settings.base_url = r.string(v, p);
-                  if (s.settings.base_url.rfind("https://", 0) != 0 && s.settings.base_url.rfind("http://", 0) != 0)
-                      r.fail(v, p, "expected idgate's public URL, e.g. https://idgate.example.com");
+                  s.base_url = public_url(r, v, p);
               } else if (key == "allowed_return_urls") {
                   s.settings.allowed_return_urls = string_list(r, v, p);
                   for (const auto& u : s.settings.allowed_return_urls)
@@ -324,17 +336,16 @@ void parse_sso(const reader& r, const YAML::Node& node, const std::string& path,
                   }
               }
           });
-    if ((!s.oidc.empty() || !s.saml.empty()) && s.settings.base_url.empty())
-        r.fail(node, path, "'base_url' is required: the redirect URIs registered at the providers are built from it");
 }
 
 void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
     r.map(node, path,
-          {"address", "port", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
+          {"address", "port", "public_url", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
            "timeouts", "tls", "token_cache_seconds"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "address") s.address = r.string(v, p);
               else if (key == "port") s.port = static_cast<std::uint16_t>(r.integer(v, p, 0, 65535));
+              else if (key == "public_url") s.public_url = public_url(r, v, p);
               else if (key == "io_threads") s.io_threads = static_cast<int>(r.integer(v, p, 1, 256));
               else if (key == "blocking_threads") s.blocking_threads = static_cast<int>(r.integer(v, p, 1, 1024));
               else if (key == "blocking_queue_limit")
@@ -617,6 +628,16 @@ config parse_config(const std::string& yaml_text, const std::string& source) try
                         });
               else parse_log(r, v, p, c.log);
           });
+    if (!c.sso.base_url.empty()) {
+        if (!c.server.public_url.empty() && c.server.public_url != c.sso.base_url)
+            r.fail(root["sso"]["base_url"], "sso.base_url",
+                   "differs from server.public_url; give idgate's public URL once, as server.public_url");
+        c.server.public_url = c.sso.base_url;
+    }
+    if ((!c.sso.oidc.empty() || !c.sso.saml.empty()) && c.server.public_url.empty())
+        r.fail(root["sso"], "sso",
+               "server.public_url is required with single sign-on connections: the redirect URIs registered at "
+               "the providers are built from it");
     if (c.encryption.keys.empty() && c.encryption.key_file.empty() &&
         c.storage.type == storage_config::backend::postgres)
         r.fail(root, "encryption",

@@ -256,7 +256,7 @@ core::response create_scim_token(services& s, const core::request& req) {
     issued.token.connection_name = token.connection_name;
     auto json = token_json(issued.token);
     json["token"] = issued.secret;
-    json["scim_base_url"] = urls::scim_base(org.slug);
+    json["scim_base_url"] = urls::scim_endpoint(s.public_url, org.slug);
     return core::response::json(201, boost::json::serialize(json));
 }
 

@@ -26,7 +26,7 @@ auto with_context(services& s, const core::request& req, bool gated, Fn&& fn) {
     org.slug = req.caller.organization_slug;
     const schema::actor actor{"scim_client",    req.caller.id,     req.caller.display,
                               req.client_address, req.request_id, req.caller.connection_id};
-    idgate::scim::context c{s.db, s.clock, org, urls::scim_base(org.slug), actor, s.scim_extensions};
+    idgate::scim::context c{s.db, s.clock, org, urls::scim_endpoint(s.public_url, org.slug), actor, s.scim_extensions};
     std::optional<provisioning::connection_gate> gate;
     if (gated && !req.caller.connection_id.empty() && s.reconciler) {
         gate.emplace(s.db, *s.reconciler, s.mappings ? s.mappings->current() : nullptr,

@@ -27,8 +27,8 @@ core::response oidc(services& s, const core::request& req, oidc_handler fn) {
                           s.sso_settings,
                           *org,
                           connection->id,
-                          urls::public_url(s.sso_settings, urls::oidc_endpoint(name, "callback")),
-                          urls::public_url(s.sso_settings, "")};
+                          urls::public_url(s.public_url, urls::oidc_endpoint(name, "callback")),
+                          urls::public_url(s.public_url, "")};
     return fn(c, req);
 }
 
@@ -55,9 +55,9 @@ core::response saml(services& s, const core::request& req, saml_handler fn) {
                           s.sso_settings,
                           *org,
                           row->id,
-                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "metadata")),
-                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "acs")),
-                          urls::public_url(s.sso_settings, urls::saml_endpoint(name, "slo"))};
+                          urls::public_url(s.public_url, urls::saml_endpoint(name, "metadata")),
+                          urls::public_url(s.public_url, urls::saml_endpoint(name, "acs")),
+                          urls::public_url(s.public_url, urls::saml_endpoint(name, "slo"))};
     return fn(c, req);
 }
 

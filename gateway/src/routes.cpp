@@ -35,10 +35,12 @@ std::string oidc_endpoint(std::string_view connection, std::string_view leaf) {
 std::string saml_endpoint(std::string_view connection, std::string_view leaf) {
     return "/sso/saml/" + std::string(connection) + "/" + std::string(leaf);
 }
-std::string public_url(const accounts::sso_settings& settings, std::string_view path) {
-    std::string base = settings.base_url;
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    return base + std::string(path);
+std::string public_url(std::string_view base, std::string_view path) {
+    if (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    return std::string(base) + std::string(path);
+}
+std::string scim_endpoint(std::string_view base, std::string_view organization_slug) {
+    return public_url(base, scim_base(organization_slug));
 }
 }  // namespace urls
 

@@ -39,6 +39,7 @@ struct services {
     provisioning::reconciler* reconciler = nullptr;  // applies mapping outcomes to stored users
     // Single sign-on: shared settings and the OpenID Connect providers by connection name.
     oidc::sso_settings sso_settings{};
+    std::string public_url{};  // config server.public_url: absolute URLs hang off it (routes.cpp urls::)
     std::map<std::string, std::unique_ptr<oidc::provider>> oidc_providers{};
     std::map<std::string, std::unique_ptr<saml::connection>> saml_connections{};
     const core::secret_box* secrets = nullptr;  // seals TOTP keys at rest (config `encryption`)

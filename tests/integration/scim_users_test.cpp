@@ -512,3 +512,61 @@ BOOST_AUTO_TEST_CASE(R5_concurrent_patches_on_one_user_lose_no_update) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// RFC 7643 §3.1: meta.location is the resource's URI, the same as the Location header of its creation
+// (RFC 7644 §3.3). With server.public_url configured, every URL a SCIM client is given is absolute under
+// it: locations, $ref of memberships, the locations Bulk reports, and the base URL an admin copies into
+// the identity provider. (Without it they are paths, which §2.3.7 resolves against the SCIM base.)
+BOOST_AUTO_TEST_CASE(R_resource_urls_are_absolute_under_the_configured_public_url) {
+    gateway_process gw("  public_url: https://idgate.example.com/\n", "public-url");
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + gw.admin_token()}};
+    BOOST_TEST_REQUIRE(call(gw.port(), verb::post, "/api/v1/organizations", R"({"slug":"acme","name":"Acme"})", admin)
+                           .status == 201);
+    const auto issued = call(gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens", R"({"name":"okta"})", admin);
+    BOOST_TEST_REQUIRE(issued.status == 201, issued.body);
+    const auto issued_json = json::parse(issued.body);
+    const std::string public_base = "https://idgate.example.com/scim/v2/acme";
+    BOOST_TEST(issued_json.at("scim_base_url").as_string() == public_base);
+    const std::vector<std::pair<std::string, std::string>> auth{
+        {"Authorization", "Bearer " + std::string(issued_json.at("token").as_string())}};
+    const auto scim = [&](verb v, const std::string& path, const std::string& body = "") {
+        return call(gw.port(), v, "/scim/v2/acme" + path, body, auth);
+    };
+
+    const auto created = scim(verb::post, "/Users",
+                              R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com"})");
+    BOOST_TEST_REQUIRE(created.status == 201, created.body);
+    const auto user = json::parse(created.body).as_object();
+    const auto user_id = std::string(user.at("id").as_string());
+    BOOST_TEST(created.header("Location") == public_base + "/Users/" + user_id);
+    BOOST_TEST(user.at("meta").at("location").as_string() == public_base + "/Users/" + user_id);
+    // The location is the resource: a client that follows it (here: its path) reads the same user.
+    const auto read = scim(verb::get, "/Users/" + user_id);
+    BOOST_TEST_REQUIRE(read.status == 200, read.body);
+    BOOST_TEST(json::parse(read.body).at("meta").at("location").as_string() == public_base + "/Users/" + user_id);
+
+    const auto group = scim(verb::post, "/Groups",
+                            R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Staff",
+                                "members":[{"value":")" + user_id + R"("}]})");
+    BOOST_TEST_REQUIRE(group.status == 201, group.body);
+    const auto group_json = json::parse(group.body).as_object();
+    const auto group_id = std::string(group_json.at("id").as_string());
+    BOOST_TEST(group.header("Location") == public_base + "/Groups/" + group_id);
+    BOOST_TEST(group_json.at("members").at(0).at("$ref").as_string() == public_base + "/Users/" + user_id);
+    BOOST_TEST(json::parse(scim(verb::get, "/Users/" + user_id).body).at("groups").at(0).at("$ref").as_string() ==
+               public_base + "/Groups/" + group_id);
+
+    const auto listed = json::parse(scim(verb::get, "/Users?filter=userName%20eq%20%22ann@example.com%22").body);
+    BOOST_TEST(listed.at("Resources").at(0).at("meta").at("location").as_string() == public_base + "/Users/" + user_id);
+    BOOST_TEST(json::parse(scim(verb::get, "/ServiceProviderConfig").body).at("meta").at("location").as_string() ==
+               public_base + "/ServiceProviderConfig");
+
+    const auto bulk = scim(verb::post, "/Bulk",
+                           R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+                               {"method":"POST","path":"/Users","bulkId":"b1","data":{"schemas":
+                               ["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}}]})");
+    BOOST_TEST_REQUIRE(bulk.status == 200, bulk.body);
+    const auto bulk_location = std::string(json::parse(bulk.body).at("Operations").at(0).at("location").as_string());
+    BOOST_TEST(bulk_location.rfind(public_base + "/Users/", 0) == 0u, bulk_location);
+    BOOST_TEST(scim(verb::get, bulk_location.substr(public_base.size())).status == 200);
+}

@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
 )",
                                 "idgate.yaml");
     BOOST_TEST_REQUIRE(c.sso.oidc.size() == 2u);
-    BOOST_TEST(c.sso.settings.base_url == "https://idgate.example.com");
+    BOOST_TEST(c.server.public_url == "https://idgate.example.com");  // sso.base_url is its older name
     BOOST_TEST(c.sso.oidc[0].userinfo);
     BOOST_TEST(c.sso.oidc[0].algorithms.size() == 2u);
     BOOST_TEST((c.sso.oidc[1].identity == idgate::oidc::connection_config::identity_key::tid_oid));
@@ -173,8 +173,11 @@ BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
                    .find("must be an https URL") != std::string::npos);
     BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n" + connection + "https://idp, algorithms: [HS256]}\n")
                    .find("unsupported algorithm 'HS256'") != std::string::npos);
-    BOOST_TEST(error_of("sso:\n  oidc:\n" + connection + "https://idp}\n").find("'base_url' is required") !=
-               std::string::npos);
+    BOOST_TEST(error_of("sso:\n  oidc:\n" + connection + "https://idp}\n")
+                   .find("idgate.yaml:2:3: 'sso': server.public_url is required") == 0u);
+    BOOST_TEST(parse_config("server:\n  public_url: https://i\nsso:\n  oidc:\n" + connection + "https://idp}\n",
+                            "idgate.yaml")
+                   .sso.oidc.size() == 1u);
     BOOST_TEST(error_of("sso:\n  base_url: https://i\n  oidc:\n" + connection + "https://idp}\n" + connection +
                         "https://idp2}\n")
                    .find("connection 'x' is already defined") != std::string::npos);
@@ -186,6 +189,24 @@ BOOST_AUTO_TEST_CASE(sso_oidc_connections_are_read_and_checked) {
                                 "http://127.0.0.1:9000}\n",
                             "idgate.yaml")
                    .sso.oidc.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(public_url_is_an_absolute_http_url_given_once) {
+    BOOST_TEST(parse_config("", "idgate.yaml").server.public_url.empty());
+    // A trailing slash is dropped: paths are appended to it. A path prefix (behind a proxy) is kept.
+    BOOST_TEST(parse_config("server:\n  public_url: https://idgate.example.com/\n", "idgate.yaml").server.public_url ==
+               "https://idgate.example.com");
+    BOOST_TEST(parse_config("server:\n  public_url: https://example.com/idgate\n", "idgate.yaml").server.public_url ==
+               "https://example.com/idgate");
+    BOOST_TEST(parse_config("server:\n  public_url: https://i\nsso:\n  base_url: https://i/\n", "idgate.yaml")
+                   .server.public_url == "https://i");
+    for (const std::string bad : {"idgate.example.com", "ftp://idgate.example.com", "https://", "https:///x"})
+        BOOST_TEST(error_of("server:\n  public_url: " + bad + "\n")
+                       .find("'server.public_url': expected idgate's public URL") != std::string::npos, bad);
+    BOOST_TEST(error_of("server:\n  public_url: https://i/?x=1\n").find("cannot have a query or fragment") !=
+               std::string::npos);
+    BOOST_TEST(error_of("server:\n  public_url: https://a\nsso:\n  base_url: https://b\n")
+                   .find("idgate.yaml:4:13: 'sso.base_url': differs from server.public_url") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(sso_saml_connections_read_the_idp_metadata) {

@@ -16,7 +16,6 @@ namespace idgate::accounts {
 
 // What every single sign-on connection shares.
 struct sso_settings {
-    std::string base_url;  // idgate's public URL: redirect URIs hang off it (/sso/oidc/..., /sso/saml/...)
     // Where a sign-in may send the browser back to: each is a prefix of an allowed return_to URL
     // (scheme, host, port and path start), so return_to can never be an open redirect.
     std::vector<std::string> allowed_return_urls;

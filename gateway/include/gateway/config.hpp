@@ -26,6 +26,9 @@ struct tls_config {
 struct server_config {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;
+    // How clients reach idgate, e.g. https://idgate.example.com (no trailing slash): SSO redirect URIs and
+    // SCIM resource URLs are absolute under it. Empty: SCIM URLs are paths, and SSO cannot be configured.
+    std::string public_url;
     int io_threads = 2;
     int blocking_threads = 8;           // database, XML signatures, outbound HTTP
     int blocking_queue_limit = 1024;    // queued blocking jobs beyond this get 503
@@ -91,6 +94,7 @@ struct log_config {
 
 // Single sign-on: shared settings and the OpenID Connect connections (SAML ones will join them).
 struct sso_config {
+    std::string base_url;  // the older name of server.public_url; merged into it
     oidc::sso_settings settings;
     std::vector<oidc::connection_config> oidc;
     std::vector<saml::connection_config> saml;
