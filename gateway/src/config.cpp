@@ -405,11 +405,13 @@ void parse_storage(const reader& r, const YAML::Node& node, const std::string& p
                   postgres_given = true;
                   // Either a libpq connection string, or its usual fields (composed into one here).
                   std::string fields;
-                  r.map(v, p, {"connection", "pool_size", "pipelined_read_connections", "host", "port", "dbname", "user",
-                               "password", "sslmode"},
+                  r.map(v, p, {"connection", "pool_size", "write_transactions", "pipelined_read_connections", "host",
+                               "port", "dbname", "user", "password", "sslmode"},
                         [&](const std::string& k, const YAML::Node& pv, const std::string& pp) {
                             if (k == "connection") s.postgres.connection = r.string(pv, pp);
                             else if (k == "pool_size") s.postgres.pool_size = static_cast<int>(r.integer(pv, pp, 1, 512));
+                            else if (k == "write_transactions")
+                                s.postgres.write_transactions = static_cast<int>(r.integer(pv, pp, 1, 512));
                             else if (k == "pipelined_read_connections")
                                 s.postgres.pipelined_read_connections = static_cast<int>(r.integer(pv, pp, 0, 64));
                             else if (k == "port") fields += " port=" + std::to_string(r.integer(pv, pp, 1, 65535));

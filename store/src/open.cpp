@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
+#include <algorithm>
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -38,7 +40,7 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
         detail::sqlite_dialect,
         std::make_unique<session_pool>(size, connect, std::chrono::milliseconds(pool.acquire_timeout_ms),
                                        &detail::sqlite_forget_statements),
-        clock);
+        1, clock);
 }
 
 std::unique_ptr<store> open_postgres(const postgres_options& options, const core::clock& clock,
@@ -55,6 +57,7 @@ std::unique_ptr<store> open_postgres(const postgres_options& options, const core
                                    std::make_unique<session_pool>(static_cast<std::size_t>(std::max(1, options.pool_size)),
                                                                   connect,
                                                                   std::chrono::milliseconds(pool.acquire_timeout_ms)),
+                                   static_cast<std::size_t>(std::clamp(options.write_transactions, 1, std::max(1, options.pool_size))),
                                    clock);
 }
 

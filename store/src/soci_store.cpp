@@ -19,8 +19,9 @@ namespace {
 
 class soci_store final : public store, private sql_runner {
 public:
-    soci_store(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
-        : sql_runner(d, std::move(pool), clock),
+    soci_store(const dialect& d, std::unique_ptr<session_pool> pool, std::size_t write_transactions,
+               const core::clock& clock)
+        : sql_runner(d, std::move(pool), clock, write_transactions),
           accounts_(make_soci_accounts(*this)),
           provisioning_(make_soci_provisioning(*this)) {}
 
@@ -30,7 +31,7 @@ public:
     std::string_view backend_name() const override { return d_.name; }
     pool_stats stats() const override {
         pool_stats p = pool_->stats();
-        const auto batches = sqlite_writes_.committed();
+        const auto batches = writes_.committed();
         p.group_commits = batches.transactions;
         p.group_committed_writes = batches.writes;
         return p;
@@ -853,8 +854,8 @@ private:
 }  // namespace
 
 std::unique_ptr<store> make_soci_store(const dialect& d, std::unique_ptr<session_pool> pool,
-                                       const core::clock& clock) {
-    return std::make_unique<soci_store>(d, std::move(pool), clock);
+                                       std::size_t write_transactions, const core::clock& clock) {
+    return std::make_unique<soci_store>(d, std::move(pool), write_transactions, clock);
 }
 
 }  // namespace idgate::store::detail

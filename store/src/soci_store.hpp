@@ -9,6 +9,6 @@
 namespace idgate::store::detail {
 
 std::unique_ptr<store> make_soci_store(const dialect& d, std::unique_ptr<session_pool> pool,
-                                       const core::clock& clock);
+                                       std::size_t write_transactions, const core::clock& clock);
 
 }  // namespace idgate::store::detail

@@ -333,8 +333,17 @@ inline void write_multi_values(soci::session& sql, const schema::user& u, bool e
 
 class sql_runner {
 public:
-    sql_runner(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock)
-        : d_(d), pool_(std::move(pool)), clock_(clock), user_select_(user_select_list(d)) {}
+    // `write_transactions`: how many write transactions run at once (SQLite: one writer).
+    sql_runner(const dialect& d, std::unique_ptr<session_pool> pool, const core::clock& clock,
+               std::size_t write_transactions = 1)
+        : d_(d),
+          pool_(std::move(pool)),
+          clock_(clock),
+          write_steps_(d.id == dialect::kind::postgres
+                           ? std::unique_ptr<batch_transaction>(new postgres_transaction(std::string(d.begin_write)))
+                           : std::unique_ptr<batch_transaction>(new sqlite_transaction(std::string(d.begin_write)))),
+          writes_(*pool_, *write_steps_, d.id == dialect::kind::postgres ? write_transactions : 1),
+          user_select_(user_select_list(d)) {}
 
     const dialect& sql_dialect() const { return d_; }
     const core::clock& clock() const { return clock_; }
@@ -663,74 +672,19 @@ public:
 
     // Runs `body` in a write transaction. A unique violation becomes errc::already_exists and a foreign
     // key violation errc::not_found; busy/serialization failures are retried a few times with backoff.
-    // An error result rolls the transaction back, so a failed call never leaves a partial write.
-    // PostgreSQL writers run concurrently, each on its own connection; SQLite's share group commits.
+    // An error result rolls the write back, so a failed call never leaves a partial write. Writes that
+    // wait at the same moment share a transaction and its commit (write_batch.hpp): on SQLite all of
+    // them, on PostgreSQL those beyond the concurrent write transactions.
     template <typename T, typename F>
     result<T> write(F&& body) {
-        if (!postgres()) return write_in_batch<T>(body);
-        for (int attempt = 0;; ++attempt) {
-            auto lease = pool_->acquire();
-            soci::session& sql = *lease;
-            PGconn* pg = postgres_connection(sql);
-            // Ends a transaction that did not commit: statements still queued were never sent, and if
-            // nothing was, there is no transaction to end.
-            const auto abandon = [&] {
-                pg_discard(pg);
-                if (pg_in_transaction(pg)) sql << "ROLLBACK";
-            };
-            const auto abandon_quietly = [&] {
-                try {
-                    abandon();
-                } catch (...) {
-                    lease.mark_broken();
-                }
-            };
-            try {
-                // BEGIN travels with the first statement that needs an answer, or with the COMMIT
-                // (pg_prepared.hpp); any SOCI statement sends what waits before it runs.
-                sql.set_query_transformation([&sql](const std::string& query) {
-                    if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
-                    return query;
-                });
-                pg_queue_simple(pg, std::string(d_.begin_write));
-                result<T> r = body(sql);
-                if (r.has_value()) {
-                    pg_queue_simple(pg, "COMMIT");
-                    pg_flush(pg);
-                } else {
-                    abandon();
-                }
-                return r;
-            } catch (const soci::soci_error& e) {
-                const failure f = classify(e);
-                abandon_quietly();
-                if (f == failure::unique_violation) return errc::already_exists;
-                if (f == failure::foreign_key_violation) return errc::not_found;
-                if (f == failure::retryable && attempt < 5) {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
-                    continue;
-                }
-                if (f == failure::connection) lease.mark_broken();
-                throw_infrastructure(e, f);
-            } catch (...) {
-                abandon_quietly();
-                throw;
-            }
-        }
-    }
-
-    // SQLite: the write joins the next group commit (write_batch.hpp). Its own failures (a duplicate, a
-    // missing row, an error result) roll back its savepoint only; failures of the transaction go to the
-    // batcher, which runs the write again on its own.
-    template <typename T, typename F>
-    result<T> write_in_batch(F& body) {
         struct state {
             F* body;
+            bool postgres;
             std::optional<result<T>> outcome;
-        } s{&body, std::nullopt};
+        } s{&body, postgres(), std::nullopt};
         write_batcher::job j;
         j.state = &s;
-        j.run = [](void* p, soci::session& sql) -> bool {
+        j.run = [](void* p, soci::session& sql, bool shared) -> bool {
             auto& st = *static_cast<state*>(p);
             st.outcome.reset();
             try {
@@ -738,11 +692,14 @@ public:
                 return st.outcome->has_value();
             } catch (const soci::soci_error& e) {
                 const failure f = classify(e);
-                if (f == failure::unique_violation) {
+                // On PostgreSQL an error aborts the whole transaction, and with several writes in its
+                // pipeline it may be another's: the batch runs again, each write alone.
+                const bool own = !(shared && st.postgres);
+                if (own && f == failure::unique_violation) {
                     st.outcome.emplace(errc::already_exists);
                     return false;
                 }
-                if (f == failure::foreign_key_violation) {
+                if (own && f == failure::foreign_key_violation) {
                     st.outcome.emplace(errc::not_found);
                     return false;
                 }
@@ -752,13 +709,24 @@ public:
                 } catch (...) {
                     bf.error = std::current_exception();
                 }
-                if (f == failure::other) std::rethrow_exception(bf.error);  // this write's own: a 500
+                if (own && f == failure::other) std::rethrow_exception(bf.error);  // this write's own: a 500
                 bf.retryable = f == failure::retryable;
                 bf.connection_lost = f == failure::connection;
                 throw bf;
             }
         };
-        sqlite_writes_.run(j);
+        if (s.postgres)
+            // Alone in its transaction, a write's deferred statements fail only when the COMMIT sends them.
+            j.settle = [](void* p, const soci::soci_error& e) -> bool {
+                auto& st = *static_cast<state*>(p);
+                const failure f = classify(e);
+                if (f == failure::unique_violation) st.outcome.emplace(errc::already_exists);
+                else if (f == failure::foreign_key_violation) st.outcome.emplace(errc::not_found);
+                else if (f == failure::other) throw_infrastructure(e, f);
+                else return false;
+                return true;
+            };
+        writes_.run(j);
         return std::move(*s.outcome);
     }
 
@@ -766,7 +734,8 @@ public:
 protected:
     std::unique_ptr<session_pool> pool_;
     const core::clock& clock_;
-    write_batcher sqlite_writes_{*pool_, std::string(d_.begin_write)};
+    const std::unique_ptr<batch_transaction> write_steps_;
+    write_batcher writes_;
     const std::string user_select_;  // user columns plus emails and phone numbers as JSON
 };
 

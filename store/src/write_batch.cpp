@@ -5,6 +5,7 @@
 #include <optional>
 #include <thread>
 
+#include "pg_prepared.hpp"
 #include "sql_runner.hpp"
 #include "sqlite_prepared.hpp"
 
@@ -14,7 +15,9 @@ namespace {
 // Enough to share one log sync among every writer a busy gateway has waiting (its blocking pool is far
 // smaller); a cap keeps one transaction from growing without bound if writers keep arriving.
 constexpr std::size_t max_batch = 64;
-constexpr int max_attempts = 6;  // of a write alone, on SQLITE_BUSY (another process holds the lock)
+// Of a write alone, on SQLITE_BUSY (another process holds the lock) or a PostgreSQL serialization failure
+// or deadlock.
+constexpr int max_attempts = 6;
 
 // A failure of BEGIN, SAVEPOINT, RELEASE or COMMIT: a failure of the transaction, not of one write.
 batch_failure transaction_failure(const soci::soci_error& e) {
@@ -30,27 +33,73 @@ batch_failure transaction_failure(const soci::soci_error& e) {
     return out;
 }
 
-// The batch's own statements, prepared once per connection like the writes' (sqlite_prepared.hpp).
+}  // namespace
+
+// -- the steps of each backend ----------------------------------------------------------------------
+
+namespace {
+const std::string savepoint = "SAVEPOINT idgate_write", release = "RELEASE idgate_write",
+                  rollback_to = "ROLLBACK TO idgate_write", commit = "COMMIT", rollback = "ROLLBACK";
+
+// SQLite's statements run at once, prepared once per connection like the writes' (sqlite_prepared.hpp).
 void execute(soci::session& sql, const std::string& statement) {
     sqlite_statement st(sqlite_connection(sql));
     st.run(statement);
 }
-
-const std::string savepoint = "SAVEPOINT idgate_write", release = "RELEASE idgate_write",
-                  rollback_to = "ROLLBACK TO idgate_write", commit = "COMMIT", rollback = "ROLLBACK";
-
 }  // namespace
+
+void sqlite_transaction::begin(soci::session& sql) const { execute(sql, begin_); }
+void sqlite_transaction::savepoint(soci::session& sql) const { execute(sql, detail::savepoint); }
+void sqlite_transaction::release(soci::session& sql, bool keep) const {
+    if (!keep) execute(sql, rollback_to);
+    execute(sql, detail::release);
+}
+void sqlite_transaction::commit(soci::session& sql) const { execute(sql, detail::commit); }
+void sqlite_transaction::rollback(soci::session& sql) const { execute(sql, detail::rollback); }
+
+// PostgreSQL's travel in the connection's pipeline (pg_prepared.hpp): BEGIN, the savepoints and the
+// deferred statements of every write go with the first statement that needs an answer, or with the COMMIT.
+void postgres_transaction::begin(soci::session& sql) const {
+    // Any SOCI statement sends what waits before it runs.
+    sql.set_query_transformation([&sql](const std::string& query) {
+        if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
+        return query;
+    });
+    pg_queue_simple(postgres_connection(sql), begin_);
+}
+void postgres_transaction::savepoint(soci::session& sql) const {
+    pg_queue_simple(postgres_connection(sql), detail::savepoint);
+}
+void postgres_transaction::release(soci::session& sql, bool keep) const {
+    if (!keep) pg_queue_simple(postgres_connection(sql), rollback_to);
+    pg_queue_simple(postgres_connection(sql), detail::release);
+}
+void postgres_transaction::commit(soci::session& sql) const {
+    PGconn* pg = postgres_connection(sql);
+    pg_queue_simple(pg, detail::commit);
+    pg_flush(pg);
+}
+void postgres_transaction::rollback(soci::session& sql) const {
+    // Statements still queued were never sent; if nothing was, there is no transaction to end.
+    PGconn* pg = postgres_connection(sql);
+    pg_discard(pg);
+    if (pg_in_transaction(pg)) sql << detail::rollback;
+}
+
+// -- the batches ------------------------------------------------------------------------------------
 
 void write_batcher::run(job& j) {
     std::unique_lock lock(mutex_);
     queue_.push_back(&j);
     while (!j.done) {
-        if (leading_) {
+        // A writer whose write another leader took waits for that batch; the others lead when a
+        // transaction is free.
+        if (j.taken || leaders_ >= max_leaders_) {
             finished_.wait(lock);
             continue;
         }
         // Lead: take everything waiting (a write whose batch failed goes alone, in order).
-        leading_ = true;
+        ++leaders_;
         std::vector<job*> batch;
         if (queue_.front()->alone) {
             batch.push_back(queue_.front());
@@ -65,14 +114,16 @@ void write_batcher::run(job& j) {
                 }
             }
         }
+        for (job* b : batch) b->taken = true;
         lock.unlock();
         std::size_t kept = 0;
         const batch_result outcome = run_batch(batch, kept);
         lock.lock();
-        leading_ = false;
+        --leaders_;
         if (outcome == batch_result::requeue) {
             for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
                 (*it)->alone = true;
+                (*it)->taken = false;
                 queue_.push_front(*it);
             }
         } else {
@@ -109,37 +160,51 @@ write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& ba
             if (!open) return;
             open = false;
             try {
-                execute(sql, rollback);
+                steps_.rollback(sql);
             } catch (...) {
                 lease->mark_broken();
             }
         };
         try {
             try {
-                execute(sql, begin_);
+                steps_.begin(sql);
                 open = true;
                 kept = 0;
                 for (job* b : batch) {
                     b->error = nullptr;
-                    if (shared) execute(sql, savepoint);
+                    if (shared) steps_.savepoint(sql);
                     bool keep = false;
                     try {
-                        keep = b->run(b->state, sql);
+                        keep = b->run(b->state, sql, shared);
                     } catch (const batch_failure&) {
                         throw;
                     } catch (...) {
                         b->error = std::current_exception();
                     }
-                    if (shared) {
-                        if (!keep) execute(sql, rollback_to);
-                        execute(sql, release);
-                    }
+                    if (shared) steps_.release(sql, keep);
                     if (keep) ++kept;
                 }
-                if (kept > 0) {
-                    execute(sql, commit);
+                if (kept == 0) {
+                    abandon();
+                    return batch_result::committed;
+                }
+                try {
+                    steps_.commit(sql);
                     open = false;
-                } else {
+                } catch (const soci::soci_error& e) {
+                    // Alone, a failure the COMMIT reports (a deferred INSERT's unique violation) may be
+                    // the write's own outcome rather than the transaction's.
+                    job* only = batch.front();
+                    if (shared || !only->settle) throw;
+                    bool settled = false;
+                    try {
+                        settled = only->settle(only->state, e);
+                    } catch (...) {
+                        only->error = std::current_exception();
+                        settled = true;
+                    }
+                    if (!settled) throw;
+                    kept = 0;
                     abandon();
                 }
                 return batch_result::committed;

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
-// Group commit for SQLite. SQLite has one writer per database, and with synchronous=FULL each COMMIT
-// waits for the write-ahead log to reach the disk. Writers that arrive while a transaction is running
-// therefore wait anyway; instead of each then paying a transaction of its own, the next of them (the
-// leader) runs all of the waiting writes in one transaction, each inside its own savepoint, and commits
-// once. Every write still sees the ones before it, exactly as if they had run one after the other, and
-// nobody is told "done" before the COMMIT that made their write durable has returned.
+// Group commit: the writes waiting at the same moment share one transaction.
+//
+// A durable COMMIT waits for the log to reach the disk, and a transaction costs its database a fixed
+// amount of work besides its statements (BEGIN, COMMIT, the commit record, waking the writer). Writers that
+// arrive while every write transaction is busy wait anyway; instead of each then paying a transaction of
+// its own, the next of them (a leader) runs all of the waiting writes in one transaction, each inside its
+// own savepoint, and commits once. Every write still sees the ones before it, exactly as if they had run
+// one after the other, and nobody is told "done" before the COMMIT that made their write durable returned.
+//
+// - SQLite has one writer per database: one leader at a time.
+// - PostgreSQL runs `leaders` transactions side by side (storage.postgres.write_transactions); only the
+//   writers beyond them are batched, so a lightly loaded server runs each write alone, as before. Measured
+//   in docs/benchmarks.md: four users created per transaction cost PostgreSQL about a quarter less CPU
+//   per user than one each, eight about half.
 //
 // A write whose outcome is an error result rolls back to its savepoint and leaves the others alone. When
-// the batch itself fails (SQLITE_BUSY from another process, a lost connection, a savepoint SQLite no
-// longer knows), the whole transaction is rolled back and every write of it runs again in a transaction
-// of its own, so one write's trouble is never another's.
+// the batch itself fails -- SQLITE_BUSY from another process, a lost connection, or on PostgreSQL any
+// statement error, which aborts the whole transaction and cannot be told apart from the write it belongs to
+// (a deferred INSERT fails only when its pipeline is sent) -- the whole transaction is rolled back and
+// every write of it runs again in a transaction of its own, so one write's trouble is never another's.
 #include <soci/soci.h>
 
 #include <condition_variable>
@@ -29,20 +38,66 @@ namespace idgate::store::detail {
 // back and run again (a job alone is retried a few times, then `error` is what the writer sees).
 struct batch_failure {
     std::exception_ptr error;  // what to report when retrying does not help
-    bool retryable = false;    // SQLITE_BUSY and friends: worth another attempt after a pause
+    bool retryable = false;    // SQLITE_BUSY, a PostgreSQL deadlock: worth another attempt after a pause
     bool connection_lost = false;
+};
+
+// How a backend opens, divides and ends a batch's transaction on a connection. Each step may throw
+// soci::soci_error; `commit` is the step that learns whether everything sent before it worked.
+class batch_transaction {
+public:
+    virtual ~batch_transaction() = default;
+    virtual void begin(soci::session& sql) const = 0;
+    virtual void savepoint(soci::session& sql) const = 0;
+    // Ends the current write's savepoint, undoing the write unless `keep`.
+    virtual void release(soci::session& sql, bool keep) const = 0;
+    virtual void commit(soci::session& sql) const = 0;
+    // Ends whatever is open without keeping it; throws only when the connection is unusable.
+    virtual void rollback(soci::session& sql) const = 0;
+};
+
+class sqlite_transaction final : public batch_transaction {
+public:
+    explicit sqlite_transaction(std::string begin) : begin_(std::move(begin)) {}
+    void begin(soci::session& sql) const override;
+    void savepoint(soci::session& sql) const override;
+    void release(soci::session& sql, bool keep) const override;
+    void commit(soci::session& sql) const override;
+    void rollback(soci::session& sql) const override;
+
+private:
+    std::string begin_;
+};
+
+// Queued in the connection's pipeline: a batch of writes that need no answer is one round trip.
+class postgres_transaction final : public batch_transaction {
+public:
+    explicit postgres_transaction(std::string begin) : begin_(std::move(begin)) {}
+    void begin(soci::session& sql) const override;
+    void savepoint(soci::session& sql) const override;
+    void release(soci::session& sql, bool keep) const override;
+    void commit(soci::session& sql) const override;
+    void rollback(soci::session& sql) const override;
+
+private:
+    std::string begin_;
 };
 
 class write_batcher {
 public:
-    // One write transaction's body, type-erased: run(state, sql) executes it on the batch's connection
-    // and returns whether its changes stay. It throws batch_failure for failures of the transaction; any
-    // other exception is the write's own (its savepoint is rolled back, the exception reaches its writer).
+    // One write transaction's body, type-erased: run(state, sql, shared) executes it on the batch's
+    // connection and returns whether its changes stay. `shared`: other writes share the transaction. It
+    // throws batch_failure for failures of the transaction; any other exception is the write's own (its
+    // savepoint is rolled back, the exception reaches its writer).
     struct job {
-        bool (*run)(void* state, soci::session& sql) = nullptr;
+        bool (*run)(void* state, soci::session& sql, bool shared) = nullptr;
+        // A write alone whose COMMIT failed: whether that failure is the write's own outcome (a unique
+        // violation of a deferred INSERT: the writer's errc::already_exists), rather than the transaction's.
+        bool (*settle)(void* state, const soci::soci_error& e) = nullptr;
         void* state = nullptr;
         std::exception_ptr error{};
         bool alone = false;  // its batch failed: it runs in a transaction of its own now
+        bool taken = false;  // a leader is running it
         bool done = false;
     };
 
@@ -52,7 +107,9 @@ public:
         std::uint64_t writes = 0;
     };
 
-    write_batcher(session_pool& pool, std::string begin_write) : pool_(pool), begin_(std::move(begin_write)) {}
+    // `leaders`: how many batches may run at once (SQLite: 1).
+    write_batcher(session_pool& pool, const batch_transaction& steps, std::size_t leaders)
+        : pool_(pool), steps_(steps), max_leaders_(leaders < 1 ? 1 : leaders) {}
 
     // Runs `j` in the next transaction and returns once that transaction committed or failed; rethrows
     // the write's own exception.
@@ -65,11 +122,12 @@ private:
     batch_result run_batch(const std::vector<job*>& batch, std::size_t& kept);
 
     session_pool& pool_;
-    const std::string begin_;
+    const batch_transaction& steps_;
+    const std::size_t max_leaders_;
     mutable std::mutex mutex_;
     std::condition_variable finished_;
     std::deque<job*> queue_;
-    bool leading_ = false;  // some writer is running a batch
+    std::size_t leaders_ = 0;  // writers running a batch now
     counts counts_;
 };
 

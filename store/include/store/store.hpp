@@ -234,6 +234,9 @@ struct sqlite_options {
 struct postgres_options {
     std::string connection;  // libpq connection string
     int pool_size = 8;
+    // Write transactions running at once. Writers beyond them wait and then share one transaction and its
+    // commit (group commit, store/src/write_batch.hpp); at most pool_size.
+    int write_transactions = 2;
     // Connections in pipeline mode for one-user reads driven by the I/O thread (store/user_reader.hpp),
     // besides the pool; 0: those reads use the pool too.
     int pipelined_read_connections = 2;
