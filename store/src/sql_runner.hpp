@@ -59,8 +59,9 @@ inline failure classify(const soci::soci_error& e) {
         const std::string state = p->sqlstate();
         if (state == "23505") return failure::unique_violation;
         if (state == "23503") return failure::foreign_key_violation;
-        // serialization_failure, deadlock_detected: the transaction can simply run again.
-        if (state == "40001" || state == "40P01") return failure::retryable;
+        // serialization_failure, deadlock_detected, lock_not_available (a shared write transaction's
+        // lock_timeout, write_batch.hpp): the transaction can simply run again.
+        if (state == "40001" || state == "40P01" || state == "55P03") return failure::retryable;
         // connection_exception class, admin_shutdown, crash_shutdown, cannot_connect_now.
         if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
             return failure::connection;

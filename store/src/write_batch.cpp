@@ -48,7 +48,7 @@ void execute(soci::session& sql, const std::string& statement) {
 }
 }  // namespace
 
-void sqlite_transaction::begin(soci::session& sql) const { execute(sql, begin_); }
+void sqlite_transaction::begin(soci::session& sql, bool) const { execute(sql, begin_); }
 void sqlite_transaction::savepoint(soci::session& sql) const { execute(sql, detail::savepoint); }
 void sqlite_transaction::release(soci::session& sql, bool keep) const {
     if (!keep) execute(sql, rollback_to);
@@ -59,13 +59,15 @@ void sqlite_transaction::rollback(soci::session& sql) const { execute(sql, detai
 
 // PostgreSQL's travel in the connection's pipeline (pg_prepared.hpp): BEGIN, the savepoints and the
 // deferred statements of every write go with the first statement that needs an answer, or with the COMMIT.
-void postgres_transaction::begin(soci::session& sql) const {
+void postgres_transaction::begin(soci::session& sql, bool shared) const {
     // Any SOCI statement sends what waits before it runs.
     sql.set_query_transformation([&sql](const std::string& query) {
         if (PGconn* conn = postgres_connection(sql)) pg_flush(conn);
         return query;
     });
-    pg_queue_simple(postgres_connection(sql), begin_);
+    PGconn* pg = postgres_connection(sql);
+    pg_queue_simple(pg, begin_);
+    if (shared) pg_queue_simple(pg, std::string("SET LOCAL lock_timeout = '") + shared_lock_timeout + "'");
 }
 void postgres_transaction::savepoint(soci::session& sql) const {
     pg_queue_simple(postgres_connection(sql), detail::savepoint);
@@ -167,7 +169,7 @@ write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& ba
         };
         try {
             try {
-                steps_.begin(sql);
+                steps_.begin(sql, shared);
                 open = true;
                 kept = 0;
                 for (job* b : batch) {

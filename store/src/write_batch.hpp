@@ -20,6 +20,12 @@
 // statement error, which aborts the whole transaction and cannot be told apart from the write it belongs to
 // (a deferred INSERT fails only when its pipeline is sent) -- the whole transaction is rolled back and
 // every write of it runs again in a transaction of its own, so one write's trouble is never another's.
+//
+// Two shared PostgreSQL transactions can wait for each other (one holds a group row another's write
+// needs, and the other way round), where writes alone would each have locked one row. PostgreSQL breaks
+// such a deadlock only after deadlock_timeout (1 s by default); a shared transaction therefore waits for
+// a lock at most `shared_lock_timeout` (lock_timeout), then runs again write by write, and writes alone
+// wait as long as they always did.
 #include <soci/soci.h>
 
 #include <condition_variable>
@@ -47,7 +53,8 @@ struct batch_failure {
 class batch_transaction {
 public:
     virtual ~batch_transaction() = default;
-    virtual void begin(soci::session& sql) const = 0;
+    // `shared`: several writes will share the transaction.
+    virtual void begin(soci::session& sql, bool shared) const = 0;
     virtual void savepoint(soci::session& sql) const = 0;
     // Ends the current write's savepoint, undoing the write unless `keep`.
     virtual void release(soci::session& sql, bool keep) const = 0;
@@ -59,7 +66,7 @@ public:
 class sqlite_transaction final : public batch_transaction {
 public:
     explicit sqlite_transaction(std::string begin) : begin_(std::move(begin)) {}
-    void begin(soci::session& sql) const override;
+    void begin(soci::session& sql, bool shared) const override;
     void savepoint(soci::session& sql) const override;
     void release(soci::session& sql, bool keep) const override;
     void commit(soci::session& sql) const override;
@@ -73,11 +80,14 @@ private:
 class postgres_transaction final : public batch_transaction {
 public:
     explicit postgres_transaction(std::string begin) : begin_(std::move(begin)) {}
-    void begin(soci::session& sql) const override;
+    void begin(soci::session& sql, bool shared) const override;
     void savepoint(soci::session& sql) const override;
     void release(soci::session& sql, bool keep) const override;
     void commit(soci::session& sql) const override;
     void rollback(soci::session& sql) const override;
+
+    // Far above a batch's own time (a few milliseconds with its commit), far below deadlock_timeout.
+    static constexpr const char* shared_lock_timeout = "100ms";
 
 private:
     std::string begin_;
