@@ -171,7 +171,10 @@ fi
 if has scim; then
 psql_ -c "CREATE DATABASE idgate_bench"
 scim_port=$(free_port 18180)
-start_idgate pg "$scim_port" "{type: postgres, postgres: {connection: \"host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench\", pool_size: $WRITERS}}" "blocking_threads: $WRITERS"
+# Two write transactions at once (the default); the writers beyond them share those transactions' commits
+# (group commit). A writer waiting for its commit holds a blocking thread, so there are twice as many
+# threads as connections: with only as many, a batch could never carry more than a few writes.
+start_idgate pg "$scim_port" "{type: postgres, postgres: {connection: \"host=127.0.0.1 port=$PG_PORT user=postgres dbname=idgate_bench\", pool_size: $WRITERS, write_transactions: 2}}" "blocking_threads: $((2 * WRITERS))"
 scim_pid=$started_pid admin=$started_admin
 curl -sf -H "Authorization: Bearer $admin" -d '{"slug":"bench","name":"Bench"}' "http://127.0.0.1:$scim_port/api/v1/organizations" >/dev/null
 scim_token=$(curl -sf -H "Authorization: Bearer $admin" -d '{"name":"bench"}' \

@@ -97,7 +97,7 @@ void write_batcher::run(job& j) {
         // A writer whose write another leader took waits for that batch; the others lead when a
         // transaction is free.
         if (j.taken || leaders_ >= max_leaders_) {
-            finished_.wait(lock);
+            j.wake.wait(lock);
             continue;
         }
         // Lead: take everything waiting (a write whose batch failed goes alone, in order).
@@ -135,7 +135,11 @@ void write_batcher::run(job& j) {
                 counts_.writes += kept;
             }
         }
-        finished_.notify_all();
+        // Under the lock: a woken writer may return and take its job (and `wake`) with it.
+        for (job* b : batch)
+            if (b != &j && b->done) b->wake.notify_one();
+        // The transaction is free again: the first writer waiting leads the next batch.
+        if (!queue_.empty() && queue_.front() != &j) queue_.front()->wake.notify_one();
     }
     if (j.error) std::rethrow_exception(j.error);
 }

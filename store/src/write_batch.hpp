@@ -109,6 +109,10 @@ public:
         bool alone = false;  // its batch failed: it runs in a transaction of its own now
         bool taken = false;  // a leader is running it
         bool done = false;
+        // Its writer sleeps on this, and is woken alone: when its batch ended, or when it may lead. (One
+        // condition for all would wake every waiting writer at every batch's end, and a busy server has
+        // dozens waiting.)
+        std::condition_variable wake{};
     };
 
     // What /metrics reports: transactions committed and the writes they carried.
@@ -135,7 +139,6 @@ private:
     const batch_transaction& steps_;
     const std::size_t max_leaders_;
     mutable std::mutex mutex_;
-    std::condition_variable finished_;
     std::deque<job*> queue_;
     std::size_t leaders_ = 0;  // writers running a batch now
     counts counts_;
