@@ -152,9 +152,15 @@ INSERT INTO raw_users (organization_id, user_name, user_name_folded, given_name,
 VALUES ('org', 'u' || :client_id || '-' || :n, 'u' || :client_id || '-' || :n, 'Given', 'Family',
         '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z') RETURNING id;
 SQL
-pg_out=$("$PG_BIN/pgbench" -n -c "$WRITERS" -j 2 -T "$DURATION" -r -f "$work/insert.sql" "$raw_conninfo" 2>&1)
-raw_tps=$(awk '/^tps = / {print $3}' <<<"$pg_out")
-raw_lat=$(awk '/^latency average = / {print $4}' <<<"$pg_out")
+# raw_insert -> "tps latency_ms"
+raw_insert() {
+  local out
+  out=$("$PG_BIN/pgbench" -n -c "$WRITERS" -j 2 -T "$DURATION" -r -f "$work/insert.sql" "$raw_conninfo" 2>&1)
+  echo "$(awk '/^tps = / {print $3}' <<<"$out") $(awk '/^latency average = / {print $4}' <<<"$out")"
+}
+# better A B -> the larger of two rates
+better() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
+read -r raw_tps raw_lat < <(raw_insert)
 store_out=$("$bin/bench/store_write_bench" "host=127.0.0.1 port=$PG_PORT user=postgres dbname=store_bench" "$WRITERS" "$DURATION")
 store_rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$store_out")
 store_p50=$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$store_out")
@@ -213,6 +219,13 @@ rows+=("| SCIM \`GET /ServiceProviderConfig\` with bearer check | $(printf '%.0f
 export IDGATE_BENCH_SCIM_TOKEN=$scim_token IDGATE_BENCH_SCIM_PATH=/scim/v2/bench/Users
 export IDGATE_BENCH_RUN=$(date +%s%N)
 read -r post_rps post_p99 post_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_create_user.lua)
+# Write rates move by 10-30% from one minute to the next on this shared 2-core machine (the disk's fsync
+# rate above all), so the write rows measure the ceiling and idgate twice, interleaved, and keep the better
+# of each (like the HTTP rows).
+read -r raw_tps2 _ < <(raw_insert)
+read -r post_rps2 post_p992 post_bad2 < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_create_user.lua)
+raw_tps=$(better "$raw_tps" "$raw_tps2")
+if awk -v a="$post_rps2" -v b="$post_rps" 'BEGIN { exit !(a > b) }'; then post_rps=$post_rps2 post_p99=$post_p992 post_bad=$post_bad2; fi
 peak_rss=$(awk '/^VmHWM/ {print $2}' "/proc/$scim_pid/status")
 # The same transaction idgate runs for it: the user, its email, the audit record with the change event,
 # sent as idgate sends them, in one pipeline. (A JSON document of the same size without colons, which
@@ -229,8 +242,22 @@ COMMIT;
 SQL
 read -r post_same _ < <(pg_run "$work/post_same.sql")
 read -r _ post_same_p99 < <(pg_run "$work/post_same.sql" prepared "$CONNECTIONS")
+# The same SQL as idgate's group commit sends it under this load (store/src/write_batch.hpp): eight
+# writes per transaction, each in its own savepoint, two transactions at once (write_transactions).
+{
+  printf '%s\n' '\set n random(1, 1000000000000)' '\startpipeline' 'BEGIN;'
+  for k in 1 2 3 4 5 6 7 8; do
+    echo 'SAVEPOINT idgate_write;'
+    grep -E '^(INSERT|WITH)' "$work/post_same.sql" | sed "s/:n/:n || '-$k'/g"
+    echo 'RELEASE idgate_write;'
+  done
+  printf '%s\n' 'COMMIT;' '\endpipeline'
+} >"$work/post_batched.sql"
+read -r post_batched_tps _ < <(pg_run "$work/post_batched.sql" prepared 2)
+post_batched=$(awk -v t="$post_batched_tps" 'BEGIN { print t * 8 }')
 "$PG_BIN/psql" -X -q "$bench_conninfo" -c "DELETE FROM users WHERE id LIKE 'pgb-%'" -c "DELETE FROM change_events WHERE resource_id LIKE 'pgb-%'" -c "DELETE FROM audit_records WHERE target_id LIKE 'pgb-%'" -c "ANALYZE"
 rows+=("| SCIM \`POST /Users\`, $CONNECTIONS connections, PostgreSQL durable | $(printf '%.0f' "$raw_tps")/s raw INSERT; $(printf '%.0f' "$post_same")/s same SQL (p99 ${post_same_p99} ms at $CONNECTIONS clients) | $(printf '%.0f' "$post_rps")/s (p99 ${post_p99} ms, non-2xx: ${post_bad}) | **$(ratio "$post_rps" "$raw_tps")** raw, **$(ratio "$post_rps" "$post_same")** same SQL; p99 $(awk -v a="$post_p99" -v b="$post_same_p99" 'BEGIN {printf "%.1f", a/b}')x | 50% (aim 70%); p99 5x (aim 3x) |")
+rows+=("| (reference) same SQL as \`POST /Users\`, 8 writes per transaction in savepoints, 2 transactions at once (group commit) | | $(printf '%.0f' "$post_batched") users/s | idgate $(ratio "$post_rps" "$post_batched") of it | - |")
 
 # Reads: one user by id, and by userName filter.
 read -r user_id user_name < <("$PG_BIN/psql" -X -At -F ' ' "$bench_conninfo" -c "SELECT id, user_name_folded FROM users LIMIT 1")
@@ -290,6 +317,10 @@ read -r patch_same _ < <(pg_run "$work/patch_same.sql")
 read -r _ patch_same_p99 < <(pg_run "$work/patch_same.sql" prepared "$CONNECTIONS")
 export IDGATE_BENCH_IDS=$work/ids.txt
 read -r patch_rps patch_p99 patch_bad < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_patch_user.lua)
+read -r raw_update2 _ < <(pg_run "$work/update.sql")
+read -r patch_rps2 patch_p992 patch_bad2 < <(wrk_run "http://127.0.0.1:$scim_port" -s bench/scim_patch_user.lua)
+raw_update=$(better "$raw_update" "$raw_update2")
+if awk -v a="$patch_rps2" -v b="$patch_rps" 'BEGIN { exit !(a > b) }'; then patch_rps=$patch_rps2 patch_p99=$patch_p992 patch_bad=$patch_bad2; fi
 rows+=("| SCIM \`PATCH /Users/{id}\` replace active, PostgreSQL durable | $(printf '%.0f' "$raw_update")/s raw UPDATE by key; $(printf '%.0f' "$patch_same")/s same SQL (p99 ${patch_same_p99} ms at $CONNECTIONS clients) | $(printf '%.0f' "$patch_rps")/s (p99 ${patch_p99} ms, non-2xx: ${patch_bad}) | **$(ratio "$patch_rps" "$raw_update")** raw, **$(ratio "$patch_rps" "$patch_same")** same SQL; p99 $(awk -v a="$patch_p99" -v b="$patch_same_p99" 'BEGIN {printf "%.1f", a/b}')x | 35% (aim 55%) |")
 
 # Where a write's database time goes: the same SQL without one of its parts, in the same run. Not targets:
