@@ -286,8 +286,11 @@ public:
             std::string org{organization_id}, gid{group_id}, user_id, user_name;
             bound_statement st(sql);
             st.out(user_id).out(user_name).in(org, "org").in(gid, "g");
+            // The directory SCIM clients read: a local-only account (migration 9) that was a member before
+            // it was left out of SCIM is not listed either, like the account itself.
             if (st.run("SELECT m.user_id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id "
-                       "WHERE m.group_id = :g AND m.organization_id = :org ORDER BY m.added_at, m.user_id")) {
+                       "WHERE m.group_id = :g AND m.organization_id = :org AND u.local_only = 0 "
+                       "ORDER BY m.added_at, m.user_id")) {
                 do out.push_back({user_id, user_name});
                 while (st.next());
             }
@@ -801,8 +804,9 @@ private:
         return row.to_group();
     }
 
-    // Adds members one indexed statement each; only users of the same organisation qualify. Returns
-    // false when an id is not such a user (the caller rolls back).
+    // Adds members one indexed statement each; only users of the same organisation's directory qualify (a
+    // local-only account is not one to a SCIM client: GET answers 404 for it). Returns false when an id is
+    // not such a user (the caller rolls back).
     static bool add_members(soci::session& sql, const std::string& organization_id, const std::string& group_id,
                             const std::vector<std::string>& user_ids, const std::string& now) {
         for (const auto& uid : user_ids) {
@@ -812,11 +816,11 @@ private:
             // The WHERE keeps SQLite's parser from reading ON CONFLICT as a join constraint.
             st.run("INSERT INTO group_members (group_id, user_id, organization_id, added_at) "
                    "SELECT :g, u.id, u.organization_id, :now FROM users u WHERE u.id = :u AND u.organization_id = :org "
-                   "ON CONFLICT (group_id, user_id) DO NOTHING");
+                   "AND u.local_only = 0 ON CONFLICT (group_id, user_id) DO NOTHING");
             if (st.affected_rows() == 1) continue;
             long long exists = 0;
-            sql << "SELECT COUNT(*) FROM users WHERE id = :u AND organization_id = :org", use(u, "u"), use(org, "org"),
-                into(exists);
+            sql << "SELECT COUNT(*) FROM users WHERE id = :u AND organization_id = :org AND local_only = 0",
+                use(u, "u"), use(org, "org"), into(exists);
             if (exists == 0) return false;  // not a user here; an existing membership is fine (idempotent add)
         }
         return true;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Local user management's storage, on every backend: ownership invariants, one-time links, sessions,
 // login history, TOTP steps, settings, account queries.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
@@ -330,12 +331,43 @@ BOOST_AUTO_TEST_CASE(local_accounts_join_the_scim_directory_only_when_bound_to_a
     BOOST_TEST(read(store::user_key::kind::user_name, "Pushed@acme.test"));
     BOOST_TEST(f.db->get_user(f.org.id, owner.profile.id).has_value());  // everything else still sees it
 
+    // Nor is a local-only account a member to a SCIM client: adding one is a member that does not exist
+    // (nothing of the change is written), and one that was a member from before migration 9 is not listed.
+    using change = schema::group_change;
+    const schema::actor client{"scim_client", "t1", "token", "127.0.0.1", "r"};
+    schema::group staff;
+    staff.organization_id = f.org.id;
+    staff.display_name = "Staff";
+    staff = f.db->create_group(staff, {pushed.id}, client).value();
+    const auto members = [&] {
+        std::vector<std::string> names;
+        for (const auto& m : f.db->group_members(f.org.id, staff.id)) names.push_back(m.display);
+        return names;
+    };
+    schema::group owners = staff;
+    owners.display_name = "Owners";
+    BOOST_TEST(f.db->create_group(owners, {owner.profile.id}, client).error() == errc::not_found);
+    BOOST_TEST(f.db->change_group(f.org.id, staff.id, {{change::kind::rename, "Everyone", {}},
+                                                       {change::kind::add_members, "", {owner.profile.id}}},
+                                  std::nullopt, client)
+                   .error() == errc::not_found);
+    BOOST_TEST(f.db->get_group(f.org.id, staff.id).value().display_name == "Staff");
+    context().execute("INSERT INTO group_members (group_id, user_id, organization_id, added_at) VALUES ('" + staff.id +
+                      "', '" + invited.profile.id + "', '" + f.org.id + "', '2026-01-01T00:00:00.000Z')");
+    BOOST_TEST(members() == std::vector<std::string>{"pushed@acme.test"});
+
     // Bound to a connection (a sign-in, or a push the connection's policy linked), it is provisioned.
     const auto okta = f.db->identities().ensure_connection(f.org.id, "okta", by).value();
     BOOST_TEST_REQUIRE(f.db->identities().bind(f.org.id, okta.id, "00u-owner", owner.profile.id, by).has_value());
     BOOST_TEST(directory() == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
     BOOST_TEST(read(store::user_key::kind::id, owner.profile.id));
     BOOST_TEST(!read(store::user_key::kind::id, invited.profile.id));
+    BOOST_TEST_REQUIRE(f.db->change_group(f.org.id, staff.id, {{change::kind::add_members, "", {owner.profile.id}}},
+                                          std::nullopt, client)
+                           .has_value());
+    auto listed = members();
+    std::sort(listed.begin(), listed.end());
+    BOOST_TEST(listed == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
 
     // Migration 9 sorts the accounts of a database from before it the same way: undo it, run it again.
     context().execute("UPDATE users SET local_only = 0");

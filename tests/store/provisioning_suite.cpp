@@ -142,11 +142,17 @@ BOOST_AUTO_TEST_CASE(changes_queue_bound_users_only_in_their_transaction) {
     }
     BOOST_TEST(pending_users() == std::vector<std::string>{bound + "@okta-main"});
     clear_queue();
-    // Membership: adding and removing queue the member; a rename queues every bound member.
+    // Membership: adding and removing queue the member; a rename queues every bound member. (A SCIM group's
+    // members are directory users: the unbound one here was pushed by a SCIM client without a connection.)
+    schema::user pushed_unbound;
+    pushed_unbound.organization_id = org.id;
+    pushed_unbound.user_name = "unbound@acme.test";
+    const auto unbound = db->create_user(pushed_unbound, admin).value().id;
+    clear_queue();
     schema::group g;
     g.organization_id = org.id;
     g.display_name = "Engineering";
-    const auto group = db->create_group(g, {bound, local}, okta_client).value();
+    const auto group = db->create_group(g, {bound, unbound}, okta_client).value();
     BOOST_TEST(pending_users() == std::vector<std::string>{bound + "@okta-main"});
     clear_queue();
     using change = schema::group_change;
