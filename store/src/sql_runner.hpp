@@ -77,6 +77,19 @@ inline failure classify(const soci::soci_error& e) {
     throw std::runtime_error("database error: " + e.get_error_message());
 }
 
+// A database error that is a write's own outcome: a duplicate is errc::already_exists, a missing
+// referenced row errc::not_found, anything unexpected a 500 (thrown). False: a failure of the transaction
+// (busy, deadlock, a lost connection), for the write batcher to retry.
+template <typename T>
+bool own_outcome(std::optional<result<T>>& outcome, const soci::soci_error& e) {
+    const failure f = classify(e);
+    if (f == failure::unique_violation) outcome.emplace(errc::already_exists);
+    else if (f == failure::foreign_key_violation) outcome.emplace(errc::not_found);
+    else if (f == failure::other) throw_infrastructure(e, f);
+    else return false;
+    return true;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Small binding helpers. soci::use binds by reference: every bound variable must outlive execute().
 
@@ -692,40 +705,16 @@ public:
                 st.outcome.emplace((*st.body)(sql));
                 return st.outcome->has_value();
             } catch (const soci::soci_error& e) {
-                const failure f = classify(e);
                 // On PostgreSQL an error aborts the whole transaction, and with several writes in its
                 // pipeline it may be another's: the batch runs again, each write alone.
-                const bool own = !(shared && st.postgres);
-                if (own && f == failure::unique_violation) {
-                    st.outcome.emplace(errc::already_exists);
-                    return false;
-                }
-                if (own && f == failure::foreign_key_violation) {
-                    st.outcome.emplace(errc::not_found);
-                    return false;
-                }
-                batch_failure bf;
-                try {
-                    throw_infrastructure(e, f);
-                } catch (...) {
-                    bf.error = std::current_exception();
-                }
-                if (own && f == failure::other) std::rethrow_exception(bf.error);  // this write's own: a 500
-                bf.retryable = f == failure::retryable;
-                bf.connection_lost = f == failure::connection;
-                throw bf;
+                if (!(shared && st.postgres) && own_outcome(st.outcome, e)) return false;
+                throw transaction_failure(e);
             }
         };
         if (s.postgres)
             // Alone in its transaction, a write's deferred statements fail only when the COMMIT sends them.
             j.settle = [](void* p, const soci::soci_error& e) -> bool {
-                auto& st = *static_cast<state*>(p);
-                const failure f = classify(e);
-                if (f == failure::unique_violation) st.outcome.emplace(errc::already_exists);
-                else if (f == failure::foreign_key_violation) st.outcome.emplace(errc::not_found);
-                else if (f == failure::other) throw_infrastructure(e, f);
-                else return false;
-                return true;
+                return own_outcome(static_cast<state*>(p)->outcome, e);
             };
         writes_.run(j);
         return std::move(*s.outcome);

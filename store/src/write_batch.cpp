@@ -19,7 +19,8 @@ constexpr std::size_t max_batch = 64;
 // or deadlock.
 constexpr int max_attempts = 6;
 
-// A failure of BEGIN, SAVEPOINT, RELEASE or COMMIT: a failure of the transaction, not of one write.
+}  // namespace
+
 batch_failure transaction_failure(const soci::soci_error& e) {
     const failure f = classify(e);
     batch_failure out;
@@ -32,8 +33,6 @@ batch_failure transaction_failure(const soci::soci_error& e) {
     }
     return out;
 }
-
-}  // namespace
 
 // -- the steps of each backend ----------------------------------------------------------------------
 

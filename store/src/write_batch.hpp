@@ -48,6 +48,10 @@ struct batch_failure {
     bool connection_lost = false;
 };
 
+// A database error as a failure of the transaction: retryable (busy, deadlock, lock timeout), a lost
+// connection, or anything else reported as the database being unavailable.
+batch_failure transaction_failure(const soci::soci_error& e);
+
 // How a backend opens, divides and ends a batch's transaction on a connection. Each step may throw
 // soci::soci_error; `commit` is the step that learns whether everything sent before it worked.
 class batch_transaction {
