@@ -289,13 +289,18 @@ UPDATE users SET active = 1 - active, updated_at = '2026-01-01T00:00:00.000Z', v
 SQL
 read -r raw_update _ < <(pg_run "$work/update.sql")
 # The same transaction idgate runs for a PATCH of `active`, in its two round trips: the row locked and read;
-# then the whole row written (the status follows `active`), the mapping re-evaluation queue, the
-# deactivated user's sessions, the audit record with the change event, and the commit.
+# then the whole row written (the status follows `active`) with the status's row in inactive_users, the
+# mapping re-evaluation queue, the deactivated user's sessions, the audit record with the change event, and the commit.
 patch_id="(SELECT id FROM bench_ids WHERE n = :i)"
 user_set="user_name = user_name, user_name_folded = user_name_folded, email_folded = email_folded, external_id = external_id, formatted_name = formatted_name, family_name = family_name, given_name = given_name, middle_name = middle_name, honorific_prefix = honorific_prefix, honorific_suffix = honorific_suffix, display_name = display_name, nick_name = nick_name, profile_url = profile_url, title = title, department = department, user_type = user_type, preferred_language = preferred_language, locale = locale, timezone = timezone, extensions = extensions, updated_at = '2026-01-01T00:00:00.000Z', version = version + 1"
 flip="status = CASE WHEN active = 1 THEN 'disabled' ELSE 'active' END, active = 1 - active"
 patch_audit="WITH audit AS (INSERT INTO audit_records (organization_id, at, actor_kind, actor_id, actor_display, client_address, request_id, action, target_type, target_id, target_display, details) VALUES ('$org_id', '2026-01-01T00:00:00.000Z', 'scim_client', 'token', 'bench', '127.0.0.1', '0123456789abcdef', 'user.update', 'user', 'pgb-user', 'pgb@example.com', '[\"' || repeat('x', 60) || '\"]')) INSERT INTO change_events (organization_id, at, type, resource_type, resource_id, payload) VALUES ('$org_id', '2026-01-01T00:00:00.000Z', 'user.updated', 'user', 'pgb-user', '[\"' || repeat('x', 300) || '\"]');"
-write_patch_sql() {  # write_patch_sql FILE SET_CLAUSE AUDIT_STATEMENT
+# The status's other copy (migration 10), as idgate writes it when the status changes: the row of a user who
+# is not active, inserted on deactivation, deleted on reactivation. idgate knows which and sends one of the two;
+# pgbench sends both, one of which finds nothing to do.
+status_sync="DELETE FROM inactive_users WHERE user_id = $patch_id AND EXISTS (SELECT 1 FROM users WHERE id = $patch_id AND status = 'active');
+INSERT INTO inactive_users (user_id, organization_id, status, created_at) SELECT id, organization_id, status, created_at FROM users WHERE id = $patch_id AND status <> 'active' ON CONFLICT (user_id) DO UPDATE SET status = excluded.status;"
+write_patch_sql() {  # write_patch_sql FILE SET_CLAUSE STATUS_STATEMENTS AUDIT_STATEMENT
   cat >"$1" <<SQL
 \set i random(1, $id_count)
 \startpipeline
@@ -305,14 +310,15 @@ SELECT $user_select FROM users u WHERE u.organization_id = '$org_id' AND u.id = 
 \endpipeline
 \startpipeline
 UPDATE users SET $2 WHERE organization_id = '$org_id' AND id = $patch_id;
+$3
 INSERT INTO mapping_pending (user_id, connection_id, organization_id, ticket, queued_at) SELECT b.user_id, b.connection_id, b.organization_id, 't', 'q' FROM identity_bindings b WHERE b.user_id = $patch_id ON CONFLICT (user_id, connection_id) DO UPDATE SET ticket = excluded.ticket;
 DELETE FROM sessions WHERE user_id = $patch_id;
-$3
+$4
 COMMIT;
 \endpipeline
 SQL
 }
-write_patch_sql "$work/patch_same.sql" "$user_set, $flip" "$patch_audit"
+write_patch_sql "$work/patch_same.sql" "$user_set, $flip" "$status_sync" "$patch_audit"
 read -r patch_same _ < <(pg_run "$work/patch_same.sql")
 read -r _ patch_same_p99 < <(pg_run "$work/patch_same.sql" prepared "$CONNECTIONS")
 export IDGATE_BENCH_IDS=$work/ids.txt
@@ -326,15 +332,15 @@ rows+=("| SCIM \`PATCH /Users/{id}\` replace active, PostgreSQL durable | $(prin
 # Where a write's database time goes: the same SQL without one of its parts, in the same run. Not targets:
 # the parts are what the issues ask for (the audit record and change event of every change, the status
 # that deactivation sets and the admin list filters on).
-write_patch_sql "$work/patch_no_audit.sql" "$user_set, $flip" ""
-write_patch_sql "$work/patch_no_status.sql" "$user_set, active = 1 - active" "$patch_audit"
+write_patch_sql "$work/patch_no_audit.sql" "$user_set, $flip" "$status_sync" ""
+write_patch_sql "$work/patch_no_status.sql" "$user_set, active = 1 - active" "" "$patch_audit"
 sed '/^WITH audit AS/d' "$work/post_same.sql" >"$work/post_no_audit.sql"
 read -r post_no_audit _ < <(pg_run "$work/post_no_audit.sql")
 read -r patch_no_audit _ < <(pg_run "$work/patch_no_audit.sql")
 read -r patch_no_status _ < <(pg_run "$work/patch_no_status.sql")
 rows+=("| (cost) same SQL as \`POST /Users\` without the audit record and change event | $(printf '%.0f' "$post_same")/s with them | $(printf '%.0f' "$post_no_audit")/s | $(ratio "$post_same" "$post_no_audit") | - |")
 rows+=("| (cost) same SQL as \`PATCH\` without the audit record and change event | $(printf '%.0f' "$patch_same")/s with them | $(printf '%.0f' "$patch_no_audit")/s | $(ratio "$patch_same" "$patch_no_audit") | - |")
-rows+=("| (cost) same SQL as \`PATCH\` leaving \`status\` (indexed) alone, so the row update can be HOT | $(printf '%.0f' "$patch_same")/s with it | $(printf '%.0f' "$patch_no_status")/s | $(ratio "$patch_same" "$patch_no_status") | - |")
+rows+=("| (cost) same SQL as \`PATCH\` leaving the status alone (its column and its \`inactive_users\` row) | $(printf '%.0f' "$patch_same")/s with it | $(printf '%.0f' "$patch_no_status")/s | $(ratio "$patch_same" "$patch_no_status") | - |")
 
 sleep 2
 idle_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$scim_pid/status")
@@ -532,6 +538,9 @@ SELECT 'u' || i, o.id, 'user' || i || '@big.test', 'user' || i || '@big.test', '
 FROM generate_series(1, $USERS) AS i, organizations o WHERE o.slug = 'big';
 INSERT INTO user_emails (user_id, organization_id, position, value, value_folded, type, is_primary)
 SELECT u.id, u.organization_id, 0, u.user_name, u.user_name_folded, 'work', 1 FROM users u WHERE u.id LIKE 'u%';
+-- What the store writes beside a status other than active (migration 10): the list's status filter reads it.
+INSERT INTO inactive_users (user_id, organization_id, status, created_at)
+SELECT u.id, u.organization_id, u.status, u.created_at FROM users u WHERE u.id LIKE 'u%' AND u.status <> 'active';
 INSERT INTO role_assignments (organization_id, user_id, role_id, scope_id, is_system, source, created_at)
 SELECT u.organization_id, u.id, CASE WHEN substr(u.id, 2)::bigint % 100 = 3 THEN 'system:admin' ELSE 'system:member' END,
        '', 1, 'local', u.created_at FROM users u WHERE u.id LIKE 'u%';

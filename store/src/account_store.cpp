@@ -3,6 +3,8 @@
 // permissions, one-time links, sessions, login events, TOTP state, organisation settings).
 #include "account_store.hpp"
 
+#include <algorithm>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -214,18 +216,34 @@ public:
             // A column of the user row with its own index (kept equal to the system role assignment by
             // assign_system_role): a rare role is then an index range, not a probe per user.
             where += " AND u.system_role = " + bind(std::string(schema::to_string(*q.role)));
+        // The rows the page is chosen from, and the columns that order them by creation: a filter on
+        // statuses other than active walks inactive_users (migration 10) in its index order, joined to the
+        // user rows; a filter that includes active keeps the users that have no other status.
+        std::string from = "users u", created_at = "u.created_at", id = "u.id";
         if (!q.statuses.empty()) {
-            where += " AND u.status IN (";
-            for (std::size_t i = 0; i < q.statuses.size(); ++i)
-                where += (i ? ", " : "") + bind(std::string(schema::to_string(q.statuses[i])));
-            where += ")";
+            const bool with_active =
+                std::find(q.statuses.begin(), q.statuses.end(), schema::user_status::active) != q.statuses.end();
+            std::string others;
+            for (const auto status : q.statuses)
+                if (status != schema::user_status::active)
+                    others += (others.empty() ? "" : ", ") + bind(std::string(schema::to_string(status)));
+            if (!with_active) {
+                from = "inactive_users x JOIN users u ON u.id = x.user_id";
+                where += " AND x.organization_id = :org AND x.status IN (" + others + ")";
+                created_at = "x.created_at";
+                id = "x.user_id";
+            } else {
+                where += " AND NOT EXISTS (SELECT 1 FROM inactive_users x WHERE x.user_id = u.id" +
+                         (others.empty() ? std::string() : " AND x.status NOT IN (" + others + ")") + ")";
+            }
         }
-        if (q.created_from) where += " AND u.created_at >= " + bind(ts(*q.created_from));
-        if (q.created_to) where += " AND u.created_at < " + bind(ts(*q.created_to));
+        if (q.created_from) where += " AND " + created_at + " >= " + bind(ts(*q.created_from));
+        if (q.created_to) where += " AND " + created_at + " < " + bind(ts(*q.created_to));
         const char* dir = q.descending ? " DESC" : "";
-        std::string order;
+        // `order` picks the page (from `from`); `page_order` sorts the page's rows, read from users again.
+        std::string order, page_order;
         switch (q.sort) {
-            case account_query::sort_key::created: order = "u.created_at" + std::string(dir); break;
+            case account_query::sort_key::created: order = created_at + dir; break;
             case account_query::sort_key::user_name: order = "u.user_name_folded" + std::string(dir); break;
             case account_query::sort_key::display_name: order = "lower(u.display_name)" + std::string(dir); break;
             // Never-logged-in users last in either direction, as admins expect.
@@ -233,7 +251,9 @@ public:
                 order = "CASE WHEN u.last_login_at IS NULL THEN 1 ELSE 0 END, u.last_login_at" + std::string(dir);
                 break;
         }
-        order += ", u.id" + std::string(dir);
+        page_order = q.sort == account_query::sort_key::created ? "u.created_at" + std::string(dir) : order;
+        order += ", " + id + dir;
+        page_order += ", u.id" + std::string(dir);
 
         return db_.read_snapshot([&](soci::session& sql) -> result<account_page> {
             account_page page;
@@ -253,7 +273,7 @@ public:
                 st.out(total);
                 bind_params(st);
                 st.in(cap, "cap");
-                st.run("SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE " + where + " LIMIT :cap) matches");
+                st.run("SELECT COUNT(*) FROM (SELECT 1 FROM " + from + " WHERE " + where + " LIMIT :cap) matches");
             }
             page.total_exact = total < cap;
             page.total = std::min<long long>(total, cap - 1);
@@ -268,9 +288,9 @@ public:
             st.in(lim, "lim").in(off, "off");
             // The page's ids first, then the account columns for those rows only: the per-row subqueries
             // (role, permissions, logins...) must not run for the rows an OFFSET skips.
-            if (st.run("SELECT " + account_select_ + " FROM (SELECT u.id AS page_id FROM users u WHERE " + where +
+            if (st.run("SELECT " + account_select_ + " FROM (SELECT u.id AS page_id FROM " + from + " WHERE " + where +
                        " ORDER BY " + order + " LIMIT :lim OFFSET :off) page JOIN users u ON u.id = page.page_id "
-                       "ORDER BY " + order)) {
+                       "ORDER BY " + page_order)) {
                 do page.accounts.push_back(row.to_account(clock_.now()));
                 while (st.next());
             }

@@ -336,7 +336,8 @@ const std::vector<migration>& migrations() {
              // The audit trail filtered by who acted (by target, action and time use the existing indexes).
              "CREATE INDEX audit_records_actor ON audit_records (organization_id, actor_id, id)",
              // The user list's search is a prefix match on username, names and email addresses, and its
-             // filters start from status: indexed, so it stays fast at a million users.
+             // filters start from status: indexed, so it stays fast at a million users (migration 10 moves
+             // the status filter to a table of its own).
              "CREATE INDEX users_status_created ON users (organization_id, status, created_at, id)",
              "CREATE INDEX users_user_name_prefix ON users (organization_id, user_name_folded{pattern_ops})",
              "CREATE INDEX users_display_name_prefix ON users (organization_id, lower(display_name){pattern_ops})",
@@ -508,6 +509,27 @@ const std::vector<migration>& migrations() {
              // writes nothing to this index (its predicate is false), and a list keeps its index-only scan
              // of users_created, with the ids here as a hashed exclusion.
              "CREATE INDEX users_local_only ON users (organization_id, id) WHERE local_only = 1",
+         }},
+        {10,
+         "a status change leaves the user row's indexes alone: the list's status filter reads inactive_users",
+         {
+             // Deactivation (SCIM `active=false`) is the write identity providers send most after creation.
+             // With `status` in an index of the user row, PostgreSQL cannot update that row in place (a HOT
+             // update needs every indexed column unchanged) and adds an entry to each of the row's dozen
+             // indexes instead. The user list's status filter reads this table instead: one row per user
+             // whose status is not `active` (pending invitations, disabled accounts), kept by the store in
+             // the transaction that changes users.status, which stays the status every reader reads.
+             // Creating an active user, the common case, writes nothing here. A filter on a rare status
+             // walks this table's index in creation order; "active" is the users without a row here.
+             R"(CREATE TABLE inactive_users (
+                  user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                  organization_id TEXT NOT NULL,
+                  status TEXT NOT NULL CHECK (status IN ('pending', 'disabled')),
+                  created_at TEXT NOT NULL))",
+             "INSERT INTO inactive_users (user_id, organization_id, status, created_at) "
+             "SELECT id, organization_id, status, created_at FROM users WHERE status <> 'active'",
+             "CREATE INDEX inactive_users_list ON inactive_users (organization_id, status, created_at, user_id)",
+             "DROP INDEX IF EXISTS users_status_created",
          }},
     };
     return all;

@@ -392,6 +392,22 @@ public:
             ":status, :extensions, :active, :password_hash, :local_only, :now, :now, 1)");
         write_multi_values(sql, u, true, false);
         write_multi_values(sql, u, false, false);
+        if (u.status != schema::user_status::active) write_inactive_status(sql, u);
+    }
+
+    // Keeps inactive_users (migration 10) equal to users.status: a row for every user whose status is not
+    // active, none for an active one. Only called when the status is new or changed.
+    static void write_inactive_status(soci::session& sql, const schema::user& u) {
+        std::string id = u.id, org = u.organization_id, status(schema::to_string(u.status)), created = ts(u.created);
+        bound_statement st(sql);
+        st.in(id, "id");
+        if (u.status == schema::user_status::active) {
+            st.defer("DELETE FROM inactive_users WHERE user_id = :id");
+            return;
+        }
+        st.in(org, "org").in(status, "status").in(created, "created");
+        st.defer("INSERT INTO inactive_users (user_id, organization_id, status, created_at) VALUES (:id, :org, "
+                 ":status, :created) ON CONFLICT (user_id) DO UPDATE SET status = excluded.status");
     }
 
     // `row_locked`: `before` was read with the row locked in this transaction (load_user's for_update on
@@ -423,6 +439,7 @@ public:
         // fewer).
         if (after.emails != before.emails) write_multi_values(sql, after, true, true);
         if (after.phone_numbers != before.phone_numbers) write_multi_values(sql, after, false, true);
+        if (after.status != before.status) write_inactive_status(sql, after);
         if (!by.connection_id.empty()) bind_identity(sql, after.organization_id, by.connection_id, scim_subject(after), after.id);
         queue_user(sql, after.id);
         if (before.active && !after.active) {

@@ -369,12 +369,17 @@ BOOST_AUTO_TEST_CASE(local_accounts_join_the_scim_directory_only_when_bound_to_a
     std::sort(listed.begin(), listed.end());
     BOOST_TEST(listed == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
 
-    // Migration 9 sorts the accounts of a database from before it the same way: undo it, run it again.
+    // Migration 9 sorts the accounts of a database from before it the same way: undo it (and the later
+    // ones), run them again.
+    const auto latest = f.db->migrate().database_version;
+    context().execute("DROP TABLE inactive_users");
+    context().execute("DELETE FROM schema_migrations WHERE version = 10");
+    context().execute("CREATE INDEX users_status_created ON users (organization_id, status, created_at, id)");
     context().execute("UPDATE users SET local_only = 0");
     context().execute("DELETE FROM schema_migrations WHERE version = 9");
     context().execute("DROP INDEX users_local_only");
     context().execute("ALTER TABLE users DROP COLUMN local_only");
-    BOOST_TEST(f.db->migrate().database_version == 9);
+    BOOST_TEST(f.db->migrate().database_version == latest);
     BOOST_TEST(directory() == (std::vector<std::string>{"owner@acme.test", "pushed@acme.test"}));
     BOOST_TEST(!read(store::user_key::kind::id, invited.profile.id));
 }
@@ -455,6 +460,81 @@ BOOST_AUTO_TEST_CASE(account_queries_search_filter_sort_and_page) {
     BOOST_TEST_REQUIRE(page.accounts.size() == 2u);
     BOOST_TEST(page.accounts[0].profile.user_name == "carl@acme.test");
     BOOST_TEST(page.accounts[1].profile.user_name == "bob@other.test");
+}
+
+// The status filter reads inactive_users (migration 10), which the store keeps beside users.status: every
+// way a status changes (created pending, disabled, enabled, deleted) must show in the filter at once.
+BOOST_AUTO_TEST_CASE(the_status_filter_follows_every_status_change_and_deletion) {
+    accounts_fixture f;
+    const auto step = [&] { f.clock.advance(std::chrono::hours(1)); };
+    f.create("owner@acme.test", system_role::super_admin);
+    step();
+    f.create("ann@acme.test", system_role::member);
+    step();
+    f.create("bob@acme.test", system_role::member, true);  // invited: pending
+    step();
+    const auto carl = f.create("carl@acme.test", system_role::member);
+    step();
+    const auto dan = f.create("dan@acme.test", system_role::member);
+    BOOST_TEST_REQUIRE(f.accounts().set_status(f.org.id, carl.profile.id, schema::user_status::disabled, by).has_value());
+
+    const auto names = [&](std::vector<schema::user_status> statuses, bool descending = false) {
+        store::account_query q;
+        q.organization_id = f.org.id;
+        q.statuses = std::move(statuses);
+        q.descending = descending;
+        const auto page = f.accounts().find_accounts(q).value();
+        std::vector<std::string> out;
+        for (const auto& a : page.accounts) out.push_back(a.profile.user_name.substr(0, a.profile.user_name.find('@')));
+        BOOST_TEST(page.total == static_cast<long long>(out.size()));
+        return out;
+    };
+    using status = schema::user_status;
+    using list = std::vector<std::string>;
+    BOOST_TEST(names({status::disabled}) == (list{"carl"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::pending}) == (list{"bob"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::pending, status::disabled}) == (list{"bob", "carl"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::disabled, status::pending}, true) == (list{"carl", "bob"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(names({status::active}) == (list{"owner", "ann", "dan"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::active, status::disabled}) == (list{"owner", "ann", "carl", "dan"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(names({status::pending, status::active}, true) == (list{"dan", "bob", "ann", "owner"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(names({status::active, status::pending, status::disabled}).size() == 5u);
+
+    // A creation-time range applies on either path.
+    store::account_query q;
+    q.organization_id = f.org.id;
+    q.statuses = {status::pending, status::disabled};
+    q.created_from = carl.profile.created;
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 1);
+    q.statuses = {status::active};
+    BOOST_TEST(f.accounts().find_accounts(q)->total == 1);  // dan
+
+    // Enabled again: no longer disabled, active again.
+    BOOST_TEST_REQUIRE(f.accounts().set_status(f.org.id, carl.profile.id, status::active, by).has_value());
+    BOOST_TEST(names({status::disabled}).empty());
+    BOOST_TEST(names({status::active}) == (list{"owner", "ann", "carl", "dan"}), boost::test_tools::per_element());
+    BOOST_TEST(f.accounts().get_account(f.org.id, carl.profile.id)->profile.status == status::active);
+
+    // Disabled, then deleted: gone from every filter.
+    BOOST_TEST_REQUIRE(f.accounts().set_status(f.org.id, dan.profile.id, status::disabled, by).has_value());
+    BOOST_TEST(names({status::disabled}) == (list{"dan"}), boost::test_tools::per_element());
+    BOOST_TEST_REQUIRE(f.accounts().delete_account(f.org.id, dan.profile.id, by).has_value());
+    BOOST_TEST(names({status::disabled}).empty());
+    BOOST_TEST(names({status::active, status::pending, status::disabled}).size() == 4u);
+
+    // Migration 10 fills inactive_users from the statuses of a database from before it: undo it, run it again.
+    BOOST_TEST_REQUIRE(f.accounts().set_status(f.org.id, carl.profile.id, status::disabled, by).has_value());
+    const auto latest = f.db->migrate().database_version;
+    context().execute("DROP TABLE inactive_users");
+    context().execute("DELETE FROM schema_migrations WHERE version = 10");
+    context().execute("CREATE INDEX users_status_created ON users (organization_id, status, created_at, id)");
+    BOOST_TEST(f.db->migrate().database_version == latest);
+    BOOST_TEST(names({status::disabled}) == (list{"carl"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::pending}) == (list{"bob"}), boost::test_tools::per_element());
+    BOOST_TEST(names({status::active}) == (list{"owner", "ann"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(the_last_login_sort_puts_people_who_never_signed_in_last_both_ways) {
