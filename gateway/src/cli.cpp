@@ -24,6 +24,7 @@
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
 #include "store/user_reader.hpp"
+#include "idle_memory.hpp"
 #include "routes.hpp"
 #include "saml/response.hpp"
 #include "provisioning/reconciler.hpp"
@@ -184,6 +185,7 @@ int token_command(const args& a, const config& c, store::store& db, const core::
 }
 
 int serve(const config& c) {
+    limit_malloc_arenas();  // before the pools start their threads (idle_memory.hpp)
     core::log::set_level(c.log.level);
     core::system_clock clock;
     auto db = open_store(c, clock);
@@ -286,6 +288,12 @@ int serve(const config& c) {
         srv.use_pipelined_reads([options = c.storage.postgres] { return store::open_user_reader(options); },
                                 static_cast<std::size_t>(c.storage.postgres.pipelined_read_connections));
     const auto port = srv.listen();
+    // A burst's freed heap goes back to the kernel once the server has gone quiet (idle_memory.hpp).
+    srv.every(std::chrono::seconds(5), [&stats, quiet = idle_memory_release()]() mutable {
+        if (!quiet.tick(stats.requests_finished(), stats.in_flight.load())) return;
+        const auto released = release_free_heap();
+        core::log::debug("idle: free heap released", {{"kib", static_cast<std::int64_t>(released)}});
+    });
     const auto retention = std::chrono::hours(c.storage.change_retention_hours);
     // The change-feed relay: events are numbered within about a second of their commit.
     srv.every(std::chrono::seconds(1), [&db = *db] { db.sequence_changes(); });

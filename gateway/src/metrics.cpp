@@ -47,6 +47,7 @@ void metrics::record(std::size_t route_index, int status, std::chrono::nanosecon
     while (b < buckets.size() && seconds > buckets[b]) ++b;
     r.histogram[b].fetch_add(1, std::memory_order_relaxed);
     r.duration_ns_sum.fetch_add(static_cast<std::uint64_t>(duration.count()), std::memory_order_relaxed);
+    finished_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string metrics::render() const {

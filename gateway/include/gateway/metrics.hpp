@@ -21,6 +21,8 @@ public:
 
     std::size_t unmatched_index() const { return routes_.size() - 1; }
     void record(std::size_t route_index, int status, std::chrono::nanoseconds duration);
+    // Requests recorded so far, of every route and status.
+    std::uint64_t requests_finished() const { return finished_.load(std::memory_order_relaxed); }
 
     std::atomic<std::int64_t> in_flight{0};
     std::atomic<std::int64_t> open_connections{0};
@@ -50,6 +52,7 @@ private:
         std::atomic<std::uint64_t> duration_ns_sum{0};
     };
     std::vector<std::unique_ptr<per_route>> routes_;
+    std::atomic<std::uint64_t> finished_{0};
     std::vector<gauge_source> sources_;
 };
 
