@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -240,6 +241,61 @@ BOOST_AUTO_TEST_CASE(the_whole_lifecycle_invite_to_delete) {
 // TOTP keys are stored sealed with the key ring of `encryption` (on SQLite a key file made beside the
 // database on first start). Rotating: put the new key first and restart (every stored key is sealed again
 // under it), then drop the old one. A server without the right key says so, and never calls the code wrong.
+// The list's status filter reads a table of its own (migration 10): what an identity provider does through
+// SCIM -- create deactivated, deactivate, reactivate, delete -- shows in it at once.
+BOOST_AUTO_TEST_CASE(scim_deactivation_shows_in_the_users_list_status_filter) {
+    accounts_fixture f;
+    const std::vector<std::pair<std::string, std::string>> admin{{"Authorization", "Bearer " + f.gw.admin_token()}};
+    const auto issued = call(f.gw.port(), verb::post, "/api/v1/organizations/acme/scim-tokens", R"({"name":"okta"})", admin);
+    BOOST_TEST_REQUIRE(issued.status == 201, issued.body);
+    const std::vector<std::pair<std::string, std::string>> scim{
+        {"Authorization", "Bearer " + text(object_of(issued), "token")}, {"Content-Type", "application/scim+json"}};
+    const auto create = [&](const std::string& user_name, bool active) {
+        const auto r = call(f.gw.port(), verb::post, "/scim/v2/acme/Users",
+                            R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" + user_name +
+                                R"(","name":{"givenName":"G","familyName":"F"},"active":)" + (active ? "true" : "false") +
+                                "}",
+                            scim);
+        BOOST_TEST_REQUIRE(r.status == 201, r.body);
+        return text(object_of(r), "id");
+    };
+    const auto set_active = [&](const std::string& id, bool active) {
+        const auto r = call(f.gw.port(), verb::patch, "/scim/v2/acme/Users/" + id,
+                            R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":)" +
+                                std::string(active ? "true" : "false") + "}]}",
+                            scim);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    };
+    const auto listed = [&](const std::string& query) {
+        const auto r = f.api(verb::get, "/api/v1/users?" + query, f.owner.session);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        std::vector<std::string> names;
+        const auto page = object_of(r);
+        for (const auto& u : page.at("users").as_array()) names.push_back(text(u.as_object(), "user_name"));
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    using names = std::vector<std::string>;
+
+    const auto pat = create("pat@acme.test", true);
+    const auto quinn = create("quinn@acme.test", false);
+    BOOST_TEST(listed("status=disabled") == (names{"quinn@acme.test"}), boost::test_tools::per_element());
+    BOOST_TEST(listed("include_disabled=false") == (names{"owner@acme.test", "pat@acme.test"}),
+               boost::test_tools::per_element());
+
+    set_active(pat, false);
+    BOOST_TEST(listed("status=disabled") == (names{"pat@acme.test", "quinn@acme.test"}), boost::test_tools::per_element());
+    BOOST_TEST(listed("include_disabled=false") == (names{"owner@acme.test"}), boost::test_tools::per_element());
+    BOOST_TEST(listed("").size() == 3u);
+
+    set_active(pat, true);
+    BOOST_TEST(listed("status=disabled") == (names{"quinn@acme.test"}), boost::test_tools::per_element());
+    BOOST_TEST(listed("status=active") == (names{"owner@acme.test", "pat@acme.test"}), boost::test_tools::per_element());
+
+    BOOST_TEST_REQUIRE(call(f.gw.port(), verb::delete_, "/scim/v2/acme/Users/" + quinn, "", scim).status == 204);
+    BOOST_TEST(listed("status=disabled").empty());
+}
+
 BOOST_AUTO_TEST_CASE(totp_keys_are_encrypted_at_rest_and_survive_a_key_rotation) {
     accounts_fixture f;
     const auto key_file = f.gw.dir() / "idgate.key";
