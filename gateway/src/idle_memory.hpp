@@ -12,7 +12,7 @@
 
 namespace idgate::gateway {
 
-// Call first thing in main, before any thread starts. Returns the limit set, 0 if left as it was.
+// Call before the server's threads start (serve() does). Returns the limit set, 0 if left as it was.
 int limit_malloc_arenas();
 
 // Returns the process's resident anonymous memory given back, in KiB (0 where unsupported).

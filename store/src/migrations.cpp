@@ -515,8 +515,8 @@ const std::vector<migration>& migrations() {
          {
              // Deactivation (SCIM `active=false`) is the write identity providers send most after creation.
              // With `status` in an index of the user row, PostgreSQL cannot update that row in place (a HOT
-             // update needs every indexed column unchanged) and adds an entry to each of the row's dozen
-             // indexes instead. The user list's status filter reads this table instead: one row per user
+             // update needs every indexed column unchanged) and adds an entry to each of the row's ten
+             // indexes instead. The user list's status filter reads this table now: one row per user
              // whose status is not `active` (pending invitations, disabled accounts), kept by the store in
              // the transaction that changes users.status, which stays the status every reader reads.
              // Creating an active user, the common case, writes nothing here. A filter on a rare status
