@@ -255,6 +255,9 @@ int serve(const config& c) {
         out += "# HELP idgate_db_group_committed_writes_total Writes those transactions carried.\n"
                "# TYPE idgate_db_group_committed_writes_total counter\n";
         out += "idgate_db_group_committed_writes_total " + std::to_string(p.group_committed_writes) + "\n";
+        out += "# HELP idgate_db_read_ahead_batches_total Shared write transactions that read their writes' rows "
+               "in one round trip (PostgreSQL).\n# TYPE idgate_db_read_ahead_batches_total counter\n";
+        out += "idgate_db_read_ahead_batches_total " + std::to_string(p.read_ahead_batches) + "\n";
     });
 
     stats.add_gauge_source([&mappings](std::string& out) {

@@ -30,6 +30,15 @@ struct queued {
     std::string text;
     std::vector<std::string> values;
     std::vector<bool> nulls;
+    bool keep = false;  // read ahead: its result is kept for the statement that asks for it later
+};
+
+// A result read ahead, waiting for the statement with the same name and values (pg_statement::read_ahead).
+struct kept_result {
+    std::string name;
+    std::vector<std::string> values;
+    std::vector<bool> nulls;
+    PGresult* result;
 };
 
 struct connection_cache {
@@ -37,11 +46,32 @@ struct connection_cache {
     std::list<std::string> recency;  // most recent first; holds the keys of by_query
     unsigned long long next_id = 0;
     std::vector<queued> pending;  // deferred statements, in order
+    std::vector<kept_result> ahead;  // results read ahead in the open transaction
+    void forget_ahead() {
+        for (auto& k : ahead) PQclear(k.result);
+        ahead.clear();
+    }
+    // The result read ahead for this statement and values, taken out of the list (nullptr: none).
+    PGresult* take_ahead(const std::string& name, const std::vector<const char*>& values) {
+        for (auto it = ahead.begin(); it != ahead.end(); ++it) {
+            if (it->name != name || it->values.size() != values.size()) continue;
+            bool same = true;
+            for (std::size_t i = 0; same && i < values.size(); ++i)
+                same = values[i] ? !it->nulls[i] && it->values[i] == values[i] : bool(it->nulls[i]);
+            if (!same) continue;
+            PGresult* r = it->result;
+            ahead.erase(it);
+            return r;
+        }
+        return nullptr;
+    }
     void clear() {
         by_query.clear();
         recency.clear();
         pending.clear();
+        forget_ahead();
     }
+    ~connection_cache() { forget_ahead(); }
 };
 
 int cache_events(PGEventId event, void* info, void*) {
@@ -195,12 +225,24 @@ void pg_statement::values_for(const prepared_ref& statement, std::vector<std::st
     }
 }
 
-void pg_statement::defer(const std::string& query) {
+void pg_statement::defer(const std::string& query) { queue(query, false); }
+
+void pg_statement::read_ahead(const std::string& query) { queue(query, true); }
+
+void pg_statement::queue(const std::string& query, bool keep) {
     const auto statement = statement_for(query);
     std::vector<std::string> texts;
     std::vector<const char*> values;
     values_for(statement, texts, values);
+    // Already run ahead in this transaction (a row lock): nothing more to send.
+    if (!keep) {
+        if (PGresult* done = statement.cache->take_ahead(statement.entry->second.name, values)) {
+            PQclear(done);
+            return;
+        }
+    }
     queued q;
+    q.keep = keep;
     q.name = statement.entry->second.name;
     q.values.reserve(values.size());
     q.nulls.reserve(values.size());
@@ -221,7 +263,10 @@ bool pg_statement::run(const std::string& query) {
 
     PQclear(result_);
     result_ = nullptr;
-    if (!cache.pending.empty()) {
+    if (PGresult* ahead = cache.take_ahead(found->second.name, values)) {
+        // Read ahead with the batch's other reads (write_batch.hpp): what waits stays queued.
+        result_ = ahead;
+    } else if (!cache.pending.empty()) {
         // What waits (a BEGIN, deferred writes) goes first, in the same round trip as this statement.
         queued self;
         self.name = found->second.name;
@@ -260,7 +305,13 @@ void pg_queue_simple(PGconn* conn, const std::string& sql) {
 
 bool pg_pending(PGconn* conn) { return !cache_of(conn).pending.empty(); }
 
-void pg_discard(PGconn* conn) { cache_of(conn).pending.clear(); }
+void pg_discard(PGconn* conn) {
+    auto& cache = cache_of(conn);
+    cache.pending.clear();
+    cache.forget_ahead();
+}
+
+void pg_forget_ahead(PGconn* conn) { cache_of(conn).forget_ahead(); }
 
 bool pg_in_transaction(PGconn* conn) {
     const auto status = PQtransactionStatus(conn);
@@ -310,6 +361,9 @@ PGresult* run_pipeline(PGconn* conn, connection_cache& cache, const queued* last
         const auto status = PQresultStatus(r);
         if (last && i + 1 == items.size() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
             kept = r;
+            r = nullptr;
+        } else if (items[i].keep && status == PGRES_TUPLES_OK) {
+            cache.ahead.push_back({items[i].name, std::move(items[i].values), std::move(items[i].nulls), r});
             r = nullptr;
         }
         if (status == PGRES_FATAL_ERROR && failure_state.empty()) {

@@ -91,7 +91,13 @@ public:
     // returns whether there was one. Sends anything deferred on the connection first.
     bool run(const std::string& query);
     // Queues `query` with copies of its values, to be sent with the next flush (no result, no rows).
+    // A statement already read ahead with the same values in this transaction is not sent again.
     void defer(const std::string& query);
+    // Queues `query` like defer, but its result is kept: a later run() (or defer()) of the same statement
+    // with the same values in this transaction takes it instead of a round trip. Only for reads whose
+    // result nothing sent between the two can change: the write batcher reads ahead the rows of writes
+    // that touch nothing of each other's (write_batch.hpp).
+    void read_ahead(const std::string& query);
     bool next();
     long long affected_rows() const;
 
@@ -103,6 +109,7 @@ private:
         to_text_fn to_text;
     };
     void fetch_row();
+    void queue(const std::string& query, bool keep);
     struct prepared_ref;
     prepared_ref statement_for(const std::string& query);
     void values_for(const prepared_ref& statement, std::vector<std::string>& texts, std::vector<const char*>& values) const;
@@ -117,11 +124,13 @@ private:
 
 // The deferred statements of a connection (see above). pg_queue_simple queues a statement without
 // parameters (BEGIN, COMMIT); pg_flush sends the queue as one pipeline and throws the first failure;
-// pg_discard forgets the queue (nothing of it was sent).
+// pg_discard forgets the queue (nothing of it was sent) and the results read ahead.
 void pg_queue_simple(PGconn* conn, const std::string& sql);
 bool pg_pending(PGconn* conn);
 void pg_flush(PGconn* conn);
 void pg_discard(PGconn* conn);
+// Forgets the results read ahead (pg_statement::read_ahead): at the end of their transaction.
+void pg_forget_ahead(PGconn* conn);
 // Whether the server has a transaction open on the connection (sent, not yet ended).
 bool pg_in_transaction(PGconn* conn);
 

@@ -34,6 +34,7 @@ public:
         const auto batches = writes_.committed();
         p.group_commits = batches.transactions;
         p.group_committed_writes = batches.writes;
+        p.read_ahead_batches = batches.read_ahead;
         return p;
     }
 
@@ -189,7 +190,7 @@ public:
             after.id = before->id;
             after.organization_id = before->organization_id;
             return store_user_update(sql, *before, after, by, /*row_locked=*/true);
-        });
+        }, "user " + std::string(id), [&](soci::session& sql) { read_user_ahead(sql, organization_id, "id", id); });
     }
 
     result<void> delete_user(std::string_view organization_id, std::string_view id,

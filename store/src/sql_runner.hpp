@@ -147,6 +147,11 @@ public:
         if (pg_) pg_->defer(query);
         else lite_->run(query);
     }
+    // PostgreSQL: queues a read whose result a later run() of the same statement and values in this
+    // transaction takes (pg_statement::read_ahead). SQLite has no round trips to save: nothing.
+    void read_ahead(const std::string& query) {
+        if (pg_) pg_->read_ahead(query);
+    }
     // Executes and fetches the first row, if the statement returns rows; returns whether it got one.
     bool run(const std::string& query) { return pg_ ? pg_->run(query) : lite_->run(query); }
     bool next() { return pg_ ? pg_->next() : lite_->next(); }
@@ -457,6 +462,13 @@ public:
 
     // `directory`: as SCIM clients see users, without local-only accounts (migration 9).
     enum class scope { every_account, directory };
+    static std::string lock_user_query(const char* column) {
+        return "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE";
+    }
+    std::string user_read_query(const char* column, scope among) const {
+        return "SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column + " = :k" +
+               (among == scope::directory ? " AND u.local_only = 0" : "");
+    }
     result<schema::user> load_user(soci::session& sql, std::string_view organization_id, const char* column,
                                    std::string_view key, bool for_update = false, scope among = scope::every_account) {
         std::string org{organization_id}, k{key};
@@ -469,8 +481,7 @@ public:
             std::string id;
             bound_statement lock(sql);
             lock.in(org, "org").in(k, "k");
-            const std::string query =
-                "SELECT id FROM users WHERE organization_id = :org AND " + std::string(column) + " = :k FOR UPDATE";
+            const std::string query = lock_user_query(column);
             if (postgres()) {
                 lock.defer(query);
             } else {
@@ -482,10 +493,21 @@ public:
         bound_statement st(sql);
         row.bind(st);
         st.in(org, "org").in(k, "k");
-        if (!st.run("SELECT " + user_select_ + " FROM users u WHERE u.organization_id = :org AND u." + column +
-                    " = :k" + (among == scope::directory ? " AND u.local_only = 0" : "")))
-            return errc::not_found;
+        if (!st.run(user_read_query(column, among))) return errc::not_found;
         return row.to_user();
+    }
+
+    // PostgreSQL, in a write that will call load_user(sql, org, column, key, for_update = true): queues
+    // that call's lock and read to be sent ahead with the other writes of its batch (write_batch.hpp).
+    void read_user_ahead(soci::session& sql, std::string_view organization_id, const char* column,
+                         std::string_view key) {
+        std::string org{organization_id}, k{key};
+        bound_statement lock(sql);
+        lock.in(org, "org").in(k, "k");
+        lock.read_ahead(lock_user_query(column));
+        bound_statement read(sql);
+        read.in(org, "org").in(k, "k");
+        read.read_ahead(user_read_query(column, scope::every_account));
     }
 
     // -- roles and the organisation's owner invariant, inside a caller's transaction ------------------
@@ -706,15 +728,25 @@ public:
     // An error result rolls the write back, so a failed call never leaves a partial write. Writes that
     // wait at the same moment share a transaction and its commit (write_batch.hpp): on SQLite all of
     // them, on PostgreSQL those beyond the concurrent write transactions.
+    //
+    // `read_key` and `read_ahead` (PostgreSQL): the rows `body` reads first, and a function that queues
+    // those reads, so that a batch of such writes sends all their reads in one round trip (write_batch.hpp).
+    // Writes with the same key never read ahead together.
     template <typename T, typename F>
-    result<T> write(F&& body) {
+    result<T> write(F&& body, std::string read_key = {},
+                    const std::function<void(soci::session&)>& read_ahead = {}) {
         struct state {
             F* body;
             bool postgres;
             std::optional<result<T>> outcome;
-        } s{&body, postgres(), std::nullopt};
+            const std::function<void(soci::session&)>* ahead;
+        } s{&body, postgres(), std::nullopt, &read_ahead};
         write_batcher::job j;
         j.state = &s;
+        if (s.postgres && read_ahead && !read_key.empty()) {
+            j.read_key = std::move(read_key);
+            j.read_ahead = [](void* p, soci::session& sql) { (*static_cast<state*>(p)->ahead)(sql); };
+        }
         j.run = [](void* p, soci::session& sql, bool shared) -> bool {
             auto& st = *static_cast<state*>(p);
             st.outcome.reset();

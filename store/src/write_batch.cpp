@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <optional>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 
 #include "pg_prepared.hpp"
 #include "sql_runner.hpp"
@@ -18,6 +20,15 @@ constexpr std::size_t max_batch = 64;
 // Of a write alone, on SQLITE_BUSY (another process holds the lock) or a PostgreSQL serialization failure
 // or deadlock.
 constexpr int max_attempts = 6;
+
+// Whether a shared batch may send its writes' reads first: every write says what it reads, and no two
+// read the same rows (a write must see what an earlier one in its batch wrote to them).
+bool reads_ahead(const std::vector<write_batcher::job*>& batch) {
+    std::unordered_set<std::string_view> keys;
+    for (const auto* b : batch)
+        if (!b->read_ahead || b->read_key.empty() || !keys.insert(b->read_key).second) return false;
+    return true;
+}
 
 }  // namespace
 
@@ -65,6 +76,7 @@ void postgres_transaction::begin(soci::session& sql, bool shared) const {
         return query;
     });
     PGconn* pg = postgres_connection(sql);
+    pg_forget_ahead(pg);
     pg_queue_simple(pg, begin_);
     if (shared) pg_queue_simple(pg, std::string("SET LOCAL lock_timeout = '") + shared_lock_timeout + "'");
 }
@@ -79,7 +91,9 @@ void postgres_transaction::commit(soci::session& sql) const {
     PGconn* pg = postgres_connection(sql);
     pg_queue_simple(pg, detail::commit);
     pg_flush(pg);
+    pg_forget_ahead(pg);
 }
+void postgres_transaction::send(soci::session& sql) const { pg_flush(postgres_connection(sql)); }
 void postgres_transaction::rollback(soci::session& sql) const {
     // Statements still queued were never sent; if nothing was, there is no transaction to end.
     PGconn* pg = postgres_connection(sql);
@@ -118,7 +132,8 @@ void write_batcher::run(job& j) {
         for (job* b : batch) b->taken = true;
         lock.unlock();
         std::size_t kept = 0;
-        const batch_result outcome = run_batch(batch, kept);
+        bool read_ahead = false;
+        const batch_result outcome = run_batch(batch, kept, read_ahead);
         lock.lock();
         --leaders_;
         if (outcome == batch_result::requeue) {
@@ -132,6 +147,7 @@ void write_batcher::run(job& j) {
             if (kept > 0) {
                 ++counts_.transactions;
                 counts_.writes += kept;
+                if (read_ahead) ++counts_.read_ahead;
             }
         }
         // Under the lock: a woken writer may return and take its job (and `wake`) with it.
@@ -148,7 +164,8 @@ write_batcher::counts write_batcher::committed() const {
     return counts_;
 }
 
-write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& batch, std::size_t& kept) {
+write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& batch, std::size_t& kept,
+                                                     bool& read_ahead) {
     // A write alone needs no savepoint: its transaction is its own.
     const bool shared = batch.size() > 1;
     for (int attempt = 1;; ++attempt) {
@@ -175,6 +192,17 @@ write_batcher::batch_result write_batcher::run_batch(const std::vector<job*>& ba
                 steps_.begin(sql, shared);
                 open = true;
                 kept = 0;
+                read_ahead = shared && reads_ahead(batch);
+                if (read_ahead) {
+                    try {
+                        for (job* b : batch) b->read_ahead(b->state, sql);
+                    } catch (const soci::soci_error&) {
+                        throw;
+                    } catch (...) {
+                        throw batch_failure{std::current_exception()};
+                    }
+                    steps_.send(sql);
+                }
                 for (job* b : batch) {
                     b->error = nullptr;
                     if (shared) steps_.savepoint(sql);

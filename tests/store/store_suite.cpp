@@ -481,6 +481,67 @@ BOOST_AUTO_TEST_CASE(writes_locking_the_same_rows_in_opposite_orders_all_land) {
     BOOST_TEST(stats.group_committed_writes - before.group_committed_writes == static_cast<std::uint64_t>(threads * per_thread));
 }
 
+// On PostgreSQL a shared batch of changes to different users sends their locks and reads together, before
+// any of them runs (write_batch.hpp). Each change must still get its own user as stored, and its own
+// outcome: a change to a user that does not exist is not_found, and takes nothing of the others with it.
+BOOST_AUTO_TEST_CASE(changes_to_different_users_read_ahead_together_and_each_gets_its_own_user) {
+    fresh_store f;
+    constexpr int threads = 8, per_thread = 25;
+    std::vector<schema::user> users;
+    for (int i = 0; i < threads * per_thread; ++i)
+        users.push_back(f.db->create_user(f.make_user("ahead" + std::to_string(i)), admin).value());
+    const auto before = f.db->stats();
+    std::atomic<int> changed{0}, missing{0}, wrong{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                const int target = t * per_thread + i;
+                // Every fifth change is to a user that does not exist.
+                const std::string id = i % 5 == 4 ? "missing-" + std::to_string(target) : users[target].id;
+                auto r = f.db->modify_user(
+                    f.org.id, id,
+                    [target](schema::user& x) {
+                        x.nick_name = "n-" + x.user_name;
+                        x.phone_numbers.push_back({"+1 555 " + std::to_string(target), "work", "", false});
+                    },
+                    admin);
+                if (i % 5 == 4) {
+                    if (!r && r.error() == errc::not_found) ++missing;
+                    else ++wrong;
+                } else if (r && r->id == users[target].id && r->nick_name == "n-" + users[target].user_name &&
+                           r->phone_numbers.size() == 2u && r->phone_numbers.back().value == "+1 555 " + std::to_string(target) &&
+                           r->emails.size() == 2u && r->version == 2) {
+                    ++changed;
+                } else {
+                    ++wrong;
+                }
+            }
+        });
+    for (auto& t : pool) t.join();
+    constexpr int expected = threads * per_thread * 4 / 5;
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(changed.load() == expected);
+    BOOST_TEST(missing.load() == threads * per_thread - expected);
+    for (int target = 0; target < threads * per_thread; ++target) {
+        const auto u = f.db->get_user(f.org.id, users[target].id).value();
+        if (target % per_thread % 5 == 4) {
+            BOOST_TEST(u.version == 1);
+            continue;
+        }
+        BOOST_TEST(u.nick_name == "n-" + users[target].user_name);
+        BOOST_TEST_REQUIRE(u.phone_numbers.size() == 2u);  // the one it was created with, and the change's
+        BOOST_TEST(u.phone_numbers[1].value == "+1 555 " + std::to_string(target));
+    }
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM audit_records WHERE action = 'user.update'") == expected);
+    const auto stats = f.db->stats();
+    BOOST_TEST(stats.group_committed_writes - before.group_committed_writes == static_cast<std::uint64_t>(expected));
+    if (f.db->backend_name() == "postgres")
+        BOOST_TEST(stats.read_ahead_batches > before.read_ahead_batches);  // eight writers at once: some batches shared
+    else
+        BOOST_TEST(stats.read_ahead_batches == 0u);  // SQLite has no round trips to save
+}
+
 BOOST_AUTO_TEST_CASE(modify_user_serialises_concurrent_changes_without_conflicts) {
     fresh_store f;
     const auto u = f.db->create_user(f.make_user("locked"), admin).value();

@@ -33,10 +33,11 @@ struct pool_stats {
     std::size_t size = 0;
     std::size_t in_use = 0;
     std::size_t waiting = 0;
-    // SQLite group commit: transactions committed, and the writes they carried (zero on PostgreSQL,
-    // whose writers commit on their own connections).
+    // Group commit: transactions committed, and the writes they carried.
     std::uint64_t group_commits = 0;
     std::uint64_t group_committed_writes = 0;
+    // PostgreSQL: shared transactions that sent their writes' reads together, before running them.
+    std::uint64_t read_ahead_batches = 0;
 };
 
 struct schema_status {
