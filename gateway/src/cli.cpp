@@ -293,7 +293,7 @@ int serve(const config& c) {
     const auto port = srv.listen();
     // A burst's freed heap goes back to the kernel once the server has gone quiet (idle_memory.hpp).
     srv.every(std::chrono::seconds(5), [&stats, quiet = idle_memory_release()]() mutable {
-        if (!quiet.tick(stats.requests_finished(), stats.in_flight.load())) return;
+        if (!quiet.tick(stats.requests_finished(), stats.in_flight.load(), stats.blocking_threads.load())) return;
         const auto released = release_free_heap();
         core::log::debug("idle: free heap released", {{"kib", static_cast<std::int64_t>(released)}});
     });

@@ -340,14 +340,19 @@ void parse_sso(const reader& r, const YAML::Node& node, const std::string& path,
 
 void parse_server(const reader& r, const YAML::Node& node, const std::string& path, server_config& s) {
     r.map(node, path,
-          {"address", "port", "public_url", "io_threads", "blocking_threads", "blocking_queue_limit", "max_connections", "limits",
-           "timeouts", "tls", "token_cache_seconds"},
+          {"address", "port", "public_url", "io_threads", "blocking_threads", "blocking_min_threads",
+           "blocking_idle_seconds", "blocking_queue_limit", "max_connections", "limits", "timeouts", "tls",
+           "token_cache_seconds"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "address") s.address = r.string(v, p);
               else if (key == "port") s.port = static_cast<std::uint16_t>(r.integer(v, p, 0, 65535));
               else if (key == "public_url") s.public_url = public_url(r, v, p);
               else if (key == "io_threads") s.io_threads = static_cast<int>(r.integer(v, p, 1, 256));
               else if (key == "blocking_threads") s.blocking_threads = static_cast<int>(r.integer(v, p, 1, 1024));
+              else if (key == "blocking_min_threads")
+                  s.blocking_min_threads = static_cast<int>(r.integer(v, p, 1, 1024));
+              else if (key == "blocking_idle_seconds")
+                  s.blocking_idle_timeout = std::chrono::seconds(r.integer(v, p, 1, 86'400));
               else if (key == "blocking_queue_limit")
                   s.blocking_queue_limit = static_cast<int>(r.integer(v, p, 1, 1'000'000));
               else if (key == "token_cache_seconds")
@@ -382,6 +387,11 @@ void parse_server(const reader& r, const YAML::Node& node, const std::string& pa
           });
     if (!s.tls.certificate_file.empty() != !s.tls.private_key_file.empty())
         r.fail(node["tls"], path + ".tls", "certificate_file and private_key_file must be given together");
+    if (node["blocking_min_threads"] && s.blocking_min_threads > s.blocking_threads)
+        r.fail(node["blocking_min_threads"], path + ".blocking_min_threads",
+               "at most blocking_threads (" + std::to_string(s.blocking_threads) + ")");
+    // Left at its default, the minimum follows a smaller maximum.
+    s.blocking_min_threads = std::min(s.blocking_min_threads, s.blocking_threads);
 }
 
 void parse_storage(const reader& r, const YAML::Node& node, const std::string& path, storage_config& s) {

@@ -18,26 +18,31 @@ int limit_malloc_arenas();
 // Returns the process's resident anonymous memory given back, in KiB (0 where unsupported).
 std::size_t release_free_heap();
 
-// Fed, at a fixed interval, the count of requests finished so far and those in flight. It says "release
-// now" once per quiet period: at the first tick with nothing in flight and nothing finished since the
-// previous tick, after a tick that saw work. A server that stays busy, or stays idle, is left alone.
+// Fed, at a fixed interval, the count of requests finished so far, those in flight and the blocking pool's
+// threads. It says "release now" once per quiet period: at the first tick with nothing in flight and
+// nothing finished since the previous tick, after a tick that saw work; and again at the first quiet tick
+// after pool threads left (blocking_pool.hpp: a thread's malloc cache returns to the heap when it leaves,
+// a minute after the work). A server that stays busy, or stays idle, is left alone.
 class idle_memory_release {
 public:
-    bool tick(std::uint64_t finished, std::int64_t in_flight) {
+    bool tick(std::uint64_t finished, std::int64_t in_flight, std::int64_t pool_threads) {
         const bool quiet = finished == last_finished_ && in_flight == 0;
         last_finished_ = finished;
+        if (pool_threads < last_pool_threads_) release_due_ = true;
+        last_pool_threads_ = pool_threads;
         if (!quiet) {
-            worked_ = true;
+            release_due_ = true;
             return false;
         }
-        if (!worked_) return false;
-        worked_ = false;
+        if (!release_due_) return false;
+        release_due_ = false;
         return true;
     }
 
 private:
     std::uint64_t last_finished_ = 0;
-    bool worked_ = false;
+    std::int64_t last_pool_threads_ = 0;
+    bool release_due_ = false;
 };
 
 }  // namespace idgate::gateway

@@ -95,6 +95,10 @@ std::string metrics::render() const {
           blocking_queue_depth.load());
     gauge("idgate_blocking_rejected_total", "Requests refused with 503 because the blocking queue was full.",
           "counter", blocking_rejected.load());
+    gauge("idgate_blocking_threads", "Threads of the blocking pool (it grows under load and shrinks when idle).",
+          "gauge", blocking_threads.load());
+    gauge("idgate_blocking_threads_retired_total", "Blocking-pool threads that left after their idle timeout.",
+          "counter", blocking_threads_retired.load());
     out += "# HELP idgate_pipelined_reads_total One-user reads sent through pipelined database connections, by "
            "outcome (fallback: read again on the blocking pool).\n"
            "# TYPE idgate_pipelined_reads_total counter\n";

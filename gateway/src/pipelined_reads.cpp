@@ -35,7 +35,7 @@ struct pipelined_reads::slot {
     net::steady_timer retry;
 };
 
-pipelined_reads::pipelined_reads(net::any_io_executor io, net::thread_pool& blocking, opener open,
+pipelined_reads::pipelined_reads(net::any_io_executor io, blocking_pool& blocking, opener open,
                                  std::size_t connections, metrics& stats)
     : io_(std::move(io)), blocking_(blocking), open_(std::move(open)), stats_(stats) {
     for (std::size_t i = 0; i < connections; ++i) slots_.push_back(std::make_unique<slot>(io_));
@@ -153,7 +153,7 @@ void pipelined_reads::lost(slot& s) {
 
 void pipelined_reads::connect(slot& s) {
     if (stopped_) return;
-    net::post(blocking_, [this, &s] {
+    blocking_.post([this, &s] {
         std::unique_ptr<store::user_reader> reader;
         std::string error;
         try {

@@ -9,12 +9,12 @@
 // request takes the blocking path, so losing these connections costs speed, never answers.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "gateway/metrics.hpp"
 #include "store/user_reader.hpp"
 
@@ -26,7 +26,7 @@ public:
     using outcome = store::user_reader::outcome;
 
     // `io`: where the connections are driven (the I/O context, or a strand of it with several I/O threads).
-    pipelined_reads(boost::asio::any_io_executor io, boost::asio::thread_pool& blocking, opener open,
+    pipelined_reads(boost::asio::any_io_executor io, blocking_pool& blocking, opener open,
                     std::size_t connections, metrics& stats);
     ~pipelined_reads();
     pipelined_reads(const pipelined_reads&) = delete;
@@ -55,7 +55,7 @@ private:
     void finish(handler h, outcome o);
 
     boost::asio::any_io_executor io_;
-    boost::asio::thread_pool& blocking_;
+    blocking_pool& blocking_;
     opener open_;
     metrics& stats_;
     std::vector<std::unique_ptr<slot>> slots_;

@@ -11,7 +11,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -88,7 +87,12 @@ struct server::impl {
           stats(m),
           access_log(log_access),
           ioc(c.io_threads),
-          blocking(static_cast<std::size_t>(c.blocking_threads)),
+          blocking({static_cast<std::size_t>(c.blocking_threads), static_cast<std::size_t>(c.blocking_min_threads),
+                    c.blocking_idle_timeout},
+                   [&m](std::size_t threads, std::size_t retired) {
+                       m.blocking_threads.store(static_cast<std::int64_t>(threads));
+                       m.blocking_threads_retired.store(retired);
+                   }),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           hangups(ioc) {}
@@ -99,7 +103,7 @@ struct server::impl {
     bool access_log;
 
     net::io_context ioc;
-    net::thread_pool blocking;
+    blocking_pool blocking;
     std::optional<ssl::context> tls;
     tcp::acceptor acceptor;
     net::signal_set signals;
@@ -110,7 +114,7 @@ struct server::impl {
     void wait_for_hangup() {
         hangups.async_wait([this](const boost::system::error_code& ec, int) {
             if (ec || stopping) return;
-            net::post(blocking, [this] {
+            blocking.post([this] {
                 try {
                     on_hangup();
                 } catch (const std::exception& e) {
@@ -406,9 +410,7 @@ struct server::impl {
                                    r.options.errors, req.request_id);
         }
         stats.blocking_queue_depth.fetch_add(1);
-        auto res = co_await net::co_spawn(
-            blocking, [&]() -> net::awaitable<core::response> { co_return routes.dispatch(r, req); },
-            net::use_awaitable);
+        auto res = co_await blocking.run([&] { return routes.dispatch(r, req); });
         stats.blocking_queue_depth.fetch_sub(1);
         co_return res;
     }
@@ -561,17 +563,15 @@ void server::every(std::chrono::seconds interval, std::function<void()> job) {
                 timer.expires_after(interval);
                 auto [ec] = co_await timer.async_wait(nothrow);
                 if (ec || impl_->stopping) co_return;
-                co_await net::co_spawn(
-                    impl_->blocking,
-                    [&job]() -> net::awaitable<void> {
-                        try {
-                            job();
-                        } catch (const std::exception& e) {
-                            core::log::warn("housekeeping job failed", {{"error", e.what()}});
-                        }
-                        co_return;
-                    },
-                    nothrow);
+                co_await impl_->blocking.run([&job] {
+                    try {
+                        job();
+                    } catch (const std::exception& e) {
+                        core::log::warn("housekeeping job failed", {{"error", e.what()}});
+                    } catch (...) {
+                        core::log::warn("housekeeping job failed", {{"error", "unknown exception"}});
+                    }
+                });
             }
         },
         net::detached);

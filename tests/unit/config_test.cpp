@@ -131,6 +131,20 @@ BOOST_AUTO_TEST_CASE(wrong_types_are_errors_with_position) {
     BOOST_TEST(error_of("server: {port: [}\n").find("not valid YAML") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(blocking_pool_bounds_are_read_and_checked) {
+    const auto c = parse_config("server:\n  blocking_threads: 32\n  blocking_min_threads: 4\n  blocking_idle_seconds: 30\n",
+                                "idgate.yaml");
+    BOOST_TEST(c.server.blocking_threads == 32);
+    BOOST_TEST(c.server.blocking_min_threads == 4);
+    BOOST_TEST(c.server.blocking_idle_timeout.count() == 30);
+    // The default minimum (2) follows a smaller maximum; a minimum given above the maximum is an error.
+    BOOST_TEST(parse_config("server:\n  blocking_threads: 1\n", "idgate.yaml").server.blocking_min_threads == 1);
+    const auto e = error_of("server:\n  blocking_threads: 4\n  blocking_min_threads: 5\n");
+    BOOST_TEST(e.find("idgate.yaml:3:25: 'server.blocking_min_threads': at most blocking_threads (4)") == 0u, e);
+    BOOST_TEST(error_of("server:\n  blocking_idle_seconds: 0\n").find("must be between 1 and 86400") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(mapping_reconciliation_is_on_reload_unless_manual) {
     BOOST_TEST(parse_config("", "idgate.yaml").mapping.reconcile_on_reload);
     const auto manual = parse_config("mapping:\n  directory: /etc/m\n  reconcile: manual\n", "idgate.yaml");

@@ -43,23 +43,38 @@ BOOST_AUTO_TEST_SUITE(idle_memory)
 
 BOOST_AUTO_TEST_CASE(releases_once_per_quiet_period_after_work) {
     idle_memory_release quiet;
-    BOOST_TEST(!quiet.tick(0, 0));   // idle since start: nothing to give back
-    BOOST_TEST(!quiet.tick(0, 0));
-    BOOST_TEST(!quiet.tick(40, 3));  // busy
-    BOOST_TEST(!quiet.tick(90, 0));  // finished some since the last tick
-    BOOST_TEST(quiet.tick(90, 0));   // quiet now: release
-    BOOST_TEST(!quiet.tick(90, 0));  // still quiet: once is enough
-    BOOST_TEST(!quiet.tick(90, 0));
-    BOOST_TEST(!quiet.tick(91, 0));  // one more request
-    BOOST_TEST(quiet.tick(91, 0));
+    BOOST_TEST(!quiet.tick(0, 0, 2));   // idle since start: nothing to give back
+    BOOST_TEST(!quiet.tick(0, 0, 2));
+    BOOST_TEST(!quiet.tick(40, 3, 2));  // busy
+    BOOST_TEST(!quiet.tick(90, 0, 2));  // finished some since the last tick
+    BOOST_TEST(quiet.tick(90, 0, 2));   // quiet now: release
+    BOOST_TEST(!quiet.tick(90, 0, 2));  // still quiet: once is enough
+    BOOST_TEST(!quiet.tick(90, 0, 2));
+    BOOST_TEST(!quiet.tick(91, 0, 2));  // one more request
+    BOOST_TEST(quiet.tick(91, 0, 2));
 }
 
 BOOST_AUTO_TEST_CASE(a_long_request_in_flight_is_not_quiet) {
     idle_memory_release quiet;
-    BOOST_TEST(!quiet.tick(5, 1));
-    BOOST_TEST(!quiet.tick(5, 1));  // nothing finished, but one still running
-    BOOST_TEST(quiet.tick(6, 0) == false);
-    BOOST_TEST(quiet.tick(6, 0));
+    BOOST_TEST(!quiet.tick(5, 1, 2));
+    BOOST_TEST(!quiet.tick(5, 1, 2));  // nothing finished, but one still running
+    BOOST_TEST(quiet.tick(6, 0, 2) == false);
+    BOOST_TEST(quiet.tick(6, 0, 2));
+}
+
+BOOST_AUTO_TEST_CASE(releases_again_when_pool_threads_leave) {
+    idle_memory_release quiet;
+    BOOST_TEST(!quiet.tick(0, 0, 2));
+    BOOST_TEST(!quiet.tick(500, 0, 32));  // a burst grew the pool
+    BOOST_TEST(quiet.tick(500, 0, 32));   // quiet: release what the burst freed
+    BOOST_TEST(!quiet.tick(500, 0, 32));
+    BOOST_TEST(quiet.tick(500, 0, 20));   // a minute later, idle threads leave: what they held goes back
+    BOOST_TEST(quiet.tick(500, 0, 2));    // more left since
+    BOOST_TEST(!quiet.tick(500, 0, 2));
+    BOOST_TEST(!quiet.tick(600, 0, 1));   // busy: not now...
+    BOOST_TEST(quiet.tick(600, 0, 1));    // ...but at the next quiet tick
+    BOOST_TEST(!quiet.tick(600, 0, 4));   // growing is not a reason
+    BOOST_TEST(!quiet.tick(600, 0, 4));
 }
 
 BOOST_AUTO_TEST_CASE(freed_heap_goes_back_to_the_kernel, *boost::unit_test::precondition(glibc_allocator)) {

@@ -30,7 +30,9 @@ struct server_config {
     // SCIM resource URLs are absolute under it. Empty: SCIM URLs are paths, and SSO cannot be configured.
     std::string public_url;
     int io_threads = 2;
-    int blocking_threads = 8;           // database, XML signatures, outbound HTTP
+    int blocking_threads = 8;           // database, XML signatures, outbound HTTP: the most at once
+    int blocking_min_threads = 2;       // kept when idle; the others leave after blocking_idle_timeout
+    std::chrono::seconds blocking_idle_timeout{60};
     int blocking_queue_limit = 1024;    // queued blocking jobs beyond this get 503
     int max_connections = 1024;
     std::size_t header_limit_bytes = 16 * 1024;

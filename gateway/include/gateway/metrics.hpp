@@ -29,6 +29,8 @@ public:
     std::atomic<std::uint64_t> rejected_connections{0};  // over max_connections
     std::atomic<std::int64_t> blocking_queue_depth{0};
     std::atomic<std::uint64_t> blocking_rejected{0};     // queue over its limit: 503
+    std::atomic<std::int64_t> blocking_threads{0};
+    std::atomic<std::uint64_t> blocking_threads_retired{0};  // left after their idle timeout
     // One-user reads sent through pipelined connections (store/user_reader.hpp): answered there, or
     // handed to the blocking pool (no healthy connection, or one lost with the read in flight).
     std::atomic<std::uint64_t> pipelined_reads_answered{0};
