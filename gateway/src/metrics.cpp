@@ -38,10 +38,25 @@ void metrics::register_routes(std::vector<std::string> route_names) {
     }
 }
 
+std::size_t metrics::slot_of(int status) {
+    auto& known = slot_plus_one_[static_cast<std::size_t>(status - 100)];
+    if (const auto slot = known.load(std::memory_order_acquire)) return slot - 1u;
+    std::lock_guard lock(slot_mutex_);
+    if (const auto slot = known.load(std::memory_order_relaxed)) return slot - 1u;
+    auto used = slots_used_.load(std::memory_order_relaxed);
+    if (used == status_slots - 1) {  // the last slot: every code beyond the others
+        known.store(static_cast<std::uint8_t>(status_slots), std::memory_order_release);
+        return status_slots - 1;
+    }
+    slot_status_[used] = status;
+    slots_used_.store(used + 1, std::memory_order_release);
+    known.store(static_cast<std::uint8_t>(used + 1), std::memory_order_release);
+    return used;
+}
+
 void metrics::record(std::size_t route_index, int status, std::chrono::nanoseconds duration) {
     auto& r = *routes_[route_index < routes_.size() ? route_index : unmatched_index()];
-    if (status >= 100 && status < 600)
-        r.by_status[static_cast<std::size_t>(status - 100)].fetch_add(1, std::memory_order_relaxed);
+    if (status >= 100 && status < 600) r.by_status[slot_of(status)].fetch_add(1, std::memory_order_relaxed);
     const double seconds = std::chrono::duration<double>(duration).count();
     std::size_t b = 0;
     while (b < buckets.size() && seconds > buckets[b]) ++b;
@@ -55,12 +70,14 @@ std::string metrics::render() const {
     out.reserve(8192);
     out += "# HELP idgate_http_requests_total HTTP requests by route template and status code.\n";
     out += "# TYPE idgate_http_requests_total counter\n";
+    const auto slots = slots_used_.load(std::memory_order_acquire);
     for (const auto& r : routes_) {
         for (std::size_t i = 0; i < r->by_status.size(); ++i) {
             const auto n = r->by_status[i].load(std::memory_order_relaxed);
             if (n == 0) continue;
-            out += "idgate_http_requests_total{route=\"" + label(r->name) + "\",status=\"" + std::to_string(i + 100) +
-                   "\"} " + std::to_string(n) + "\n";
+            const auto status = i < slots ? std::to_string(slot_status_[i]) : std::string("other");
+            out += "idgate_http_requests_total{route=\"" + label(r->name) + "\",status=\"" + status + "\"} " +
+                   std::to_string(n) + "\n";
         }
     }
     out += "# HELP idgate_http_request_duration_seconds Time from complete request head to response ready to write.\n";

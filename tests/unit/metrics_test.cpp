@@ -27,6 +27,32 @@ BOOST_AUTO_TEST_CASE(counts_by_route_and_status_and_fills_histogram) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(every_status_code_is_counted_and_codes_beyond_the_slots_count_as_other) {
+    metrics m;
+    m.register_routes({"GET /a", "GET /b"});
+    // More distinct codes than there are slots: the first ones keep their own counter, in any route.
+    const int distinct = static_cast<int>(metrics::status_slots) + 10;
+    for (int i = 0; i < distinct; ++i) m.record(i % 2, 200 + i, microseconds(1));
+    m.record(1, 200, microseconds(1));
+    m.record(0, 599, microseconds(1));
+    m.record(0, 599, microseconds(1));
+    const auto text = m.render();
+    BOOST_TEST(text.find("{route=\"GET /a\",status=\"200\"} 1\n") != std::string::npos, text);
+    BOOST_TEST(text.find("{route=\"GET /b\",status=\"200\"} 1\n") != std::string::npos);
+    BOOST_TEST(text.find("{route=\"GET /b\",status=\"201\"} 1\n") != std::string::npos);
+    const int last_own = 200 + static_cast<int>(metrics::status_slots) - 2;
+    BOOST_TEST(text.find("status=\"" + std::to_string(last_own) + "\"} 1\n") != std::string::npos);
+    BOOST_TEST(text.find("status=\"" + std::to_string(last_own + 1) + "\"}") == std::string::npos);
+    // 11 codes from 200 + slots - 1 on, split over the two routes, and 599 twice in route a.
+    BOOST_TEST(text.find("{route=\"GET /a\",status=\"other\"} 7\n") != std::string::npos, text);
+    BOOST_TEST(text.find("{route=\"GET /b\",status=\"other\"} 6\n") != std::string::npos, text);
+    std::uint64_t total = 0;
+    for (std::size_t at = text.find("idgate_http_requests_total{"); at != std::string::npos;
+         at = text.find("idgate_http_requests_total{", at + 1))
+        total += std::stoull(text.substr(text.find("} ", at) + 2));
+    BOOST_TEST(total == static_cast<std::uint64_t>(distinct) + 3u);
+}
+
 BOOST_AUTO_TEST_CASE(gauges_and_sources_are_rendered) {
     metrics m;
     m.register_routes({});

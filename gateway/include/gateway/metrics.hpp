@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,16 +47,27 @@ public:
     static constexpr std::array<double, 14> buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1.0,   2.5,  5.0,  10.0};
 
+    // Distinct status codes counted per route; codes seen after these many count as status="other".
+    static constexpr std::size_t status_slots = 48;
+
 private:
+    // A status code's counter slot, the same in every route, given out on the code's first use: a route
+    // keeps a few dozen counters instead of one per possible code (100-599), 4 KB each of ~100 routes.
+    std::size_t slot_of(int status);
+
     struct per_route {
         std::string name;
-        std::array<std::atomic<std::uint64_t>, 500> by_status{};  // index = status - 100
+        std::array<std::atomic<std::uint64_t>, status_slots> by_status{};  // index: slot_of(status)
         std::array<std::atomic<std::uint64_t>, buckets.size() + 1> histogram{};  // last = +Inf
         std::atomic<std::uint64_t> duration_ns_sum{0};
     };
     std::vector<std::unique_ptr<per_route>> routes_;
     std::atomic<std::uint64_t> finished_{0};
     std::vector<gauge_source> sources_;
+    std::array<std::atomic<std::uint8_t>, 500> slot_plus_one_{};  // by status - 100; 0: no slot yet
+    std::array<int, status_slots> slot_status_{};                 // 0: other
+    std::atomic<std::size_t> slots_used_{0};
+    std::mutex slot_mutex_;  // giving out a slot, once per status code
 };
 
 }  // namespace idgate::gateway
