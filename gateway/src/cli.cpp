@@ -243,8 +243,12 @@ int serve(const config& c) {
         const auto p = db.stats();
         out += "# HELP idgate_db_pool_connections Database connections by state.\n"
                "# TYPE idgate_db_pool_connections gauge\n";
+        // A slot being opened again counts as in use, not open, for that moment.
         out += "idgate_db_pool_connections{state=\"in_use\"} " + std::to_string(p.in_use) + "\n";
-        out += "idgate_db_pool_connections{state=\"idle\"} " + std::to_string(p.size - p.in_use) + "\n";
+        out += "idgate_db_pool_connections{state=\"idle\"} " +
+               std::to_string(p.open > p.in_use ? p.open - p.in_use : 0) + "\n";
+        out += "idgate_db_pool_connections{state=\"closed\"} " + std::to_string(p.size - std::max(p.open, p.in_use)) +
+               "\n";
         out += "# HELP idgate_db_pool_waiting Requests waiting for a database connection.\n"
                "# TYPE idgate_db_pool_waiting gauge\n";
         out += "idgate_db_pool_waiting " + std::to_string(p.waiting) + "\n";
@@ -291,9 +295,13 @@ int serve(const config& c) {
         srv.use_pipelined_reads([options = c.storage.postgres] { return store::open_user_reader(options); },
                                 static_cast<std::size_t>(c.storage.postgres.pipelined_read_connections));
     const auto port = srv.listen();
-    // A burst's freed heap goes back to the kernel once the server has gone quiet (idle_memory.hpp).
-    srv.every(std::chrono::seconds(5), [&stats, quiet = idle_memory_release()]() mutable {
-        if (!quiet.tick(stats.requests_finished(), stats.in_flight.load(), stats.blocking_threads.load())) return;
+    // Database connections unused for storage.idle_connection_seconds are closed; a burst's freed heap goes
+    // back to the kernel once the server has gone quiet, and again when idle threads or connections have
+    // gone (idle_memory.hpp).
+    srv.every(std::chrono::seconds(5), [&stats, &db = *db, quiet = idle_memory_release()]() mutable {
+        db.close_idle_connections(std::chrono::steady_clock::now());
+        const auto held = stats.blocking_threads.load() + static_cast<std::int64_t>(db.stats().open);
+        if (!quiet.tick(stats.requests_finished(), stats.in_flight.load(), held)) return;
         const auto released = release_free_heap();
         core::log::debug("idle: free heap released", {{"kib", static_cast<std::int64_t>(released)}});
     });

@@ -396,7 +396,9 @@ void parse_server(const reader& r, const YAML::Node& node, const std::string& pa
 
 void parse_storage(const reader& r, const YAML::Node& node, const std::string& path, storage_config& s) {
     bool postgres_given = false;
-    r.map(node, path, {"type", "sqlite", "postgres", "acquire_timeout_ms", "change_retention_hours"},
+    r.map(node, path,
+          {"type", "sqlite", "postgres", "acquire_timeout_ms", "idle_connection_seconds", "min_open_connections",
+           "change_retention_hours"},
           [&](const std::string& key, const YAML::Node& v, const std::string& p) {
               if (key == "type") {
                   const auto t = r.string(v, p);
@@ -433,6 +435,10 @@ void parse_storage(const reader& r, const YAML::Node& node, const std::string& p
                                        "sslmode), not both");
                       s.postgres.connection = fields.substr(1);
                   }
+              } else if (key == "idle_connection_seconds") {
+                  s.pool.idle_seconds = static_cast<int>(r.integer(v, p, 1, 86'400));
+              } else if (key == "min_open_connections") {
+                  s.pool.keep_open = static_cast<int>(r.integer(v, p, 1, 512));
               } else if (key == "acquire_timeout_ms") {
                   s.pool.acquire_timeout_ms = static_cast<int>(r.integer(v, p, 1, 600'000));
               } else {

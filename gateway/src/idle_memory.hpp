@@ -18,18 +18,19 @@ int limit_malloc_arenas();
 // Returns the process's resident anonymous memory given back, in KiB (0 where unsupported).
 std::size_t release_free_heap();
 
-// Fed, at a fixed interval, the count of requests finished so far, those in flight and the blocking pool's
-// threads. It says "release now" once per quiet period: at the first tick with nothing in flight and
-// nothing finished since the previous tick, after a tick that saw work; and again at the first quiet tick
-// after pool threads left (blocking_pool.hpp: a thread's malloc cache returns to the heap when it leaves,
-// a minute after the work). A server that stays busy, or stays idle, is left alone.
+// Fed, at a fixed interval, the count of requests finished so far, those in flight, and what the server
+// holds for bursts: blocking-pool threads and open database connections. It says "release now" once per
+// quiet period: at the first tick with nothing in flight and nothing finished since the previous tick,
+// after a tick that saw work; and again at the first quiet tick after threads or connections were let go
+// (blocking_pool.hpp: a thread's malloc cache returns to the heap when it leaves; a connection frees its
+// buffers and statements), a minute after the work. A server that stays busy, or stays idle, is left alone.
 class idle_memory_release {
 public:
-    bool tick(std::uint64_t finished, std::int64_t in_flight, std::int64_t pool_threads) {
+    bool tick(std::uint64_t finished, std::int64_t in_flight, std::int64_t held) {
         const bool quiet = finished == last_finished_ && in_flight == 0;
         last_finished_ = finished;
-        if (pool_threads < last_pool_threads_) release_due_ = true;
-        last_pool_threads_ = pool_threads;
+        if (held < last_held_) release_due_ = true;
+        last_held_ = held;
         if (!quiet) {
             release_due_ = true;
             return false;
@@ -41,7 +42,7 @@ public:
 
 private:
     std::uint64_t last_finished_ = 0;
-    std::int64_t last_pool_threads_ = 0;
+    std::int64_t last_held_ = 0;
     bool release_due_ = false;
 };
 

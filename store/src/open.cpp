@@ -12,6 +12,16 @@ namespace idgate::store {
 
 using detail::session_pool;
 
+namespace {
+
+// `keep_at_least`: an in-memory SQLite database lives as long as its one connection, which never closes.
+session_pool::idle_policy idle_policy(const pool_options& pool, std::size_t keep_at_least = 0) {
+    return {std::chrono::seconds(std::max(1, pool.idle_seconds)),
+            std::max(static_cast<std::size_t>(std::max(1, pool.keep_open)), keep_at_least)};
+}
+
+}  // namespace
+
 std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::clock& clock, pool_options pool) {
     const bool memory = options.path == ":memory:";
     // Every connection to ":memory:" is a different database, so an in-memory store has one connection.
@@ -39,7 +49,7 @@ std::unique_ptr<store> open_sqlite(const sqlite_options& options, const core::cl
     return detail::make_soci_store(
         detail::sqlite_dialect,
         std::make_unique<session_pool>(size, connect, std::chrono::milliseconds(pool.acquire_timeout_ms),
-                                       &detail::sqlite_forget_statements),
+                                       &detail::sqlite_forget_statements, idle_policy(pool, memory ? size : 0)),
         1, clock);
 }
 
@@ -56,7 +66,8 @@ std::unique_ptr<store> open_postgres(const postgres_options& options, const core
     return detail::make_soci_store(detail::postgres_dialect,
                                    std::make_unique<session_pool>(static_cast<std::size_t>(std::max(1, options.pool_size)),
                                                                   connect,
-                                                                  std::chrono::milliseconds(pool.acquire_timeout_ms)),
+                                                                  std::chrono::milliseconds(pool.acquire_timeout_ms),
+                                                                  nullptr, idle_policy(pool)),
                                    static_cast<std::size_t>(std::clamp(options.write_transactions, 1, std::max(1, options.pool_size))),
                                    clock);
 }

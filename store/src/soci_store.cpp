@@ -29,6 +29,9 @@ public:
     provisioning& identities() override { return *provisioning_; }
 
     std::string_view backend_name() const override { return d_.name; }
+    std::size_t close_idle_connections(std::chrono::steady_clock::time_point now) override {
+        return pool_->close_idle(now);
+    }
     pool_stats stats() const override {
         pool_stats p = pool_->stats();
         const auto batches = writes_.committed();

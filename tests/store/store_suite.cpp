@@ -373,6 +373,44 @@ BOOST_AUTO_TEST_CASE(concurrent_inserts_of_the_same_user_name_admit_exactly_one)
 // through an IdP connection, the user row goes in before the identity binding that collides, and that row
 // must go with the refusal. On PostgreSQL the collision surfaces only when the batch's pipeline is sent,
 // failing the shared transaction: its writes run again, each alone.
+// Idle pool connections close down to the minimum (two by default) and open again under load, which then
+// runs as it would have: every write lands, every read answers (store/src/pool.hpp).
+BOOST_AUTO_TEST_CASE(idle_connections_close_and_the_store_opens_them_again_under_load) {
+    fresh_store f;
+    const auto size = f.db->stats().size;
+    BOOST_TEST(size > 2u);
+    BOOST_TEST(f.db->stats().open == size);
+    BOOST_TEST(f.db->close_idle_connections(std::chrono::steady_clock::now()) == 0u);
+    BOOST_TEST(f.db->close_idle_connections(std::chrono::steady_clock::now() + std::chrono::minutes(2)) == size - 2);
+    BOOST_TEST(f.db->stats().open == 2u);
+    constexpr int threads = 8, per_thread = 20;
+    std::atomic<int> created{0}, read_back{0}, failed{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                auto r = f.db->create_user(f.make_user("idle-" + std::to_string(t) + "-" + std::to_string(i)), admin);
+                if (!r) {
+                    ++failed;
+                    continue;
+                }
+                ++created;
+                if (f.db->get_user(f.org.id, r->id)) ++read_back;
+            }
+        });
+    for (auto& t : pool) t.join();
+    BOOST_TEST(failed.load() == 0);
+    BOOST_TEST(created.load() == threads * per_thread);
+    BOOST_TEST(read_back.load() == threads * per_thread);
+    BOOST_TEST(context().count("SELECT COUNT(*) FROM users WHERE user_name LIKE 'idle-%'") == threads * per_thread);
+    const auto open = f.db->stats().open;
+    BOOST_TEST(open >= 2u);
+    BOOST_TEST(open <= size);
+    BOOST_TEST(f.db->stats().in_use == 0u);
+    BOOST_TEST(f.db->close_idle_connections(std::chrono::steady_clock::now() + std::chrono::minutes(2)) == open - 2);
+    BOOST_CHECK_NO_THROW(f.db->ping());
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_writes_keep_their_own_outcomes_when_committed_together) {
     fresh_store f;
     const auto connection = f.db->identities().ensure_connection(f.org.id, "okta", admin).value();

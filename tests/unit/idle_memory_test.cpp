@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_long_request_in_flight_is_not_quiet) {
     BOOST_TEST(quiet.tick(6, 0, 2));
 }
 
-BOOST_AUTO_TEST_CASE(releases_again_when_pool_threads_leave) {
+BOOST_AUTO_TEST_CASE(releases_again_when_threads_or_connections_are_let_go) {
     idle_memory_release quiet;
     BOOST_TEST(!quiet.tick(0, 0, 2));
     BOOST_TEST(!quiet.tick(500, 0, 32));  // a burst grew the pool

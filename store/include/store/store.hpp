@@ -11,6 +11,7 @@
 // - Uniqueness is decided by unique indexes, not by check-then-insert: errc::already_exists.
 // - Updates are compare-and-swap on `version`: errc::version_mismatch when it moved.
 // - Infrastructure failures throw store::unavailable; SOCI's exceptions never escape.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,7 @@ struct pool_stats {
     std::size_t size = 0;
     std::size_t in_use = 0;
     std::size_t waiting = 0;
+    std::size_t open = 0;  // connections open (idle ones are closed down to pool_options::keep_open)
     // Group commit: transactions committed, and the writes they carried.
     std::uint64_t group_commits = 0;
     std::uint64_t group_committed_writes = 0;
@@ -136,6 +138,9 @@ public:
     // One round trip to the database; throws unavailable when it does not answer.
     virtual void ping() = 0;
     virtual pool_stats stats() const = 0;
+    // Closes pool connections unused for pool_options::idle_seconds as of `now`, keeping keep_open of them;
+    // the next lease that needs one opens it again. Returns how many it closed. Housekeeping calls it.
+    virtual std::size_t close_idle_connections(std::chrono::steady_clock::time_point now) = 0;
     virtual std::string_view backend_name() const = 0;
     // Local user management's storage (store/accounts.hpp), on the same database and pool.
     virtual accounts& local_accounts() = 0;
@@ -245,6 +250,8 @@ struct postgres_options {
 
 struct pool_options {
     int acquire_timeout_ms = 5000;  // waiting longer than this for a connection is `unavailable`
+    int idle_seconds = 60;          // a connection unused this long is closed (close_idle_connections)...
+    int keep_open = 2;              // ...unless only this many are open
 };
 
 // Opens the pool. Does not migrate: call migrate() (the server does at start-up). Throws unavailable
