@@ -145,6 +145,21 @@ BOOST_AUTO_TEST_CASE(blocking_pool_bounds_are_read_and_checked) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(database_pool_idle_settings_are_read_and_checked) {
+    const auto defaults = parse_config("", "idgate.yaml").storage.pool;
+    BOOST_TEST(defaults.idle_seconds == 60);
+    BOOST_TEST(defaults.keep_open == 2);
+    const auto c = parse_config(
+        "storage:\n  acquire_timeout_ms: 250\n  idle_connection_seconds: 300\n  min_open_connections: 4\n", "idgate.yaml");
+    BOOST_TEST(c.storage.pool.acquire_timeout_ms == 250);
+    BOOST_TEST(c.storage.pool.idle_seconds == 300);
+    BOOST_TEST(c.storage.pool.keep_open == 4);
+    const auto e = error_of("storage:\n  min_open_connections: 0\n");
+    BOOST_TEST(e.find("'storage.min_open_connections': must be between 1 and 512") != std::string::npos, e);
+    BOOST_TEST(error_of("storage:\n  idle_connection_seconds: -5\n").find("must be between 1 and 86400") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(mapping_reconciliation_is_on_reload_unless_manual) {
     BOOST_TEST(parse_config("", "idgate.yaml").mapping.reconcile_on_reload);
     const auto manual = parse_config("mapping:\n  directory: /etc/m\n  reconcile: manual\n", "idgate.yaml");
