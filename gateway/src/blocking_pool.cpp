@@ -20,8 +20,19 @@ blocking_pool::limits clamped(blocking_pool::limits l) {
 
 blocking_pool::blocking_pool(limits l, observer on_change)
     : limits_(clamped(l)), on_change_(std::move(on_change)) {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < limits_.min_threads; ++i) start_thread();
+    std::exception_ptr failed;
+    {
+        std::lock_guard lock(mutex_);
+        try {
+            for (std::size_t i = 0; i < limits_.min_threads; ++i) start_thread();
+        } catch (...) {
+            failed = std::current_exception();
+        }
+    }
+    if (failed) {
+        join();  // the threads already started must not outlive a pool that never was
+        std::rethrow_exception(failed);
+    }
 }
 
 blocking_pool::~blocking_pool() { join(); }
