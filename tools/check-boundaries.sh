@@ -16,7 +16,7 @@ fence() {  # fence <header prefix> <allowed path regex>
 }
 fence 'soci/'        '^(store/src/|tests/store/)'
 fence 'boost/beast'  '^(gateway/src/(server|beast_src)\.cpp|bench/|tests/support/|tests/integration/)'
-fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|gateway/src/pipelined_reads\.(hpp|cpp)|bench/|tests/support/|tests/integration/)'
+fence 'boost/asio'   '^(gateway/src/(server|beast_src)\.cpp|gateway/src/(pipelined_reads|blocking_pool)\.(hpp|cpp)|tests/unit/blocking_pool_test\.cpp|bench/|tests/support/|tests/integration/)'
 fence 'argon2.h'     '^accounts/src/password\.cpp$'
 fence 'curl/'        '^(accounts/src/smtp_mailer|saml/src/metadata_fetch)\.cpp$'
 fence 'qrencode.h'   '^accounts/src/qr\.cpp$'
