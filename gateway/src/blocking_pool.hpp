@@ -9,8 +9,8 @@
 //
 // An idle thread that is handed a job is the one that went idle last (a stack, not a queue), so light
 // work such as the once-a-second housekeeping keeps the same few threads busy and the others can time out.
-// Asio's thread_pool and io_context wake idle threads in turn, which keeps every thread from ever idling
-// for long.
+// On Asio's scheduler (thread_pool, io_context::run_one_for), which wakes whichever waiting thread the
+// kernel picks, the housekeeping alone reached every one of 32 threads within each minute: none ever left.
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
