@@ -27,6 +27,7 @@ fence 'oauth2/'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'cjose/'       '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'jansson'      '^oidc/src/liboauth2_adapter\.cpp$'
 fence 'libpq'        '^(store/src/pg_prepared\.(hpp|cpp)|store/src/pg_user_reader\.cpp|tests/integration/(main_postgres|pipelined_reads_test)\.cpp)$'
+fence 'dlfcn.h'      '^core/src/adapter\.cpp$'
 fence 'openssl/'     '^(core/src/crypto\.cpp|gateway/src/server\.cpp|tests/integration/tls_test\.cpp|bench/id_token_bench\.cpp|oidc/src/liboauth2_adapter\.cpp|saml/src/logout\.cpp)$'
 # Protocol modules never include the gateway.
 hits=$(sources | grep -E '^(core|schema|store|scim|accounts|mapping|provisioning|oidc|saml)/' | xargs grep -ln '#include "gateway/' 2>/dev/null || true)

@@ -7,7 +7,9 @@
 #include <mutex>
 
 #include "accounts/mail.hpp"
+#include "core/adapter.hpp"
 #include "core/crypto.hpp"
+#include "smtp_adapter.hpp"
 
 namespace idgate::accounts {
 namespace {
@@ -119,4 +121,13 @@ std::unique_ptr<mailer> make_smtp_mailer(mail_settings settings) {
     return std::make_unique<smtp_mailer>(std::move(settings));
 }
 
+namespace detail {
+namespace {
+
+constexpr smtp_adapter table{&make_smtp_mailer};
+
+}  // namespace
+}  // namespace detail
 }  // namespace idgate::accounts
+
+IDGATE_ADAPTER_ENTRY(idgate::accounts::detail::table)

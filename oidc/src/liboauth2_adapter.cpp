@@ -19,6 +19,7 @@ extern "C" {
 #include <mutex>
 #include <stdexcept>
 
+#include "core/adapter.hpp"
 #include "core/log.hpp"
 
 namespace idgate::oidc::detail {
@@ -135,26 +136,55 @@ std::string sign_rs256(const std::string& header_json, const std::string& payloa
     return out;
 }
 
-struct key_set::impl {
+namespace {
+
+class cjose_key_set final : public key_set {
+public:
     struct entry {
         std::string kid, kty;
         cjose_jwk_t* jwk = nullptr;
     };
-    std::vector<entry> keys;
-    ~impl() {
-        for (auto& k : keys) cjose_jwk_release(k.jwk);
+
+    ~cjose_key_set() override {
+        for (auto& k : keys_) cjose_jwk_release(k.jwk);
     }
+
+    void add(entry e) { keys_.push_back(std::move(e)); }
+
+    bool has(const std::string& kid, const std::string& kty) const override {
+        for (const auto& k : keys_)
+            if (k.kty == kty && (kid.empty() || k.kid == kid)) return true;
+        return false;
+    }
+
+    bool verify(const std::string& token, const std::string& kid, const std::string& kty) const override {
+        cjose_err err;
+        cjose_jws_t* jws = cjose_jws_import(token.c_str(), token.size(), &err);
+        if (!jws) return false;
+        bool verified = false;
+        for (const auto& k : keys_) {
+            if (k.kty != kty || (!kid.empty() && k.kid != kid)) continue;
+            if (cjose_jws_verify(jws, k.jwk, &err)) {
+                verified = true;
+                break;
+            }
+        }
+        cjose_jws_release(jws);
+        return verified;
+    }
+
+    std::size_t size() const override { return keys_.size(); }
+
+private:
+    std::vector<entry> keys_;
 };
 
-key_set::key_set() : impl_(std::make_unique<impl>()) {}
-key_set::~key_set() = default;
-
-std::shared_ptr<const key_set> key_set::parse(const std::string& jwks_json) {
+std::shared_ptr<const key_set> parse_key_set(const std::string& jwks_json) {
     boost::system::error_code ec;
     const auto doc = boost::json::parse(jwks_json, ec);
     const auto* keys = !ec && doc.is_object() ? doc.as_object().if_contains("keys") : nullptr;
     if (!keys || !keys->is_array()) throw std::runtime_error("the JWKS is not {\"keys\": [...]}");
-    std::shared_ptr<key_set> set(new key_set());
+    auto set = std::make_shared<cjose_key_set>();
     for (const auto& k : keys->as_array()) {
         if (!k.is_object()) continue;
         const auto& o = k.as_object();
@@ -169,34 +199,16 @@ std::shared_ptr<const key_set> key_set::parse(const std::string& jwks_json) {
         cjose_err err;
         cjose_jwk_t* jwk = cjose_jwk_import(serialized.c_str(), serialized.size(), &err);
         if (!jwk) continue;  // a malformed key among good ones does not take the others down
-        set->impl_->keys.push_back({text("kid"), kty, jwk});
+        set->add({text("kid"), kty, jwk});
     }
-    if (set->impl_->keys.empty()) throw std::runtime_error("the JWKS holds no RSA or EC signing key");
+    if (set->size() == 0) throw std::runtime_error("the JWKS holds no RSA or EC signing key");
     return set;
 }
 
-bool key_set::has(const std::string& kid, const std::string& kty) const {
-    for (const auto& k : impl_->keys)
-        if (k.kty == kty && (kid.empty() || k.kid == kid)) return true;
-    return false;
-}
+constexpr oauth2_adapter table{&http_get, &http_post_form, &sign_rs256, &parse_key_set};
 
-bool key_set::verify(const std::string& token, const std::string& kid, const std::string& kty) const {
-    cjose_err err;
-    cjose_jws_t* jws = cjose_jws_import(token.c_str(), token.size(), &err);
-    if (!jws) return false;
-    bool verified = false;
-    for (const auto& k : impl_->keys) {
-        if (k.kty != kty || (!kid.empty() && k.kid != kid)) continue;
-        if (cjose_jws_verify(jws, k.jwk, &err)) {
-            verified = true;
-            break;
-        }
-    }
-    cjose_jws_release(jws);
-    return verified;
-}
-
-std::size_t key_set::size() const { return impl_->keys.size(); }
+}  // namespace
 
 }  // namespace idgate::oidc::detail
+
+IDGATE_ADAPTER_ENTRY(idgate::oidc::detail::table)

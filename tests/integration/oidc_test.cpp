@@ -160,6 +160,11 @@ BOOST_AUTO_TEST_CASE(a_sign_in_provisions_the_user_with_the_mapped_roles_and_a_s
     const std::string id{user.at("id").as_string()};
     // Bound by the provider's iss + sub, never by email.
     BOOST_TEST(user.at("identity_providers").at(0).at("subject").as_string() == f.issuer() + "|ada");
+    // liboauth2 came with the OpenID Connect adapter (core/adapter.hpp), and nothing of SAML.
+    BOOST_TEST(maps_file(f.gw->pid(), "idgate_oidc_adapter.so"));
+    BOOST_TEST(maps_file(f.gw->pid(), "liboauth2.so"));
+    BOOST_TEST(!maps_file(f.gw->pid(), "idgate_saml_adapter.so"));
+    BOOST_TEST(!maps_file(f.gw->pid(), "libxml2.so"));
 
     // A second sign-in finds the same user through the identity binding.
     browser again;

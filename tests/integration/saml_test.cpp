@@ -145,6 +145,10 @@ BOOST_AUTO_TEST_CASE(sp_initiated_sign_in_provisions_the_user_and_a_replay_is_re
     BOOST_TEST(user.at("role").as_string() == "admin");
     BOOST_TEST(user.at("identity_providers").at(0).at("subject").as_string() == "ada-persistent-id-1");
     const std::string id{user.at("id").as_string()};
+    // The XML libraries came with the SAML adapter (core/adapter.hpp), and nothing of OpenID Connect.
+    BOOST_TEST(maps_file(f.gw->pid(), "idgate_saml_adapter.so"));
+    BOOST_TEST(maps_file(f.gw->pid(), "libxmlsec1"));
+    BOOST_TEST(!maps_file(f.gw->pid(), "idgate_oidc_adapter.so"));
 
     // The same response posted again (a replay): refused, with its own reason.
     browser thief;

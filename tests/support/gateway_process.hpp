@@ -44,8 +44,8 @@ struct command_result {
     int status;
     std::string output;
 };
-inline command_result run_idgate(const std::string& args) {
-    const std::string command = std::string(IDGATE_BINARY) + " " + args + " 2>&1";
+inline command_result run_idgate_with_environment(const std::string& environment, const std::string& args) {
+    const std::string command = environment + " " + std::string(IDGATE_BINARY) + " " + args + " 2>&1";
     FILE* p = ::popen(command.c_str(), "r");
     if (!p) throw std::runtime_error("cannot run " + command);
     std::string out;
@@ -53,6 +53,15 @@ inline command_result run_idgate(const std::string& args) {
     while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     const int status = ::pclose(p);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+inline command_result run_idgate(const std::string& args) { return run_idgate_with_environment("", args); }
+
+// Whether a file whose path contains `name` (a shared library, an adapter) is mapped into process `pid`.
+inline bool maps_file(pid_t pid, const std::string& name) {
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    for (std::string line; std::getline(maps, line);)
+        if (line.find('/') != std::string::npos && line.substr(line.find('/')).find(name) != std::string::npos) return true;
+    return false;
 }
 
 class gateway_process {
@@ -90,6 +99,7 @@ public:
     }
 
     unsigned short port() const { return port_; }
+    pid_t pid() const { return pid_; }
     const std::string& admin_token() const { return token_; }
     const std::filesystem::path& dir() const { return dir_; }
     const std::string& config_path() const { return config_path_; }
