@@ -2,12 +2,16 @@
 // core/adapter.hpp: finding, opening and checking loadable adapters. The test adapters are built beside
 // this test program (tests/CMakeLists.txt), the directory the loader looks in first; the real ones are in
 // the build tree's gateway directory, where it looks next.
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 #include "adapters/echo_adapter.hpp"
 #include "core/adapter.hpp"
+#include "core/log.hpp"
 #include "saml/response.hpp"
 
 namespace adapter = idgate::core::adapter;
@@ -37,6 +41,25 @@ BOOST_AUTO_TEST_CASE(an_adapter_of_this_build_is_opened_once_and_its_table_works
     // An exception thrown in the adapter is caught here, by its type.
     BOOST_CHECK_EXCEPTION(echo.refuse("no"), std::invalid_argument,
                           [](const std::invalid_argument& e) { return std::string(e.what()) == "no"; });
+}
+
+BOOST_AUTO_TEST_CASE(an_adapter_logs_through_the_programs_logger) {
+    const auto& echo = adapter::table<idgate::test::echo_adapter>("test_echo");
+    // The program's logger writes JSON lines to standard error: catch them in a file.
+    std::FILE* captured = std::tmpfile();
+    BOOST_TEST_REQUIRE(captured != nullptr);
+    idgate::core::log::flush();
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(captured), STDERR_FILENO);
+    echo.warn("through the host");
+    idgate::core::log::flush();
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::string text;
+    std::rewind(captured);
+    for (int c; (c = std::fgetc(captured)) != EOF;) text.push_back(static_cast<char>(c));
+    std::fclose(captured);
+    BOOST_TEST(contains(text, R"("level":"warn","msg":"test adapter","said":"through the host")"), text);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_adapter_names_the_file_and_every_place_looked) {

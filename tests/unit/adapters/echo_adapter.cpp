@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/adapter.hpp"
+#include "core/log.hpp"
 
 namespace idgate::test {
 namespace {
@@ -13,8 +14,9 @@ namespace {
 int twice(int n) { return 2 * n; }
 std::string greet(const std::string& name) { return "hello, " + name; }
 void refuse(const std::string& why) { throw std::invalid_argument(why); }
+void warn(const std::string& text) { core::log::warn("test adapter", {{"said", text}}); }
 
-constexpr echo_adapter table{&twice, &greet, &refuse};
+constexpr echo_adapter table{&twice, &greet, &refuse, &warn};
 
 }  // namespace
 }  // namespace idgate::test

@@ -9,6 +9,7 @@ struct echo_adapter {
     int (*twice)(int);
     std::string (*greet)(const std::string&);
     void (*refuse)(const std::string&);  // throws std::invalid_argument
+    void (*warn)(const std::string&);    // logs a warning with the field "said"
 };
 
 }  // namespace idgate::test
