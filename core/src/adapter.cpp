@@ -42,9 +42,13 @@ const void* open(std::string_view name) {
     if (const auto it = r.tables.find(name); it != r.tables.end()) return it->second;
 
     const std::string file = "idgate_" + std::string(name) + "_adapter.so";
-    // The build tree's directory comes second, for the test programs, which run from elsewhere.
-    std::vector<std::string> directories{executable_directory()};
-    if (directories.front() != IDGATE_ADAPTER_DIR) directories.emplace_back(IDGATE_ADAPTER_DIR);
+    // Beside the executable (the build tree, or a copy that keeps them together); where `cmake --install`
+    // puts them relative to it (<bindir>/../<libdir>/idgate); last, the build tree's directory, for the
+    // test programs, which run from elsewhere.
+    const auto here = executable_directory();
+    std::vector<std::string> directories{here};
+    if (!here.empty()) directories.push_back(here + "/" + IDGATE_ADAPTER_DIR_FROM_BINDIR);
+    if (here != IDGATE_ADAPTER_DIR) directories.emplace_back(IDGATE_ADAPTER_DIR);
 
     std::string reasons;
     for (const auto& directory : directories) {

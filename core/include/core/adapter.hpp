@@ -36,8 +36,8 @@ public:
 };
 
 // The table of the adapter `name` (file idgate_<name>_adapter.so), from the directory of the running
-// executable or else the build tree's, opened on the first call: once per process, thread-safe, never
-// closed. Throws `unavailable`.
+// executable, else from where `cmake --install` puts adapters relative to it, else from the build tree's,
+// opened on the first call: once per process, thread-safe, never closed. Throws `unavailable`.
 const void* open(std::string_view name);
 
 template <class Table>
