@@ -149,18 +149,10 @@ struct list_plan {
     std::int64_t start_index = 1;
 };
 
-list_plan plan_list(const context& c, const list_request& lr) {
-    store::user_query q;
-    q.organization_id = c.organization.id;
-    if (!lr.filter.empty()) {
-        auto parsed = parse_filter(lr.filter);
-        if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
-        q.filter = parsed.filter;
-        q.extension_attributes = filterable_extension_attributes(c.extensions);
-    }
-    // RFC 7644 §3.4.2.4 paging, clamped to what we advertise; or RFC 9865 cursor paging.
+// Sets the page a list request asks for on q: RFC 7644 §3.4.2.4 paging, clamped to what we advertise, or
+// RFC 9865 cursor paging. Returns the startIndex to report.
+std::int64_t apply_paging(const list_request& lr, store::user_query& q) {
     const auto window = page_of(lr.start_index, lr.count);
-    const std::int64_t start = window.start_index;
     q.offset = window.offset;
     q.limit = window.limit;
     if (lr.cursor) {
@@ -172,13 +164,29 @@ list_plan plan_list(const context& c, const list_request& lr) {
         q.offset = 0;
         if (q.limit > 0) q.limit += 1;  // one more row says whether there is a next page
     }
+    return window.start_index;
+}
+
+list_plan plan_list(const context& c, const list_request& lr) {
+    store::user_query q;
+    q.organization_id = c.organization.id;
+    if (!lr.filter.empty()) {
+        auto parsed = parse_filter(lr.filter);
+        if (!parsed) throw bad_request("invalidFilter", "invalid filter: " + parsed.error.describe());
+        q.filter = parsed.filter;
+        q.extension_attributes = filterable_extension_attributes(c.extensions);
+    }
+    const std::int64_t start = apply_paging(lr, q);
     q.sort_by = lr.sort_by;
     q.descending = lr.descending;
-    // An attribute the filter cannot use makes an invalid filter, never a silently widened one.
-    store::user_query filter_only = q;
-    filter_only.sort_by.clear();
-    if (auto why = store::validate(filter_only)) throw bad_request("invalidFilter", *why);
-    if (auto why = store::validate(q)) throw bad_request("invalidValue", *why);
+    if (auto why = store::validate(q)) {
+        // Which part is wrong: an attribute the filter cannot use makes an invalid filter, never a silently
+        // widened one; otherwise it is the sort. (Checked only on failure: validating translates the query.)
+        store::user_query filter_only = q;
+        filter_only.sort_by.clear();
+        if (auto filter_why = store::validate(filter_only)) throw bad_request("invalidFilter", *filter_why);
+        throw bad_request("invalidValue", *why);
+    }
     return {std::move(q), start};
 }
 
@@ -241,8 +249,12 @@ std::optional<store::user_key> list_key(const context& c, const core::request& r
 }
 
 core::response answer_list(const context& c, const core::request& req, store::result<schema::user> found) {
+    // list_key planned this request (its filter parsed and checked) before the read; the answer needs
+    // only the page, so the filter is not parsed again on the I/O thread.
     const auto lr = list_request_from(req);
-    const auto plan = plan_list(c, lr);
+    list_plan plan;
+    plan.q.organization_id = c.organization.id;
+    plan.start_index = apply_paging(lr, plan.q);
     return render_list(c, lr, plan, store::page_of_single_user(plan.q, std::move(found)));
 }
 

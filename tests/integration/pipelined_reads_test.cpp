@@ -145,6 +145,12 @@ BOOST_AUTO_TEST_CASE(paging_projection_conditional_and_missing_reads_behave_as_s
     BOOST_TEST(count_only.at("Resources").as_array().empty());
     const auto none = body_of(get("/Users?filter=userName%20eq%20%22nobody%40example.com%22"));
     BOOST_TEST(none.at("totalResults").as_int64() == 0);
+    // RFC 9865: the first page of cursor paging is a list without startIndex, and one match has no next page.
+    const auto first_page = body_of(get(by_name + "&cursor=&count=1"));
+    BOOST_TEST(first_page.at("totalResults").as_int64() == 1);
+    BOOST_TEST(first_page.at("Resources").as_array().size() == 1u);
+    BOOST_TEST(!first_page.as_object().contains("startIndex"));
+    BOOST_TEST(!first_page.as_object().contains("nextCursor"));
     // attributes / excludedAttributes (R3).
     const auto slim = body_of(get("/Users/" + id + "?attributes=userName"));
     BOOST_TEST(slim.as_object().contains("userName"));
@@ -160,11 +166,11 @@ BOOST_AUTO_TEST_CASE(paging_projection_conditional_and_missing_reads_behave_as_s
     BOOST_TEST(missing.status == 404);
     BOOST_TEST(missing.header("Content-Type") == "application/scim+json");
     BOOST_TEST(body_of(missing).at("status").as_string() == "404");
-    BOOST_TEST(answered() - before == 8);
+    BOOST_TEST(answered() - before == 9);
     // Bad requests are refused before any read: a malformed filter, a bad startIndex.
     BOOST_TEST(get("/Users?filter=userName%20eq").status == 400);
     BOOST_TEST(get(by_name + "&sortOrder=sideways").status == 400);
-    BOOST_TEST(answered() - before == 8);
+    BOOST_TEST(answered() - before == 9);
 }
 
 BOOST_AUTO_TEST_CASE(another_organizations_users_stay_invisible) {

@@ -306,6 +306,19 @@ BOOST_AUTO_TEST_CASE(R2_unsupported_or_malformed_filters_are_400_invalid_filter)
     BOOST_TEST(pos.at("detail").as_string().find("position 12") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(an_unsortable_sort_by_is_invalid_value_and_a_bad_filter_beside_it_is_invalid_filter) {
+    okta_user();
+    const auto sort = scim(verb::get, "/Users?filter=userName%20pr&sortBy=nosuch");
+    BOOST_TEST(sort.status == 400);
+    BOOST_TEST(error_of(sort).at("scimType").as_string() == "invalidValue");
+    BOOST_TEST(error_of(sort).at("detail").as_string().find("nosuch") != std::string::npos, sort.body);
+    // Both wrong: the filter is named, so the admin fixes the part that decides which users are listed.
+    const auto both = scim(verb::get, "/Users?filter=nosuch%20pr&sortBy=nosuch");
+    BOOST_TEST(both.status == 400);
+    BOOST_TEST(error_of(both).at("scimType").as_string() == "invalidFilter");
+    BOOST_TEST(scim(verb::get, "/Users?filter=userName%20pr&sortBy=userName").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(search_endpoint_takes_the_query_in_the_body) {
     okta_user();
     okta_user("second@okta.local");
