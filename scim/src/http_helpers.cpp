@@ -10,12 +10,22 @@
 
 namespace idgate::scim::detail {
 
-core::response scim_json(int status, const boost::json::value& body) {
+namespace {
+core::response scim_response(int status, std::string body) {
     core::response r;
     r.status = status;
     r.content_type = "application/scim+json";
-    r.body = boost::json::serialize(body);
+    r.body = std::move(body);
     return r;
+}
+}  // namespace
+
+core::response scim_json(int status, const boost::json::value& body) {
+    return scim_response(status, boost::json::serialize(body));
+}
+
+core::response scim_json(int status, const boost::json::object& body) {
+    return scim_response(status, boost::json::serialize(body));
 }
 
 boost::json::object body_object(const core::request& req) {

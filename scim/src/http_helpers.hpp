@@ -10,8 +10,10 @@
 
 namespace idgate::scim::detail {
 
-// An application/scim+json response.
+// An application/scim+json response. The object overload serialises a resource or a ListResponse as it
+// is: passing an object where a value is expected would first copy it, every member, into a value.
 core::response scim_json(int status, const boost::json::value& body);
+core::response scim_json(int status, const boost::json::object& body);
 
 // The request body as a JSON object (400 invalidSyntax otherwise).
 boost::json::object body_object(const core::request& req);
