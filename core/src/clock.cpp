@@ -14,13 +14,32 @@ std::string format_timestamp(time_point t) {
     using namespace std::chrono;
     const auto day = floor<days>(t);
     const year_month_day ymd{day};
-    const hh_mm_ss hms{t - day};
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
-    return buf;
+    const int year = static_cast<int>(ymd.year());
+    const auto ms = static_cast<long>((t - day).count());  // 0 .. 86'399'999
+    if (year < 0 || year > 9999) {
+        // Beyond the four digits of xsd:dateTime's common form: printf's widening, once in ten thousand years.
+        const hh_mm_ss hms{t - day};
+        char wide[48];
+        std::snprintf(wide, sizeof wide, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                      static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+        return wide;
+    }
+    // Every SCIM resource carries two of these (meta.created, meta.lastModified): written digit by digit,
+    // not through snprintf, which cost more than the rest of a user's JSON rendering.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    const auto put = [&out](std::size_t at, long value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10) out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+    };
+    put(0, year, 4);
+    put(5, static_cast<long>(static_cast<unsigned>(ymd.month())), 2);
+    put(8, static_cast<long>(static_cast<unsigned>(ymd.day())), 2);
+    put(11, ms / 3'600'000, 2);
+    put(14, ms / 60'000 % 60, 2);
+    put(17, ms / 1000 % 60, 2);
+    put(20, ms % 1000, 3);
+    return out;
 }
 
 namespace {

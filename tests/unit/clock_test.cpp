@@ -15,6 +15,21 @@ BOOST_AUTO_TEST_CASE(formats_fixed_width_utc_with_milliseconds) {
     BOOST_TEST(format_timestamp(t) == "2026-11-22T08:05:09.007Z");
 }
 
+BOOST_AUTO_TEST_CASE(formats_every_field_at_its_bounds) {
+    const auto at = [](int y, unsigned mo, unsigned d, milliseconds since_midnight) {
+        return idgate::core::time_point{(sys_days{std::chrono::year{y} / mo / d}).time_since_epoch() + since_midnight};
+    };
+    BOOST_TEST(format_timestamp(idgate::core::time_point{}) == "1970-01-01T00:00:00.000Z");
+    BOOST_TEST(format_timestamp(at(1969, 12, 31, hours{23} + minutes{59} + seconds{59} + milliseconds{999})) ==
+               "1969-12-31T23:59:59.999Z");
+    BOOST_TEST(format_timestamp(at(2000, 2, 29, hours{12} + milliseconds{10})) == "2000-02-29T12:00:00.010Z");
+    BOOST_TEST(format_timestamp(at(9999, 12, 31, hours{23} + minutes{59} + seconds{59} + milliseconds{999})) ==
+               "9999-12-31T23:59:59.999Z");
+    BOOST_TEST(format_timestamp(at(1, 1, 1, milliseconds{100})) == "0001-01-01T00:00:00.100Z");
+    // Outside four-digit years the year widens rather than wrapping.
+    BOOST_TEST(format_timestamp(at(10000, 1, 1, seconds{1})) == "10000-01-01T00:00:01.000Z");
+}
+
 BOOST_AUTO_TEST_CASE(parse_round_trips_and_accepts_whole_seconds) {
     const auto t = idgate::core::system_clock{}.now();
     BOOST_TEST((parse_timestamp(format_timestamp(t)) == t));
