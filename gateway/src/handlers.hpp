@@ -40,7 +40,7 @@ core::response scim(services& s, const core::request& req, scim_handler fn);
 // The two halves of a SCIM request that reads one user (scim::users::get_key / answer_get...), as a
 // route's one_user_read.
 using scim_user_key = std::optional<store::user_key> (*)(const scim::context&, const core::request&);
-using scim_user_answer = core::response (*)(const scim::context&, const core::request&, store::result<schema::user>);
+using scim_user_answer = core::response (*)(const scim::context&, const core::request&, store::result<schema::user>&&);
 one_user_read scim_one_user_read(services& s, scim_user_key key, scim_user_answer answer);
 core::response list_changes(services& s, const core::request&);
 

@@ -47,7 +47,7 @@ one_user_read scim_one_user_read(services& s, scim_user_key key, scim_user_answe
     return {[&s, key](core::request& req) {
                 return with_context(s, req, false, [&](const idgate::scim::context& c) { return key(c, req); });
             },
-            [&s, answer](core::request& req, store::result<schema::user> found) {
+            [&s, answer](core::request& req, store::result<schema::user>&& found) {
                 return with_context(s, req, false, [&](const idgate::scim::context& c) {
                     return answer(c, req, std::move(found));
                 });

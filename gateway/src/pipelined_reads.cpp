@@ -65,7 +65,7 @@ net::awaitable<pipelined_reads::outcome> pipelined_reads::read(store::user_key k
         [this](auto h, store::user_key k) {
             // The coroutine's handler is move-only; std::function wants a copyable callable.
             auto shared = std::make_shared<decltype(h)>(std::move(h));
-            handler waiting{net::get_associated_executor(*shared, io_), [shared](outcome o) { (*shared)(std::move(o)); }};
+            handler waiting{net::get_associated_executor(*shared, io_), [shared](outcome&& o) { (*shared)(std::move(o)); }};
             net::dispatch(io_, [this, k = std::move(k), waiting = std::move(waiting)]() mutable {
                 submit(k, std::move(waiting));
             });
@@ -118,7 +118,7 @@ void pipelined_reads::wait_readable(slot& s) {
                              // Armed again before reading: an answer that lands while this runs wakes
                              // us once more instead of waiting for the next one.
                              wait_readable(s);
-                             s.reader->receive([&](outcome o) {
+                             s.reader->receive([&](outcome&& o) {
                                  handler h = std::move(s.waiting.front());
                                  s.waiting.pop_front();
                                  finish(std::move(h), std::move(o));
@@ -127,7 +127,7 @@ void pipelined_reads::wait_readable(slot& s) {
                          });
 }
 
-void pipelined_reads::finish(handler h, outcome o) {
+void pipelined_reads::finish(handler h, outcome&& o) {
     (o ? stats_.pipelined_reads_answered : stats_.pipelined_reads_fallback).fetch_add(1, std::memory_order_relaxed);
     // Resumed through its own executor (its connection's strand with several I/O threads), after this
     // handler: never inside the reader's receive loop.

@@ -43,7 +43,7 @@ private:
     // A request waiting for its read: resumed with the outcome on its own executor.
     struct handler {
         boost::asio::any_io_executor executor;
-        std::function<void(outcome)> resume;
+        std::function<void(outcome&&)> resume;
     };
     struct slot;
     void submit(const store::user_key& key, handler h);
@@ -52,7 +52,7 @@ private:
     void lost(slot& s);
     void connect(slot& s);
     void retry_later(slot& s);
-    void finish(handler h, outcome o);
+    void finish(handler h, outcome&& o);
 
     boost::asio::any_io_executor io_;
     blocking_pool& blocking_;

@@ -136,7 +136,7 @@ router::user_read_plan router::plan_user_read(const route& r, core::request& req
     return std::monostate{};                              // not a one-user read
 }
 
-core::response router::answer_user_read(const route& r, core::request& req, store::result<schema::user> found) const {
+core::response router::answer_user_read(const route& r, core::request& req, store::result<schema::user>&& found) const {
     // Authenticated by plan_user_read: only the answer runs here.
     return *run_route(r, req, [] { return std::optional<core::principal>(); },
                       [&](core::request& q) { return r.user_read->answer(q, std::move(found)); }, false);

@@ -248,7 +248,7 @@ std::optional<store::user_key> list_key(const context& c, const core::request& r
     return store::single_user_key(plan_list(c, list_request_from(req)).q);
 }
 
-core::response answer_list(const context& c, const core::request& req, store::result<schema::user> found) {
+core::response answer_list(const context& c, const core::request& req, store::result<schema::user>&& found) {
     // list_key planned this request (its filter parsed and checked) before the read; the answer needs
     // only the page, so the filter is not parsed again on the I/O thread.
     const auto lr = list_request_from(req);
@@ -359,7 +359,7 @@ store::user_key get_key(const context& c, const core::request& req) {
     return {store::user_key::kind::id, c.organization.id, std::string(req.param("id"))};
 }
 
-core::response answer_get(const context& c, const core::request& req, store::result<schema::user> found) {
+core::response answer_get(const context& c, const core::request& req, store::result<schema::user>&& found) {
     if (!found) {
         if (found.error() == store::errc::not_found) throw not_found(std::string(req.param("id")));
         throw core::http_error(500, "internal_error", "could not read the user", found.error().message());

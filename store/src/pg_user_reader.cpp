@@ -68,7 +68,7 @@ public:
         return flushed == 0;
     }
 
-    void receive(const std::function<void(outcome)>& finished) override {
+    void receive(const std::function<void(outcome&&)>& finished) override {
         if (!healthy_) return;
         if (PQconsumeInput(conn_.get()) != 1 || PQstatus(conn_.get()) == CONNECTION_BAD) {
             broken("connection lost");
@@ -143,7 +143,7 @@ private:
         while (!problem_.empty() && (problem_.back() == '\n' || problem_.back() == ' ')) problem_.pop_back();
     }
 
-    void fail_in_flight(const std::function<void(outcome)>& finished) {
+    void fail_in_flight(const std::function<void(outcome&&)>& finished) {
         auto failed = std::move(in_flight_);
         in_flight_.clear();
         reads_ = 0;

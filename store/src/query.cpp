@@ -509,7 +509,7 @@ std::optional<user_key> single_user_key(const user_query& q) {
     return user_key{user_key::kind::user_name, q.organization_id, std::move(*name)};
 }
 
-result<user_page> page_of_single_user(const user_query& q, result<schema::user> found) {
+result<user_page> page_of_single_user(const user_query& q, result<schema::user>&& found) {
     user_page page;
     if (!found) {
         if (found.error() != errc::not_found) return found.error();

@@ -55,7 +55,7 @@ struct one_user_read {
     // Which user; nullopt when this request is not a one-user read (the handler answers it).
     std::function<std::optional<store::user_key>(core::request&)> key;
     // The response, given the user that was read (or errc::not_found).
-    std::function<core::response(core::request&, store::result<schema::user>)> answer;
+    std::function<core::response(core::request&, store::result<schema::user>&&)> answer;
 };
 
 struct route {
@@ -106,7 +106,7 @@ public:
     // or not a one-user read). answer_user_read renders what was read.
     using user_read_plan = std::variant<std::monostate, core::response, store::user_key>;
     user_read_plan plan_user_read(const route& r, core::request& req) const;
-    core::response answer_user_read(const route& r, core::request& req, store::result<schema::user> found) const;
+    core::response answer_user_read(const route& r, core::request& req, store::result<schema::user>&& found) const;
 
 private:
     std::vector<std::unique_ptr<route>> routes_;

@@ -46,10 +46,10 @@ core::response remove(const context& c, const core::request& req);  // DELETE /U
 // bad request, like the handler), then the response for what was read. get() and list() are the same
 // halves around a blocking read.
 store::user_key get_key(const context& c, const core::request& req);
-core::response answer_get(const context& c, const core::request& req, store::result<schema::user> found);
+core::response answer_get(const context& c, const core::request& req, store::result<schema::user>&& found);
 // nullopt: this list reads more than one user's row (list() answers it).
 std::optional<store::user_key> list_key(const context& c, const core::request& req);
-core::response answer_list(const context& c, const core::request& req, store::result<schema::user> found);
+core::response answer_list(const context& c, const core::request& req, store::result<schema::user>&& found);
 }  // namespace users
 
 namespace groups {

@@ -125,7 +125,7 @@ struct user_key {
 std::optional<user_key> single_user_key(const user_query& q);
 // The page `q` asks for when `found` is the only user it can match (or errc::not_found): its window and
 // count apply to that one row exactly as find_users would apply them.
-result<user_page> page_of_single_user(const user_query& q, result<schema::user> found);
+result<user_page> page_of_single_user(const user_query& q, result<schema::user>&& found);
 
 class store {
 public:
