@@ -65,7 +65,10 @@ backend_choice integration_backend(const std::filesystem::path& dir) {
     std::ofstream(key_file) << core::secret_box::new_key_text() << "\n";
     std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return {"storage:\n  type: postgres\n  postgres:\n    connection: \"" + postgres_admin_connection() + " dbname=" + name +
-            "\"\n    pool_size: 8\nencryption:\n  key_file: " + key_file.string() + "\n"};
+            "\"\n    pool_size: 8\n"
+            // Two pipelined read connections, not the default one: reads spread over connections, and
+            // one lost while the other answers, are the cases worth exercising.
+            "    pipelined_read_connections: 2\nencryption:\n  key_file: " + key_file.string() + "\n"};
 }
 
 }  // namespace idgate::test

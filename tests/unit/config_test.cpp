@@ -322,10 +322,10 @@ BOOST_AUTO_TEST_CASE(postgres_fields_compose_a_quoted_connection_string) {
                std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(pipelined_read_connections_default_to_two_and_are_bounded) {
+BOOST_AUTO_TEST_CASE(pipelined_read_connections_default_to_one_and_are_bounded) {
     const auto defaults = parse_config(
         "storage:\n  type: postgres\n  postgres: {connection: \"host=x\"}\nencryption: {key_file: /k}\n", "idgate.yaml");
-    BOOST_TEST(defaults.storage.postgres.pipelined_read_connections == 2);
+    BOOST_TEST(defaults.storage.postgres.pipelined_read_connections == 1);
     const auto off = parse_config(
         "storage:\n  type: postgres\n  postgres: {connection: \"host=x\", pipelined_read_connections: 0}\n"
         "encryption: {key_file: /k}\n",

@@ -244,8 +244,11 @@ struct postgres_options {
     // commit (group commit, store/src/write_batch.hpp); at most pool_size.
     int write_transactions = 2;
     // Connections in pipeline mode for one-user reads driven by the I/O thread (store/user_reader.hpp),
-    // besides the pool; 0: those reads use the pool too.
-    int pipelined_read_connections = 2;
+    // besides the pool; 0: those reads use the pool too. One by default: on two cores, one connection
+    // answered 26,000-30,000 reads/s with a p99 of 3-5 ms, two 16,000-28,000/s with p99s up to 64 ms
+    // (the second backend competes for the cores the I/O thread needs; docs/benchmarks.md). Each is one
+    // PostgreSQL backend's core at most: more pay off only where the database has cores to spare.
+    int pipelined_read_connections = 1;
 };
 
 struct pool_options {
