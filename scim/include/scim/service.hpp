@@ -49,6 +49,7 @@ store::user_key get_key(const context& c, const core::request& req);
 core::response answer_get(const context& c, const core::request& req, store::result<schema::user>&& found);
 // nullopt: this list reads more than one user's row (list() answers it).
 std::optional<store::user_key> list_key(const context& c, const core::request& req);
+// Only after list_key gave a key for the same request: the filter is not checked again.
 core::response answer_list(const context& c, const core::request& req, store::result<schema::user>&& found);
 }  // namespace users
 
